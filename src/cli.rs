@@ -1,0 +1,102 @@
+//! The command line: global flags, subcommands, and the one place that maps
+//! errors to `error:`/`Caused by:`/`help:` output and exit codes.
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::commands;
+use crate::error::Exit;
+use crate::ui::{ColorChoice, Printer, Verbosity};
+
+const AFTER_HELP: &str = "\
+Examples:
+  warp new --lang rust hello        a wasi:http service from a template
+  warp pack hello                   build, optimize, componentize, check budgets
+  warp size-check hello/target/warp/hello.warp.json --baseline main.json
+
+Exit status:
+  0  ok
+  1  the project failed a check: it did not compile, targets the wrong world,
+     breaks a size budget, or an artifact is not valid WebAssembly
+  2  usage or environment error: bad flags, missing files or tools";
+
+/// Packs services into WebAssembly components, keeps them small, runs them.
+#[derive(Debug, Parser)]
+#[command(name = "warp", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print less: only results and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: every line the toolchains print.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// When to use colour (also honours `NO_COLOR`).
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+impl GlobalOpts {
+    pub fn printer(&self) -> Printer {
+        let verbosity = if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        };
+        Printer::new(verbosity, self.json, self.color)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    New(commands::new::Opts),
+    Pack(commands::pack::Opts),
+    SizeCheck(commands::size_check::Opts),
+    Doctor(commands::doctor::Opts),
+    Toolchain(commands::toolchain::Opts),
+}
+
+pub fn main() -> std::process::ExitCode {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(e) => {
+            let _ = e.print();
+            let code = if e.use_stderr() { Exit::Environment as u8 } else { 0 };
+            return std::process::ExitCode::from(code);
+        }
+    };
+    let cli = Cli::from_arg_matches(&matches).expect("matches come from this Cli");
+    let printer = cli.global.printer();
+    let result = match cli.command {
+        Command::New(opts) => commands::new::run(opts, &printer),
+        Command::Pack(opts) => commands::pack::run(opts, &printer),
+        Command::SizeCheck(opts) => commands::size_check::run(opts, &printer),
+        Command::Doctor(opts) => commands::doctor::run(opts, &printer),
+        Command::Toolchain(opts) => commands::toolchain::run(opts, &printer),
+    };
+    let exit = match result {
+        Ok(exit) => exit,
+        Err(error) => printer.error(&error),
+    };
+    std::process::ExitCode::from(exit as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn verify_cli() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

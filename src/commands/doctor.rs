@@ -1,0 +1,46 @@
+//! `warp doctor`: what is installed, what is missing, and the fix for each.
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::doctor;
+use crate::error::Exit;
+use crate::project::Lang;
+use crate::ui::Printer;
+
+/// Check the toolchains each language path needs.
+#[derive(Debug, Args)]
+#[command(after_help = "Exit status:\n  0  everything the languages asked for (--lang) is present; without --lang, always\n  2  something a requested language needs is missing")]
+pub struct Opts {
+    /// Fail (exit 2) unless everything this language needs is present. Repeatable.
+    #[arg(long, value_enum)]
+    pub lang: Vec<Lang>,
+}
+
+pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
+    let checks = doctor::run_checks();
+    let failing: Vec<_> = checks
+        .iter()
+        .filter(|c| !c.ok() && c.needed_for.iter().any(|l| opts.lang.contains(l)))
+        .collect();
+    printer.json(&serde_json::json!({ "ok": failing.is_empty(), "checks": checks }));
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for check in &checks {
+        let langs: Vec<_> = check.needed_for.iter().map(|l| l.name()).collect();
+        match &check.found {
+            Some(version) => {
+                text += &format!("{} {:<width$}  {version}  ({})\n", printer.paint("ok     ", "32"), check.name, langs.join(", "))
+            }
+            None => text += &format!(
+                "{} {:<width$}  needed for {}\n         fix: {}\n",
+                printer.paint("missing", "33"),
+                check.name,
+                langs.join(", "),
+                check.fix.as_deref().unwrap_or("-")
+            ),
+        }
+    }
+    printer.out(text);
+    Ok(if failing.is_empty() { Exit::Ok } else { Exit::Environment })
+}

@@ -1,0 +1,8 @@
+//! One module per subcommand: a clap `Opts` and a `run` that calls the
+//! domain modules and prints. No build logic lives here.
+
+pub mod doctor;
+pub mod new;
+pub mod pack;
+pub mod size_check;
+pub mod toolchain;

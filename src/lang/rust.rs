@@ -1,0 +1,333 @@
+//! Rust: `cargo rustc --target wasm32-wasip2` with a size-tuned profile that
+//! `warp` supplies on the command line, never by editing `Cargo.toml`.
+//!
+//! The linker is told to stop at the core module (`--skip-wit-component`)
+//! so that `wasm-opt` can work on it before it is componentized.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+use cargo_metadata::{Message, MetadataCommand, Package, Target, TargetKind};
+
+use super::{Artifact, BuildOutput, BuildRequest, Builder};
+use crate::error::{Diagnostic, ToolOutput};
+use crate::project::{Lang, Project};
+use crate::report::Reporter;
+
+pub const TARGET: &str = "wasm32-wasip2";
+
+/// The cargo profile `warp` defines through `--config`.
+pub const PROFILE: &str = "warp";
+
+/// The profile settings: smallest code, whole-program optimization, no
+/// unwinding (wasm32-wasip2 cannot unwind anyway). Debug info is dropped but
+/// symbol names stay until `warp` has read them for the size report.
+pub const PROFILE_SETTINGS: &[(&str, &str)] = &[
+    ("inherits", "\"release\""),
+    ("opt-level", "\"z\""),
+    ("lto", "true"),
+    ("codegen-units", "1"),
+    ("panic", "\"abort\""),
+    ("debug", "false"),
+    ("strip", "\"debuginfo\""),
+    ("incremental", "false"),
+];
+
+pub struct RustBuilder;
+
+impl Builder for RustBuilder {
+    fn lang(&self) -> Lang {
+        Lang::Rust
+    }
+
+    fn build(&self, project: &Project, request: &BuildRequest, reporter: &dyn Reporter) -> Result<BuildOutput> {
+        let manifest_path = project.root.join("Cargo.toml");
+        if !manifest_path.is_file() {
+            return Err(Diagnostic::env(format!("no `Cargo.toml` in `{}`", project.root.display()))
+                .help("run `warp pack` in a Rust project, or name the language with `--lang`")
+                .into());
+        }
+        reporter.phase("Resolving");
+        let metadata = MetadataCommand::new()
+            .manifest_path(&manifest_path)
+            .no_deps()
+            .exec()
+            .map_err(|e| Diagnostic::check(format!("`cargo metadata` failed for `{}`: {}", manifest_path.display(), metadata_error(&e))))?;
+        let package = select_package(&metadata, &manifest_path, request.package.as_deref())?;
+        let target = select_target(package, request.bin.as_deref())?;
+
+        check_target_installed(&project.root)?;
+        let toolchain = toolchain_versions(&project.root);
+
+        reporter.phase("Compiling");
+        let module_path = cargo_rustc(&manifest_path, package, target, metadata.workspace_root.as_std_path(), request, reporter)?;
+        let bytes = std::fs::read(&module_path).with_context(|| format!("failed to read `{}`", module_path.display()))?;
+        let artifact = if wasmparser::Parser::is_component(&bytes) {
+            Artifact::Component(bytes)
+        } else {
+            Artifact::CoreModule(bytes)
+        };
+        Ok(BuildOutput {
+            name: package.name.to_string(),
+            artifact,
+            out_dir: metadata.target_directory.as_std_path().join("warp"),
+            toolchain,
+        })
+    }
+}
+
+fn metadata_error(error: &cargo_metadata::Error) -> String {
+    match error {
+        cargo_metadata::Error::CargoMetadata { stderr } => stderr.trim().trim_start_matches("error: ").to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn select_package<'m>(
+    metadata: &'m cargo_metadata::Metadata,
+    manifest_path: &Path,
+    wanted: Option<&str>,
+) -> Result<&'m Package> {
+    let members = metadata.workspace_packages();
+    if let Some(name) = wanted {
+        return members.into_iter().find(|p| p.name.as_str() == name).ok_or_else(|| {
+            let names: Vec<_> = metadata.workspace_packages().iter().map(|p| format!("`{}`", p.name)).collect();
+            Diagnostic::env(format!("package `{name}` is not a member of the workspace at `{}`", metadata.workspace_root))
+                .help(format!("members are: {}", names.join(", ")))
+                .into()
+        });
+    }
+    let canonical = manifest_path.canonicalize().unwrap_or_else(|_| manifest_path.to_path_buf());
+    if let Some(package) = members.iter().find(|p| p.manifest_path.as_std_path() == canonical) {
+        return Ok(package);
+    }
+    match members.as_slice() {
+        [only] => Ok(only),
+        _ => {
+            let names: Vec<_> = members.iter().map(|p| format!("`{}`", p.name)).collect();
+            Err(Diagnostic::env(format!(
+                "`{}` is a workspace with {} packages; which one should be packed?",
+                manifest_path.display(),
+                members.len()
+            ))
+            .help(format!("pick one with `-p`: {}", names.join(", ")))
+            .into())
+        }
+    }
+}
+
+/// The target that becomes the component: a `cdylib` library, else a binary.
+fn select_target<'p>(package: &'p Package, bin: Option<&str>) -> Result<&'p Target> {
+    let bins: Vec<&Target> = package.targets.iter().filter(|t| t.kind.contains(&TargetKind::Bin)).collect();
+    if let Some(name) = bin {
+        return bins.iter().copied().find(|t| t.name == name).ok_or_else(|| {
+            Diagnostic::env(format!("package `{}` has no binary `{name}`", package.name)).into()
+        });
+    }
+    let lib = package.targets.iter().find(|t| {
+        t.kind.iter().any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib | TargetKind::DyLib | TargetKind::CDyLib | TargetKind::StaticLib))
+    });
+    if let Some(lib) = lib.filter(|t| t.kind.contains(&TargetKind::CDyLib)) {
+        return Ok(lib);
+    }
+    match (bins.as_slice(), lib) {
+        ([only], _) => Ok(only),
+        ([], Some(lib)) => {
+            let kinds: Vec<String> = lib.kind.iter().map(|k| format!("`{k}`")).collect();
+            Err(Diagnostic::check(format!(
+                "package `{}` cannot become a component: its library is crate-type {}, and a component needs `cdylib`",
+                package.name,
+                kinds.join(", ")
+            ))
+            .help(format!("add to `{}`:\n\n    [lib]\n    crate-type = [\"cdylib\"]", package.manifest_path))
+            .into())
+        }
+        ([], None) => Err(Diagnostic::check(format!("package `{}` has neither a library nor a binary", package.name)).into()),
+        (many, _) => {
+            if let Some(default) = package.default_run.as_deref().and_then(|d| many.iter().find(|t| t.name == d)) {
+                return Ok(default);
+            }
+            let names: Vec<_> = many.iter().map(|t| format!("`{}`", t.name)).collect();
+            Err(Diagnostic::env(format!("package `{}` has several binaries", package.name))
+                .help(format!("pick one with `--bin`: {}", names.join(", ")))
+                .into())
+        }
+    }
+}
+
+fn rustc_command(dir: &Path) -> Command {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let mut cmd = Command::new(rustc);
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// Fails with the fix when the standard library for `wasm32-wasip2` is absent.
+fn check_target_installed(dir: &Path) -> Result<()> {
+    let output = rustc_command(dir)
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+        .map_err(|e| {
+            Diagnostic::env(format!("failed to run `rustc`: {e}"))
+                .help("install Rust with rustup, then run `warp toolchain install rust`")
+        })?;
+    if !output.status.success() {
+        return Err(Diagnostic::env(format!(
+            "this rustc does not know the target `{TARGET}`: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+        .help("wasm32-wasip2 needs Rust 1.82 or newer: run `rustup update`")
+        .into());
+    }
+    let libdir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    let has_std = std::fs::read_dir(&libdir)
+        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
+        .unwrap_or(false);
+    if !has_std {
+        return Err(missing_target());
+    }
+    Ok(())
+}
+
+fn missing_target() -> anyhow::Error {
+    Diagnostic::env(format!("the Rust target `{TARGET}` is not installed"))
+        .help(format!("run `warp toolchain install rust` (or `rustup target add {TARGET}`)"))
+        .into()
+}
+
+/// `rustc` and `cargo` versions, as they print them.
+fn toolchain_versions(dir: &Path) -> BTreeMap<String, String> {
+    let mut versions = BTreeMap::new();
+    let version_of = |mut cmd: Command| -> Option<String> {
+        let output = cmd.arg("--version").output().ok()?;
+        output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    if let Some(v) = version_of(rustc_command(dir)) {
+        versions.insert("rustc".to_string(), v);
+    }
+    let mut cargo = Command::new(cargo_program());
+    cargo.current_dir(dir);
+    if let Some(v) = version_of(cargo) {
+        versions.insert("cargo".to_string(), v);
+    }
+    versions
+}
+
+fn cargo_program() -> std::ffi::OsString {
+    "cargo".into()
+}
+
+/// Builds the chosen target as a core module and returns its path.
+fn cargo_rustc(
+    manifest_path: &Path,
+    package: &Package,
+    target: &Target,
+    workspace_root: &Path,
+    request: &BuildRequest,
+    reporter: &dyn Reporter,
+) -> Result<PathBuf> {
+    let mut cmd = Command::new(cargo_program());
+    cmd.arg("rustc")
+        .arg("--manifest-path")
+        .arg(manifest_path)
+        .args(["--package", &format!("{}@{}", package.name, package.version)])
+        .args(["--target", TARGET, "--profile", PROFILE])
+        .arg("--message-format")
+        .arg(if request.color { "json-diagnostic-rendered-ansi" } else { "json" });
+    if request.color {
+        cmd.args(["--color", "always"]);
+    }
+    for (key, value) in PROFILE_SETTINGS {
+        cmd.arg("--config").arg(format!("profile.{PROFILE}.{key}={value}"));
+    }
+    if target.kind.contains(&TargetKind::Bin) {
+        cmd.args(["--bin", &target.name]);
+    } else {
+        cmd.args(["--lib", "--crate-type", "cdylib"]);
+    }
+    // Only the final crate gets these: stop at the core module, and keep the
+    // checkout's location out of the binary so builds are reproducible.
+    cmd.arg("--")
+        .arg("-Clink-arg=--skip-wit-component")
+        .arg(format!("--remap-path-prefix={}=.", workspace_root.display()));
+    if let Some(home) = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"))) {
+        cmd.arg(format!("--remap-path-prefix={}=/cargo", home.display()));
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+
+    let command_line = format!("cargo rustc --target {TARGET} --profile {PROFILE} -p {}", package.name);
+    let mut child = cmd.spawn().map_err(|e| {
+        Diagnostic::env(format!("failed to run `cargo`: {e}")).help("install Rust with rustup: https://rustup.rs")
+    })?;
+
+    // Cargo's status lines arrive on stderr; read them on a thread while the
+    // JSON messages are read here, so neither pipe fills up.
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            if !is_progress_line(&line) {
+                kept.push(line);
+            }
+        }
+        kept
+    });
+
+    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut diagnostics = String::new();
+    let mut missing_std = false;
+    let mut artifact: Option<PathBuf> = None;
+    for message in Message::parse_stream(stdout) {
+        while let Ok(line) = rx.try_recv() {
+            reporter.detail(&line);
+        }
+        match message.context("failed to read cargo's output")? {
+            Message::CompilerMessage(msg) => {
+                let is_error = matches!(msg.message.level, cargo_metadata::diagnostic::DiagnosticLevel::Error);
+                if let Some(rendered) = &msg.message.rendered {
+                    if is_error {
+                        diagnostics.push_str(rendered);
+                    }
+                    if rendered.contains("target may not be installed") {
+                        missing_std = true;
+                    }
+                }
+            }
+            Message::CompilerArtifact(art) if art.package_id == package.id && art.target.name == target.name => {
+                artifact = art.filenames.iter().find(|f| f.extension() == Some("wasm")).map(|f| f.clone().into_std_path_buf());
+            }
+            _ => {}
+        }
+    }
+    let status = child.wait().with_context(|| format!("failed to wait for `{command_line}`"))?;
+    let stderr_lines = stderr_reader.join().unwrap_or_default();
+    for line in rx.try_iter() {
+        reporter.detail(&line);
+    }
+    if missing_std {
+        return Err(missing_target());
+    }
+    if !status.success() {
+        for line in &stderr_lines {
+            diagnostics.push_str(line);
+            diagnostics.push('\n');
+        }
+        return Err(anyhow::Error::new(ToolOutput { text: diagnostics })
+            .context(Diagnostic::check(format!("could not compile `{}` for `{TARGET}`", package.name))));
+    }
+    artifact.ok_or_else(|| anyhow::anyhow!("`{command_line}` succeeded but reported no `.wasm` file for `{}`", target.name))
+}
+
+fn is_progress_line(line: &str) -> bool {
+    const VERBS: &[&str] = &[
+        "Compiling", "Checking", "Downloading", "Downloaded", "Updating", "Locking", "Adding",
+        "Blocking", "Fresh", "Finished", "Running", "Building", "Packaging", "Updated",
+    ];
+    let first = line.trim_start().split(' ').next().unwrap_or("");
+    VERBS.contains(&first)
+}

@@ -1,0 +1,22 @@
+//! `warp`: packs Rust, Go, TypeScript and Bun services into WebAssembly
+//! components, keeps them inside size budgets, and runs them.
+//!
+//! The binary's `main` calls [`cli::main`]; everything else is domain code
+//! the commands in [`commands`] call. See `docs/ARCHITECTURE.md`.
+
+pub mod cli;
+pub mod commands;
+pub mod component;
+pub mod doctor;
+pub mod error;
+pub mod lang;
+pub mod manifest;
+pub mod optimize;
+pub mod pack;
+pub mod project;
+pub mod report;
+pub mod size;
+pub mod size_report;
+pub mod templates;
+pub mod toolchain;
+pub mod ui;

@@ -1,0 +1,215 @@
+//! The run manifest: versioned JSON that `warp pack` writes beside the
+//! component, and that `warp run`, `warp size-check` and WarpGrid read.
+//!
+//! Paths in a manifest are relative to the manifest's directory and nothing
+//! in it depends on when or where it was written, so packing the same
+//! source twice gives the same bytes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::Diagnostic;
+use crate::project::{Http, Lang, Limits, Shims, World};
+use crate::size::{Budget, Contributor, Sizes};
+
+/// The schema version this `warp` writes and the newest it reads.
+pub const SCHEMA: u32 = 1;
+
+/// The file name of a component's manifest: `hello.wasm` → `hello.warp.json`.
+pub fn path_for(component: &Path) -> PathBuf {
+    component.with_extension("warp.json")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema: u32,
+    pub name: String,
+    pub component: ComponentInfo,
+    pub toolchain: BTreeMap<String, String>,
+    pub budget: Budget,
+    #[serde(default)]
+    pub shims: Shims,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<Http>,
+    /// The largest items in the component, named from before the `name`
+    /// section was stripped.
+    #[serde(default)]
+    pub contributors: Vec<Contributor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentInfo {
+    /// Relative to the manifest's directory.
+    pub path: String,
+    pub sha256: String,
+    #[serde(flatten)]
+    pub sizes: Sizes,
+    pub world: World,
+    pub language: Lang,
+    pub exports: Vec<String>,
+    pub imports: Vec<String>,
+}
+
+impl Manifest {
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("manifest serializes");
+        text.push('\n');
+        text
+    }
+
+    /// Reads and checks a manifest: schema version first (so a newer
+    /// manifest gets a clear message rather than a field error), then shape.
+    pub fn read(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Diagnostic::env(format!("failed to read manifest `{}`: {e}", path.display())))?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            Diagnostic::env(format!("`{}` is not a run manifest: invalid JSON: {e}", path.display()))
+        })?;
+        match value.get("schema").and_then(serde_json::Value::as_u64) {
+            Some(version) if version as u32 > SCHEMA => {
+                return Err(Diagnostic::env(format!(
+                    "`{}` has schema version {version}, newer than the {SCHEMA} this warp reads",
+                    path.display()
+                ))
+                .help("upgrade warp, or re-run `warp pack` with this version")
+                .into());
+            }
+            Some(_) => {}
+            None => {
+                return Err(Diagnostic::env(format!(
+                    "`{}` is not a run manifest: field `schema` is missing",
+                    path.display()
+                ))
+                .into());
+            }
+        }
+        serde_json::from_value(value).map_err(|e| {
+            Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display())).into()
+        })
+    }
+
+    /// The component's path, resolved against the manifest's location.
+    pub fn component_path(&self, manifest_path: &Path) -> PathBuf {
+        manifest_path.parent().unwrap_or(Path::new(".")).join(&self.component.path)
+    }
+
+    /// Reads the component and checks it is the one the manifest describes.
+    pub fn read_component(&self, manifest_path: &Path) -> Result<Vec<u8>> {
+        let path = self.component_path(manifest_path);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Diagnostic::env(format!(
+                "failed to read component `{}` named by `{}` (field `component.path`): {e}",
+                path.display(),
+                manifest_path.display()
+            ))
+        })?;
+        let digest = sha256_hex(&bytes);
+        if digest != self.component.sha256 {
+            return Err(Diagnostic::env(format!(
+                "`{}` does not match its manifest `{}`: field `component.sha256` is {}, the file's is {digest}",
+                path.display(),
+                manifest_path.display(),
+                self.component.sha256
+            ))
+            .help("the component changed after packing; re-run `warp pack`")
+            .into());
+        }
+        Ok(bytes)
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same
+/// directory, then a rename, so readers never see a half-written file. An
+/// identical existing file is left alone (its mtime too).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|existing| existing == contents) {
+        return Ok(());
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create directory `{}`", dir.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".warp-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
+    std::io::Write::write_all(&mut temp, contents)
+        .with_context(|| format!("failed to write `{}`", temp.path().display()))?;
+    temp.as_file().sync_all().ok();
+    temp.persist(path).map_err(|e| e.error).with_context(|| format!("failed to write `{}`", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        Manifest {
+            schema: SCHEMA,
+            name: "hello".into(),
+            component: ComponentInfo {
+                path: "hello.wasm".into(),
+                sha256: sha256_hex(b"x"),
+                sizes: Sizes { raw_bytes: 1, gzip_bytes: 21 },
+                world: World::Http,
+                language: Lang::Rust,
+                exports: vec!["wasi:http/incoming-handler@0.2.12".into()],
+                imports: vec![],
+            },
+            toolchain: BTreeMap::from([("warp".into(), "0.1.0".into())]),
+            budget: Budget { raw_bytes: Some(300_000), gzip_bytes: Some(120_000) },
+            shims: Shims::default(),
+            env: BTreeMap::new(),
+            limits: Limits::default(),
+            http: Some(Http::default()),
+            contributors: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let manifest = sample();
+        let parsed = Manifest::parse(&manifest.to_json(), Path::new("m.json")).unwrap();
+        assert_eq!(parsed, manifest);
+    }
+
+    #[test]
+    fn newer_schema_is_rejected_by_version() {
+        let mut value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        value["schema"] = 2.into();
+        value["something_new"] = true.into();
+        let err = Manifest::parse(&value.to_string(), Path::new("m.json")).unwrap_err();
+        assert!(err.to_string().contains("schema version 2"), "{err}");
+    }
+
+    #[test]
+    fn unknown_shim_is_rejected_by_name() {
+        let mut value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        value["shims"] = serde_json::json!({ "teleport": true });
+        let err = Manifest::parse(&value.to_string(), Path::new("m.json")).unwrap_err();
+        assert!(err.to_string().contains("teleport"), "{err}");
+    }
+}

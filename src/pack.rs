@@ -1,0 +1,178 @@
+//! The `warp pack` pipeline: build → optimize → componentize → validate
+//! against the world → measure → write component and run manifest.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::component::{self, Interfaces};
+use crate::error::Diagnostic;
+use crate::lang::{self, Artifact, BuildRequest};
+use crate::manifest::{self, ComponentInfo, Manifest, SCHEMA};
+use crate::optimize;
+use crate::project::{Lang, Project, World};
+use crate::report::Reporter;
+use crate::size::{self, Breach, Contributor, FunctionNames, Sizes};
+
+/// How many contributors a manifest records.
+pub const MANIFEST_CONTRIBUTORS: usize = 20;
+
+pub const WARP_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The wit-component release used to componentize (recorded in manifests).
+pub const WIT_COMPONENT_VERSION: &str = "0.254";
+
+/// Part of the reuse key: bump when optimizing or componentizing changes,
+/// so a stale cached component is never served.
+const PIPELINE_REVISION: &str = "pipeline-3: wasm-opt -Oz, strip custom sections, no component names";
+
+#[derive(Debug, Clone, Default)]
+pub struct PackOptions {
+    pub lang: Option<Lang>,
+    pub build: BuildRequest,
+    /// `-o`: where the component goes; the manifest goes beside it.
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Packed {
+    pub manifest: Manifest,
+    pub component_path: PathBuf,
+    pub manifest_path: PathBuf,
+    pub breaches: Vec<Breach>,
+    /// Optimizing and componentizing were skipped: the build output was unchanged.
+    pub reused: bool,
+}
+
+pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Result<Packed> {
+    let project = Project::open(path)?;
+    let lang = options.lang.or_else(|| project.detect_lang()).ok_or_else(|| {
+        Diagnostic::env(format!(
+            "cannot tell the language of `{}`: no `Cargo.toml`, `go.mod` or `package.json`, and no `lang` in warp.toml",
+            project.root.display()
+        ))
+        .help("name it: `warp pack --lang rust|go|ts|bun PATH`")
+    })?;
+    let builder = lang::builder_for(lang)?;
+    let built = builder.build(&project, &options.build, reporter)?;
+
+    let (component, names, reused) = match built.artifact {
+        Artifact::CoreModule(core) => {
+            let cache = ComponentCache::new(&built.out_dir, &core);
+            match cache.load() {
+                Some((component, names)) => (component, Some(names), true),
+                None => {
+                    reporter.phase("Optimizing");
+                    let optimized = optimize::optimize(&core).context("failed to optimize the core module")?;
+                    let names = size::function_names(&optimized)?;
+                    let stripped = optimize::strip_custom_sections(&optimized, optimize::is_needed_section)?;
+                    reporter.phase("Componentizing");
+                    let component = component::componentize(&stripped)
+                        .map_err(|e| Diagnostic::check(format!("`{}` cannot become a component: {e:#}", built.name)))?;
+                    cache.store(&component, &names);
+                    (component, Some(names), false)
+                }
+            }
+        }
+        Artifact::Component(component) => (component, None, false),
+    };
+
+    reporter.phase("Validating");
+    component::validate(&component)
+        .map_err(|e| Diagnostic::check(format!("the component for `{}` is not valid: {e}", built.name)))?;
+    let interfaces = component::interfaces(&component)?;
+    let world = resolve_world(project.config.world, &interfaces)?;
+    component::check_world(world, &interfaces, &project.config.shims.enabled())?;
+
+    reporter.phase("Measuring");
+    let sizes = Sizes::of(&component);
+    let mut contributors = size::contributors(&component, names.as_ref())?;
+    contributors.truncate(MANIFEST_CONTRIBUTORS);
+    let budget = project.budget(lang);
+    let breaches = size::check_budget(sizes, budget);
+
+    let component_path = options.out.clone().unwrap_or_else(|| built.out_dir.join(format!("{}.wasm", built.name)));
+    let manifest_path = manifest::path_for(&component_path);
+    let mut toolchain = built.toolchain;
+    toolchain.insert("warp".into(), WARP_VERSION.into());
+    toolchain.insert("wasm-opt".into(), format!("binaryen {}", optimize::BINARYEN_VERSION));
+    toolchain.insert("wit-component".into(), WIT_COMPONENT_VERSION.into());
+    let manifest = Manifest {
+        schema: SCHEMA,
+        name: built.name,
+        component: ComponentInfo {
+            path: component_path.file_name().expect("component path names a file").to_string_lossy().into_owned(),
+            sha256: manifest::sha256_hex(&component),
+            sizes,
+            world,
+            language: lang,
+            exports: interfaces.exports,
+            imports: interfaces.imports,
+        },
+        toolchain,
+        budget,
+        shims: project.config.shims.clone(),
+        env: project.config.env.clone(),
+        limits: project.config.limits.clone(),
+        http: (world == World::Http).then(|| project.config.http.clone()),
+        contributors,
+    };
+
+    reporter.phase("Writing");
+    manifest::write_atomic(&component_path, &component)?;
+    manifest::write_atomic(&manifest_path, manifest.to_json().as_bytes())?;
+    Ok(Packed { manifest, component_path, manifest_path, breaches, reused })
+}
+
+fn resolve_world(declared: Option<World>, interfaces: &Interfaces) -> Result<World> {
+    if let Some(world) = declared {
+        return Ok(world);
+    }
+    component::detect_world(interfaces).ok_or_else(|| {
+        Diagnostic::check(format!(
+            "the component exports neither `wasi:http/incoming-handler` nor `wasi:cli/run` (it exports: {})",
+            if interfaces.exports.is_empty() { "nothing".to_string() } else { interfaces.exports.join(", ") }
+        ))
+        .help("export an HTTP handler (`wasip2::http::proxy::export!`) or build a binary with `main`")
+        .into()
+    })
+}
+
+/// Optimized components keyed by the digest of the core module they came
+/// from, so an unchanged build repacks without running wasm-opt again.
+struct ComponentCache {
+    component: PathBuf,
+    names: PathBuf,
+}
+
+impl ComponentCache {
+    fn new(out_dir: &Path, core: &[u8]) -> Self {
+        let mut keyed = Vec::with_capacity(core.len() + 64);
+        keyed.extend_from_slice(core);
+        keyed.extend_from_slice(WARP_VERSION.as_bytes());
+        keyed.extend_from_slice(optimize::BINARYEN_VERSION.as_bytes());
+        keyed.extend_from_slice(PIPELINE_REVISION.as_bytes());
+        let key = manifest::sha256_hex(&keyed);
+        let dir = out_dir.join(".cache");
+        ComponentCache { component: dir.join(format!("{key}.wasm")), names: dir.join(format!("{key}.names.json")) }
+    }
+
+    fn load(&self) -> Option<(Vec<u8>, FunctionNames)> {
+        let component = std::fs::read(&self.component).ok()?;
+        let names: BTreeMap<u32, String> = serde_json::from_slice(&std::fs::read(&self.names).ok()?).ok()?;
+        Some((component, names))
+    }
+
+    /// Best effort: a cache that cannot be written only costs time.
+    fn store(&self, component: &[u8], names: &FunctionNames) {
+        let names = serde_json::to_vec(names).expect("names serialize");
+        let _ = manifest::write_atomic(&self.names, &names).and_then(|()| manifest::write_atomic(&self.component, component));
+    }
+}
+
+/// The manifest's contributors, for callers that only have a `Packed`.
+pub fn top_contributors(packed: &Packed, n: usize) -> &[Contributor] {
+    let all = &packed.manifest.contributors;
+    &all[..all.len().min(n)]
+}

@@ -1,0 +1,422 @@
+//! A project as `warp` sees it: its directory, its language, and the
+//! settings from `warp.toml` (all optional; everything has a default).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Diagnostic;
+use crate::size::{Budget, ByteSize};
+
+pub const CONFIG_FILE: &str = "warp.toml";
+
+/// The languages `warp` knows about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Rust,
+    Go,
+    Ts,
+    Bun,
+    C,
+}
+
+impl Lang {
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Rust => "rust",
+            Lang::Go => "go",
+            Lang::Ts => "ts",
+            Lang::Bun => "bun",
+            Lang::C => "c",
+        }
+    }
+
+    /// Default budget when neither `warp.toml` nor flags set one. Engines
+    /// that ship a runtime (Go, JS) start an order of magnitude larger.
+    pub fn default_budget(self) -> Budget {
+        let (raw, gzip) = match self {
+            Lang::Rust | Lang::C => (300_000, 120_000),
+            Lang::Go => (8_000_000, 3_000_000),
+            Lang::Ts | Lang::Bun => (16_000_000, 6_000_000),
+        };
+        Budget { raw_bytes: Some(raw), gzip_bytes: Some(gzip) }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The WIT world a component targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum World {
+    /// `wasi:http/proxy`: exports `wasi:http/incoming-handler`.
+    Http,
+    /// `wasi:cli/command`: exports `wasi:cli/run`.
+    Cli,
+}
+
+impl World {
+    pub fn name(self) -> &'static str {
+        match self {
+            World::Http => "http",
+            World::Cli => "cli",
+        }
+    }
+
+    /// The WIT world, for messages.
+    pub fn wit(self) -> &'static str {
+        match self {
+            World::Http => "wasi:http/proxy",
+            World::Cli => "wasi:cli/command",
+        }
+    }
+
+    /// The interface the component must export, without version.
+    pub fn required_export(self) -> &'static str {
+        match self {
+            World::Http => "wasi:http/incoming-handler",
+            World::Cli => "wasi:cli/run",
+        }
+    }
+}
+
+impl fmt::Display for World {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `warp.toml`, as the user writes it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub lang: Option<Lang>,
+    pub world: Option<World>,
+    #[serde(default)]
+    pub budget: BudgetConfig,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub shims: Shims,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub http: Http,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    pub raw: Option<ByteSize>,
+    pub gzip: Option<ByteSize>,
+}
+
+/// Which shims the component may import, and how they are set up. This is
+/// copied verbatim into the run manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shims {
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub filesystem: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub signals: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threading: Option<ThreadingModel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<Dns>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub database: Vec<Database>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl Shims {
+    /// The `warpgrid:shim` interfaces these settings enable.
+    pub fn enabled(&self) -> Vec<&'static str> {
+        let mut enabled = Vec::new();
+        if self.filesystem {
+            enabled.push("filesystem");
+        }
+        if self.dns.is_some() {
+            enabled.push("dns");
+        }
+        if self.signals {
+            enabled.push("signals");
+        }
+        if !self.database.is_empty() {
+            enabled.push("database-proxy");
+        }
+        if self.threading.is_some() {
+            enabled.push("threading");
+        }
+        enabled
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThreadingModel {
+    SingleThreaded,
+    Cooperative,
+    ParallelRequired,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// How long a resolved name is cached, e.g. `30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<HumanDuration>,
+    /// `name.namespace.warp.local` → addresses, served round-robin.
+    #[serde(default)]
+    pub registry: BTreeMap<String, Vec<IpAddr>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DbProtocol {
+    Postgres,
+    Mysql,
+    Redis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub protocol: DbProtocol,
+    pub host: String,
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    #[serde(default = "default_pool_size")]
+    pub pool_size: u32,
+    #[serde(default)]
+    pub tls: bool,
+}
+
+fn default_pool_size() -> u32 {
+    10
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<ByteSize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<HumanDuration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    /// Path prefix the component serves.
+    #[serde(default = "default_route")]
+    pub route: String,
+    /// Port `warp run` listens on unless `--listen` says otherwise.
+    #[serde(default = "default_port")]
+    pub port: u16,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http { route: default_route(), port: default_port() }
+    }
+}
+
+fn default_route() -> String {
+    "/".into()
+}
+
+fn default_port() -> u16 {
+    8080
+}
+
+/// A duration written by a person: `30s`, `500ms`, `2m`, `1h`. Kept as
+/// written so the manifest reads like `warp.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HumanDuration {
+    pub text: String,
+    pub duration: Duration,
+}
+
+impl TryFrom<String> for HumanDuration {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse().map_err(|e: anyhow::Error| e.to_string())
+    }
+}
+
+impl From<HumanDuration> for String {
+    fn from(d: HumanDuration) -> String {
+        d.text
+    }
+}
+
+impl FromStr for HumanDuration {
+    type Err = anyhow::Error;
+    fn from_str(text: &str) -> Result<Self> {
+        let trimmed = text.trim();
+        let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+        let (number, unit) = trimmed.split_at(split);
+        let number: u64 = number
+            .parse()
+            .map_err(|_| anyhow::anyhow!("invalid duration `{text}`: expected e.g. `30s` or `500ms`"))?;
+        let duration = match unit {
+            "ms" => Duration::from_millis(number),
+            "s" => Duration::from_secs(number),
+            "m" => Duration::from_secs(number * 60),
+            "h" => Duration::from_secs(number * 3600),
+            _ => anyhow::bail!("invalid duration `{text}`: unit must be one of ms, s, m, h"),
+        };
+        Ok(HumanDuration { text: trimmed.to_string(), duration })
+    }
+}
+
+/// A project directory with its (possibly empty) `warp.toml`.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    pub config: Config,
+    /// Whether `warp.toml` exists (for messages).
+    pub has_config: bool,
+}
+
+impl Project {
+    /// Opens the project at `path`: a directory, or a file inside one
+    /// (`Cargo.toml`, `warp.toml`).
+    pub fn open(path: &Path) -> Result<Project> {
+        let root = if path.is_file() {
+            path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+        } else if path.is_dir() {
+            path.to_path_buf()
+        } else {
+            return Err(Diagnostic::env(format!("no project at `{}`: no such file or directory", path.display()))
+                .help("pass the directory of a project, e.g. `warp pack templates/rust-http`")
+                .into());
+        };
+        let config_path = root.join(CONFIG_FILE);
+        let (config, has_config) = match std::fs::read_to_string(&config_path) {
+            Ok(text) => (parse_config(&text, &config_path)?, true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Config::default(), false),
+            Err(e) => {
+                return Err(e).with_context(|| format!("failed to read `{}`", config_path.display()));
+            }
+        };
+        Ok(Project { root, config, has_config })
+    }
+
+    /// The language: `warp.toml`'s `lang`, else inferred from the files present.
+    pub fn detect_lang(&self) -> Option<Lang> {
+        self.config.lang.or_else(|| infer_lang(&self.root))
+    }
+
+    /// The budget: `warp.toml` over the language default.
+    pub fn budget(&self, lang: Lang) -> Budget {
+        let default = lang.default_budget();
+        Budget {
+            raw_bytes: self.config.budget.raw.map(|b| b.0).or(default.raw_bytes),
+            gzip_bytes: self.config.budget.gzip.map(|b| b.0).or(default.gzip_bytes),
+        }
+    }
+}
+
+/// Parses `warp.toml` text; errors name the file, line and field.
+pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
+    toml::from_str(text).map_err(|e| {
+        anyhow::Error::new(Diagnostic::check(format!("invalid `{}`: {}", path.display(), e.to_string().trim_end())))
+    })
+}
+
+/// Which language the files in `dir` say it is.
+pub fn infer_lang(dir: &Path) -> Option<Lang> {
+    if dir.join("Cargo.toml").is_file() {
+        return Some(Lang::Rust);
+    }
+    if dir.join("go.mod").is_file() {
+        return Some(Lang::Go);
+    }
+    if dir.join("bunfig.toml").is_file() || dir.join("bun.lockb").is_file() || dir.join("bun.lock").is_file() {
+        return Some(Lang::Bun);
+    }
+    if dir.join("package.json").is_file() {
+        return Some(Lang::Ts);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn design_example_parses() {
+        let text = r#"
+lang = "rust"
+world = "http"
+[budget]
+raw = "300KB"
+gzip = "120KB"
+[env]
+GREETING = "howdy"
+[shims]
+filesystem = true
+signals = true
+threading = "cooperative"
+[shims.dns]
+ttl = "30s"
+[shims.dns.registry]
+"db.production.warp.local" = ["10.0.0.5", "10.0.0.6"]
+[[shims.database]]
+protocol = "postgres"
+host = "db.production.warp.local"
+port = 5432
+database = "app"
+pool_size = 10
+tls = false
+[limits]
+memory = "128MB"
+request_timeout = "10s"
+"#;
+        let config = parse_config(text, Path::new("warp.toml")).unwrap();
+        assert_eq!(config.lang, Some(Lang::Rust));
+        assert_eq!(config.budget.raw, Some(ByteSize(300_000)));
+        assert_eq!(config.shims.enabled(), ["filesystem", "dns", "signals", "database-proxy", "threading"]);
+        assert_eq!(config.shims.dns.unwrap().ttl.unwrap().duration, Duration::from_secs(30));
+        assert_eq!(config.limits.memory, Some(ByteSize(128_000_000)));
+    }
+
+    #[test]
+    fn unknown_field_names_file_and_field() {
+        let err = parse_config("lang = \"rust\"\n[budget]\nraws = \"1KB\"\n", Path::new("x/warp.toml")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("x/warp.toml"), "{text}");
+        assert!(text.contains("raws"), "{text}");
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        for bad in [
+            "lang = \"cobol\"",
+            "[budget]\nraw = \"12 parsecs\"",
+            "[shims.dns]\nttl = \"soon\"",
+            "[shims.dns.registry]\n\"a.warp.local\" = [\"not-an-ip\"]",
+        ] {
+            assert!(parse_config(bad, Path::new("warp.toml")).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! How long-running domain work tells the outside world what it is doing.
+//!
+//! Domain modules take a `&dyn Reporter` and never touch the terminal; the
+//! command layer passes either a progress bar (`ui::Progress`) or [`Silent`].
+
+/// Receives progress from long-running work.
+pub trait Reporter {
+    /// A new phase has started, e.g. "building" or "optimizing".
+    fn phase(&self, name: &str);
+    /// A line of detail within the phase, e.g. "Compiling serde v1.0.1".
+    fn detail(&self, line: &str);
+}
+
+/// A reporter that drops everything (tests, `--json`, `-q`).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn phase(&self, _name: &str) {}
+    fn detail(&self, _line: &str) {}
+}

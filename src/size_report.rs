@@ -1,0 +1,190 @@
+//! `warp size-check`'s data: measure artifacts (components, modules or run
+//! manifests), apply budgets, compare with a baseline, name what grew.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::component;
+use crate::error::Diagnostic;
+use crate::manifest::{self, Manifest};
+use crate::project::Lang;
+use crate::size::{self, Breach, Budget, Contributor, Delta, Sizes};
+
+/// One measured artifact.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub name: String,
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub sizes: Sizes,
+    pub budget: Budget,
+    pub breaches: Vec<Breach>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta: Option<SizeDelta>,
+    pub contributors: Vec<Contributor>,
+    /// Contributors that grew against the baseline, most first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grew: Vec<Growth>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SizeDelta {
+    pub raw: Delta,
+    pub gzip: Delta,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Growth {
+    pub module: String,
+    pub name: String,
+    pub before: u64,
+    pub after: u64,
+}
+
+/// A previous measurement to compare against.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BaselineEntry {
+    pub name: String,
+    #[serde(flatten)]
+    pub sizes: Sizes,
+    #[serde(default)]
+    pub contributors: Vec<Contributor>,
+}
+
+/// Budget given on the command line; each field overrides the artifact's own.
+pub type BudgetOverride = Budget;
+
+/// Measures one artifact: a `.wasm` (component or core module) or a run manifest.
+pub fn measure(path: &Path, overrides: BudgetOverride, top: usize) -> Result<Entry> {
+    let (name, bytes, manifest) = load(path)?;
+    let sizes = Sizes::of(&bytes);
+    let default = manifest.as_ref().map_or(Lang::Rust.default_budget(), |m| m.budget);
+    let budget = Budget {
+        raw_bytes: overrides.raw_bytes.or(default.raw_bytes),
+        gzip_bytes: overrides.gzip_bytes.or(default.gzip_bytes),
+    };
+    let mut contributors = match &manifest {
+        Some(m) if !m.contributors.is_empty() => m.contributors.clone(),
+        _ => size::contributors(&bytes, None)?,
+    };
+    contributors.truncate(top.max(1).max(crate::pack::MANIFEST_CONTRIBUTORS));
+    Ok(Entry {
+        name,
+        path: path.to_path_buf(),
+        sizes,
+        budget,
+        breaches: size::check_budget(sizes, budget),
+        delta: None,
+        contributors,
+        grew: Vec::new(),
+    })
+}
+
+/// Reads an artifact and, where there is one, its manifest.
+fn load(path: &Path) -> Result<(String, Vec<u8>, Option<Manifest>)> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::env(format!("failed to read `{}`: {e}", path.display())))?;
+    let stem = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if !bytes.starts_with(b"\0asm") {
+        if bytes.first() == Some(&b'{') {
+            let manifest = Manifest::parse(&String::from_utf8_lossy(&bytes), path)?;
+            let component = manifest.read_component(path)?;
+            return Ok((manifest.name.clone(), component, Some(manifest)));
+        }
+        return Err(Diagnostic::check(format!(
+            "`{}` is neither a WebAssembly binary nor a run manifest (it does not start with `\\0asm` or `{{`)",
+            path.display()
+        ))
+        .into());
+    }
+    component::validate(&bytes)
+        .map_err(|e| Diagnostic::check(format!("`{}` is corrupt: {e}", path.display())))?;
+    let name = stem.strip_suffix(".wasm").unwrap_or(&stem).to_string();
+    // A manifest beside the artifact carries its budget and contributor names.
+    let beside = manifest::path_for(path);
+    let manifest = Manifest::read(&beside)
+        .ok()
+        .filter(|m| m.component.sha256 == manifest::sha256_hex(&bytes));
+    Ok((name, bytes, manifest))
+}
+
+/// Reads a baseline: a run manifest, a `size-check --json` report, or a `.wasm`.
+pub fn read_baseline(path: &Path) -> Result<Vec<BaselineEntry>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::env(format!("failed to read baseline `{}`: {e}", path.display())))?;
+    if bytes.starts_with(b"\0asm") {
+        let (name, bytes, _) = load(path)?;
+        let contributors = size::contributors(&bytes, None)?;
+        return Ok(vec![BaselineEntry { name, sizes: Sizes::of(&bytes), contributors }]);
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Diagnostic::env(format!("baseline `{}` is not JSON or wasm: {e}", path.display())))?;
+    if let Some(artifacts) = value.get("artifacts") {
+        return serde_json::from_value(artifacts.clone()).map_err(|e| {
+            Diagnostic::env(format!("baseline `{}` is not a `warp size-check --json` report: {e}", path.display())).into()
+        });
+    }
+    let manifest = Manifest::parse(&String::from_utf8_lossy(&bytes), path)?;
+    Ok(vec![BaselineEntry {
+        name: manifest.name,
+        sizes: manifest.component.sizes,
+        contributors: manifest.contributors,
+    }])
+}
+
+/// Fills in deltas and growth from the baseline. Entries match by name; a
+/// single artifact against a single baseline matches whatever the names.
+pub fn compare(entries: &mut [Entry], baseline: &[BaselineEntry]) {
+    let by_name: BTreeMap<&str, &BaselineEntry> = baseline.iter().map(|b| (b.name.as_str(), b)).collect();
+    let single = (entries.len() == 1 && baseline.len() == 1).then(|| &baseline[0]);
+    for entry in entries.iter_mut() {
+        let Some(before) = by_name.get(entry.name.as_str()).copied().or(single) else { continue };
+        entry.delta = Some(SizeDelta {
+            raw: Delta::between(before.sizes.raw_bytes, entry.sizes.raw_bytes),
+            gzip: Delta::between(before.sizes.gzip_bytes, entry.sizes.gzip_bytes),
+        });
+        entry.grew = growth(&before.contributors, &entry.contributors);
+    }
+}
+
+fn growth(before: &[Contributor], after: &[Contributor]) -> Vec<Growth> {
+    let old: BTreeMap<(&str, &str), u64> =
+        before.iter().map(|c| ((c.module.as_str(), c.name.as_str()), c.bytes)).collect();
+    let mut grew: Vec<Growth> = after
+        .iter()
+        .filter_map(|c| {
+            let previous = old.get(&(c.module.as_str(), c.name.as_str())).copied().unwrap_or(0);
+            (c.bytes > previous).then(|| Growth {
+                module: c.module.clone(),
+                name: c.name.clone(),
+                before: previous,
+                after: c.bytes,
+            })
+        })
+        .collect();
+    grew.sort_by_key(|g| std::cmp::Reverse(g.after - g.before));
+    grew.truncate(5);
+    grew
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::size::ContributorKind;
+
+    fn contributor(name: &str, bytes: u64) -> Contributor {
+        Contributor { kind: ContributorKind::Function, module: "main".into(), name: name.into(), bytes }
+    }
+
+    #[test]
+    fn growth_lists_new_and_larger_items() {
+        let before = [contributor("a", 10), contributor("b", 50)];
+        let after = [contributor("a", 30), contributor("b", 40), contributor("c", 5)];
+        let grew = growth(&before, &after);
+        let names: Vec<_> = grew.iter().map(|g| (g.name.as_str(), g.before, g.after)).collect();
+        assert_eq!(names, [("a", 10, 30), ("c", 0, 5)]);
+    }
+}

@@ -53,7 +53,9 @@ impl std::error::Error for Diagnostic {}
 
 /// The first [`Diagnostic`] in an error's chain, if any.
 pub fn diagnostic(error: &anyhow::Error) -> Option<&Diagnostic> {
-    error.chain().find_map(|cause| cause.downcast_ref::<Diagnostic>())
+    // A `Diagnostic` attached with `.context(..)` is only visible through
+    // anyhow's own downcast, not through the chain.
+    error.downcast_ref::<Diagnostic>().or_else(|| error.chain().find_map(|cause| cause.downcast_ref::<Diagnostic>()))
 }
 
 /// The exit status for an error: a [`Diagnostic`]'s own, else environment.

@@ -1,0 +1,133 @@
+//! `warp new` + `warp pack` for Rust: templates, a third-party crate,
+//! reproducibility, workspaces.
+
+use crate::support::*;
+
+#[test]
+fn new_then_pack_gives_a_valid_http_component() {
+    if !have_wasm_target() {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    run(warp(temp.path()).args(["new", "--lang", "rust", "hello"])).expect_code(0);
+    let packed = run(warp(temp.path()).args(["pack", "hello", "--json"]));
+    packed.expect_code(0);
+    let json = packed.json();
+    let component_path = json["component"].as_str().unwrap();
+    let component = std::fs::read(component_path).unwrap();
+    assert_eq!(json["raw_bytes"], component.len() as u64);
+    assert!(json["gzip_bytes"].as_u64().unwrap() < component.len() as u64);
+    let exports = validated_exports(&component);
+    assert!(exports.iter().any(|e| e.starts_with("wasi:http/incoming-handler@0.2")), "{exports:?}");
+
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(json["manifest"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(manifest["schema"], 1);
+    assert_eq!(manifest["name"], "hello");
+    assert_eq!(manifest["component"]["path"], "hello.wasm");
+    assert_eq!(manifest["component"]["world"], "http");
+    assert_eq!(manifest["component"]["language"], "rust");
+    assert_eq!(manifest["component"]["sha256"], json["sha256"]);
+    assert!(manifest["toolchain"]["rustc"].as_str().unwrap().starts_with("rustc "));
+    assert_eq!(manifest["budget"]["raw_bytes"], 300_000);
+    // Contributors are named even though the name section was stripped.
+    let names: Vec<&str> = manifest["contributors"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(names.iter().any(|n| n.contains("incoming-handler")), "{names:?}");
+}
+
+#[test]
+fn cli_template_targets_wasi_cli() {
+    if !have_wasm_target() {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    run(warp(temp.path()).args(["new", "--lang", "rust", "--template", "cli", "tool"])).expect_code(0);
+    let json = run(warp(temp.path()).args(["pack", "tool", "--json"])).expect_code(0).json();
+    let component = std::fs::read(json["component"].as_str().unwrap()).unwrap();
+    let exports = validated_exports(&component);
+    assert!(exports.iter().any(|e| e.starts_with("wasi:cli/run@0.2")), "{exports:?}");
+    assert_eq!(json["world"], "cli");
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(json["manifest"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(manifest["env"]["GREETING"], "howdy");
+}
+
+#[test]
+fn third_party_wstd_service_packs_without_edits() {
+    if !have_wasm_target() {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("wstd-echo");
+    copy_project(&repo().join("tests/fixtures/wstd-echo"), &dir);
+    let cargo_toml = std::fs::read(dir.join("Cargo.toml")).unwrap();
+    let lock = std::fs::read(dir.join("Cargo.lock")).unwrap();
+
+    let json = run(warp(&dir).args(["pack", "--json"])).expect_code(0).json();
+    let component = std::fs::read(json["component"].as_str().unwrap()).unwrap();
+    let exports = validated_exports(&component);
+    assert!(exports.iter().any(|e| e.starts_with("wasi:http/incoming-handler@0.2")), "{exports:?}");
+    assert_eq!(json["world"], "http");
+    // warp supplied its profile on the command line: the user's files are untouched.
+    assert_eq!(std::fs::read(dir.join("Cargo.toml")).unwrap(), cargo_toml);
+    assert_eq!(std::fs::read(dir.join("Cargo.lock")).unwrap(), lock);
+    assert!(!dir.join("warp.toml").exists());
+}
+
+#[test]
+fn packing_twice_in_different_places_is_byte_identical() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (_a, first) = template("rust-http");
+    let (_b, second) = template("rust-http");
+    let out = |dir: &std::path::Path| {
+        let json = run(warp(dir).args(["pack", "--json"])).expect_code(0).json();
+        (
+            std::fs::read(json["component"].as_str().unwrap()).unwrap(),
+            std::fs::read(json["manifest"].as_str().unwrap()).unwrap(),
+        )
+    };
+    let (component_a, manifest_a) = out(&first);
+    let (component_b, manifest_b) = out(&second);
+    assert!(component_a == component_b, "components differ between two clean builds");
+    assert_eq!(String::from_utf8(manifest_a).unwrap(), String::from_utf8(manifest_b).unwrap());
+}
+
+#[test]
+fn workspace_needs_a_package_choice() {
+    if !have_wasm_target() {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
+    std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"api\", \"worker\"]\nresolver = \"2\"\n").unwrap();
+    copy_project(&repo().join("templates/rust-http"), &root.join("api"));
+    copy_project(&repo().join("templates/rust-cli"), &root.join("worker"));
+    for (dir, from) in [("api", "rust-http"), ("worker", "rust-cli")] {
+        let path = root.join(dir).join("Cargo.toml");
+        let text = std::fs::read_to_string(&path).unwrap().replace(&format!("name = \"{from}\""), &format!("name = \"{dir}\""));
+        std::fs::write(&path, text).unwrap();
+        std::fs::remove_file(root.join(dir).join("Cargo.lock")).unwrap();
+    }
+    run(warp(root).arg("pack"))
+        .expect_code(2)
+        .stderr_has("is a workspace with 2 packages")
+        .stderr_has("help: pick one with `-p`: `api`, `worker`");
+    run(warp(root).args(["pack", "-p", "nope"])).expect_code(2).stderr_has("package `nope` is not a member");
+
+    let out = root.join("dist/worker.wasm");
+    let json = run(warp(root).args(["pack", "-p", "worker", "-o"]).arg(&out).arg("--json")).expect_code(0).json();
+    assert_eq!(json["world"], "cli");
+    assert!(out.is_file());
+    assert!(root.join("dist/worker.warp.json").is_file());
+}
+
+#[test]
+fn new_refuses_to_overwrite() {
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(temp.path().join("taken")).unwrap();
+    std::fs::write(temp.path().join("taken/keep.txt"), "mine").unwrap();
+    run(warp(temp.path()).args(["new", "taken"])).expect_code(2).stderr_has("destination `taken` already exists");
+    assert_eq!(std::fs::read_to_string(temp.path().join("taken/keep.txt")).unwrap(), "mine");
+    run(warp(temp.path()).args(["new", "9lives"])).expect_code(2).stderr_has("invalid project name `9lives`");
+}

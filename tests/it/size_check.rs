@@ -1,0 +1,118 @@
+//! `warp size-check`: budgets, baselines, contributors, corrupt input,
+//! and manifests that cannot be trusted.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::*;
+
+/// Packs the http template in a temp dir; returns (temp, project, manifest path).
+fn packed_template() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let (temp, dir) = template("rust-http");
+    let json = run(warp(&dir).args(["pack", "--json"])).expect_code(0).json();
+    let manifest = PathBuf::from(json["manifest"].as_str().unwrap());
+    (temp, dir, manifest)
+}
+
+#[test]
+fn within_budget_passes_and_lists_named_contributors() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (_temp, _dir, manifest) = packed_template();
+    let run = run(warp(Path::new(".")).arg("size-check").arg(&manifest));
+    run.expect_code(0)
+        .stdout_has("artifact")
+        .stdout_has("rust-http")
+        .stdout_has("top 10 contributors to `rust-http`")
+        .stdout_has("incoming-handler");
+    // A bare .wasm finds the manifest beside it for budget and names.
+    let wasm = manifest.with_file_name("rust-http.wasm");
+    run_json_ok(&wasm);
+}
+
+fn run_json_ok(path: &Path) {
+    let json = run(warp(Path::new(".")).args(["size-check", "--json"]).arg(path)).expect_code(0).json();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["artifacts"][0]["budget"]["raw_bytes"], 300_000);
+}
+
+#[test]
+fn breach_exits_1_with_a_table() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (_temp, _dir, manifest) = packed_template();
+    let run = run(warp(Path::new(".")).arg("size-check").arg(&manifest).args(["--max-raw", "10KB", "--max-gzip", "1MB"]));
+    run.expect_code(1).stdout_has("OVER BUDGET").stdout_has("error: `rust-http`: raw size");
+    let json = self::run(warp(Path::new(".")).args(["size-check", "--json", "--max-gzip", "1KB"]).arg(&manifest)).expect_code(1).json();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["artifacts"][0]["breaches"][0]["measure"], "gzip");
+}
+
+#[test]
+fn baseline_shows_change_and_what_grew() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (temp, dir, manifest) = packed_template();
+    let baseline = temp.path().join("baseline.json");
+    let report = run(warp(Path::new(".")).args(["size-check", "--json"]).arg(&manifest));
+    report.expect_code(0);
+    std::fs::write(&baseline, &report.stdout).unwrap();
+
+    // Grow the handler: a lookup table the compiler cannot fold away.
+    let lib = dir.join("src/lib.rs");
+    let grown = std::fs::read_to_string(&lib).unwrap().replace(
+        "let body = format!(\"hello from warp: {path}\\n\");",
+        "let words = [\"alpha\", \"bravo\", \"charlie\", \"delta\", \"echo\", \"foxtrot\", \"golf\", \"hotel\", \"india\", \"juliett\", \"kilo\", \"lima\"];\n        let word = words[path.len() % words.len()];\n        let body = format!(\"hello from warp: {path} {word} {}\\n\", path.to_uppercase());",
+    );
+    std::fs::write(&lib, grown).unwrap();
+    run(warp(&dir).arg("pack")).expect_code(0);
+
+    let run = run(warp(Path::new(".")).arg("size-check").arg(&manifest).arg("--baseline").arg(&baseline));
+    run.expect_code(0).stdout_has("raw change").stdout_has("what grew in `rust-http`:");
+    let delta_line = run.stdout.lines().nth(1).unwrap().to_string();
+    assert!(delta_line.contains("(+"), "expected growth in {delta_line:?}");
+
+    // The old manifest works as a baseline too.
+    let json = self::run(warp(Path::new(".")).args(["size-check", "--json"]).arg(&manifest).arg("--baseline").arg(&baseline)).json();
+    assert!(json["artifacts"][0]["delta"]["raw"]["bytes"].as_i64().unwrap() > 0);
+}
+
+#[test]
+fn corrupt_wasm_is_a_failed_check() {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("broken.wasm");
+    std::fs::write(&path, b"\0asm\x01\0\0\0\x01\x05\x01\x60").unwrap();
+    run(warp(temp.path()).args(["size-check", "broken.wasm"])).expect_code(1).stderr_has("`broken.wasm` is corrupt");
+    std::fs::write(&path, b"hello").unwrap();
+    run(warp(temp.path()).args(["size-check", "broken.wasm"])).expect_code(1).stderr_has("neither a WebAssembly binary nor a run manifest");
+    run(warp(temp.path()).args(["size-check", "missing.wasm"])).expect_code(2).stderr_has("failed to read `missing.wasm`");
+}
+
+#[test]
+fn untrustworthy_manifests_are_rejected() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (_temp, _dir, manifest) = packed_template();
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&original).unwrap();
+
+    value["schema"] = 7.into();
+    std::fs::write(&manifest, value.to_string()).unwrap();
+    run(warp(Path::new(".")).arg("size-check").arg(&manifest)).expect_code(2).stderr_has("has schema version 7, newer than the 1");
+
+    value["schema"] = 1.into();
+    value["component"]["sha256"] = "00".repeat(32).into();
+    std::fs::write(&manifest, value.to_string()).unwrap();
+    run(warp(Path::new(".")).arg("size-check").arg(&manifest))
+        .expect_code(2)
+        .stderr_has("does not match its manifest")
+        .stderr_has("field `component.sha256`");
+
+    let mut value: serde_json::Value = serde_json::from_str(&original).unwrap();
+    value["shims"]["teleport"] = true.into();
+    std::fs::write(&manifest, value.to_string()).unwrap();
+    run(warp(Path::new(".")).arg("size-check").arg(&manifest)).expect_code(2).stderr_has("unknown field `teleport`");
+}

@@ -34,11 +34,8 @@ fn version(program: &str, args: &[&str]) -> Option<String> {
 }
 
 fn rust_target(target: &str) -> Option<String> {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let output = Command::new(rustc).args(["--print", "target-libdir", "--target", target]).output().ok()?;
-    let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    let has_std = std::fs::read_dir(&dir).ok()?.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libstd-"));
-    has_std.then(|| "installed".to_string())
+    let installed = crate::lang::rust::std_installed(std::path::Path::new("."), target).unwrap_or(false);
+    installed.then(|| "installed".to_string())
 }
 
 /// Runs every check.

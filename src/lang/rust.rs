@@ -167,29 +167,39 @@ fn rustc_command(dir: &Path) -> Command {
 
 /// Fails with the fix when the standard library for `wasm32-wasip2` is absent.
 fn check_target_installed(dir: &Path) -> Result<()> {
-    let output = rustc_command(dir)
-        .args(["--print", "target-libdir", "--target", TARGET])
-        .output()
-        .map_err(|e| {
-            Diagnostic::env(format!("failed to run `rustc`: {e}"))
-                .help("install Rust with rustup, then run `warp toolchain install rust`")
-        })?;
-    if !output.status.success() {
-        return Err(Diagnostic::env(format!(
-            "this rustc does not know the target `{TARGET}`: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
+    match std_installed(dir, TARGET) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(missing_target()),
+        Err(StdCheck::NoRustc(e)) => Err(Diagnostic::env(format!("failed to run `rustc`: {e}"))
+            .help("install Rust with rustup, then run `warp toolchain install rust`")
+            .into()),
+        Err(StdCheck::UnknownTarget(stderr)) => Err(Diagnostic::env(format!(
+            "this rustc does not know the target `{TARGET}`: {stderr}"
         ))
         .help("wasm32-wasip2 needs Rust 1.82 or newer: run `rustup update`")
-        .into());
+        .into()),
+    }
+}
+
+pub enum StdCheck {
+    NoRustc(std::io::Error),
+    UnknownTarget(String),
+}
+
+/// Whether rustc (as `RUSTC` or `rustc`, run in `dir` so toolchain files
+/// apply) has the standard library for `target`.
+pub fn std_installed(dir: &Path, target: &str) -> Result<bool, StdCheck> {
+    let output = rustc_command(dir)
+        .args(["--print", "target-libdir", "--target", target])
+        .output()
+        .map_err(StdCheck::NoRustc)?;
+    if !output.status.success() {
+        return Err(StdCheck::UnknownTarget(String::from_utf8_lossy(&output.stderr).trim().to_string()));
     }
     let libdir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-    let has_std = std::fs::read_dir(&libdir)
+    Ok(std::fs::read_dir(&libdir)
         .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
-        .unwrap_or(false);
-    if !has_std {
-        return Err(missing_target());
-    }
-    Ok(())
+        .unwrap_or(false))
 }
 
 fn missing_target() -> anyhow::Error {

@@ -1,6 +1,7 @@
 //! Integration tests: the real `warp` binary against real Rust projects,
 //! built with the real toolchain. One test crate, a module per area.
 
+mod cli;
 mod errors;
 mod pack;
 mod size_check;

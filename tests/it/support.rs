@@ -131,3 +131,17 @@ pub fn assert_no_temp_files(dir: &Path) {
         }
     }
 }
+
+/// Compares `actual` with `tests/it/snapshots/NAME`; `BLESS=1` rewrites it.
+#[track_caller]
+pub fn assert_snapshot(name: &str, actual: &str) {
+    let path = repo().join("tests/it/snapshots").join(name);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no snapshot `{}`; run with BLESS=1 to create it", path.display()));
+    assert!(expected == actual, "snapshot `{name}` differs (BLESS=1 to accept)\n--- expected\n{expected}\n--- actual\n{actual}");
+}

@@ -65,6 +65,7 @@ pub enum Command {
     Pack(commands::pack::Opts),
     SizeCheck(commands::size_check::Opts),
     Doctor(commands::doctor::Opts),
+    Run(commands::run::Opts),
     Toolchain(commands::toolchain::Opts),
 }
 
@@ -73,7 +74,7 @@ pub fn main() -> std::process::ExitCode {
         Ok(matches) => matches,
         Err(e) => {
             let _ = e.print();
-            let code = if e.use_stderr() { Exit::Environment as u8 } else { 0 };
+            let code = if e.use_stderr() { Exit::Environment.code() } else { 0 };
             return std::process::ExitCode::from(code);
         }
     };
@@ -84,13 +85,14 @@ pub fn main() -> std::process::ExitCode {
         Command::Pack(opts) => commands::pack::run(opts, &printer),
         Command::SizeCheck(opts) => commands::size_check::run(opts, &printer),
         Command::Doctor(opts) => commands::doctor::run(opts, &printer),
+        Command::Run(opts) => commands::run::run(opts, &printer),
         Command::Toolchain(opts) => commands::toolchain::run(opts, &printer),
     };
     let exit = match result {
         Ok(exit) => exit,
         Err(error) => printer.error(&error),
     };
-    std::process::ExitCode::from(exit as u8)
+    std::process::ExitCode::from(exit.code())
 }
 
 #[cfg(test)]

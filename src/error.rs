@@ -10,12 +10,25 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Everything checked out.
-    Ok = 0,
+    Ok,
     /// The project (or artifact) was examined and failed a check: it did not
     /// compile, targets the wrong world, breaks a budget, is not valid wasm.
-    CheckFailed = 1,
+    CheckFailed,
     /// `warp` could not do its job: bad usage, a missing file or tool.
-    Environment = 2,
+    Environment,
+    /// A guest program's own exit status, passed through by `warp run`.
+    Guest(u8),
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::CheckFailed => 1,
+            Exit::Environment => 2,
+            Exit::Guest(code) => code,
+        }
+    }
 }
 
 /// An error whose cause is understood: how to exit, and how to fix it.

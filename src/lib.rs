@@ -15,6 +15,7 @@ pub mod optimize;
 pub mod pack;
 pub mod project;
 pub mod report;
+pub mod runner;
 pub mod size;
 pub mod size_report;
 pub mod templates;

@@ -4,5 +4,6 @@
 pub mod doctor;
 pub mod new;
 pub mod pack;
+pub mod run;
 pub mod size_check;
 pub mod toolchain;

@@ -4,5 +4,6 @@
 mod cli;
 mod errors;
 mod pack;
+mod run;
 mod size_check;
 mod support;

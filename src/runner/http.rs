@@ -1,0 +1,177 @@
+//! Serving `wasi:http/incoming-handler` over HTTP/1.1: one pre-instantiated
+//! component, a fresh instance per request, faults contained per request.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use tokio::net::TcpListener;
+use wasmtime::Store;
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, Ticker, ticks};
+use crate::manifest::Manifest;
+
+/// How long in-flight requests may take to finish after a stop signal.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Counters a test or `--json` log can read.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub served: AtomicU64,
+    pub failed: AtomicU64,
+    pub in_flight: AtomicUsize,
+}
+
+pub struct Server {
+    pre: ProxyPre<Host>,
+    manifest: Arc<Manifest>,
+    deadline_ticks: u64,
+    pub stats: Arc<Stats>,
+    _ticker: Ticker,
+}
+
+impl Server {
+    pub fn new(loaded: &Loaded) -> Result<Arc<Server>> {
+        let pre = loaded.linker.instantiate_pre(&loaded.component).map_err(anyhow::Error::from).context("failed to link the component")?;
+        let pre = ProxyPre::new(pre).map_err(anyhow::Error::from).context("the component does not export `wasi:http/incoming-handler`")?;
+        let timeout = loaded.manifest.limits.request_timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.duration);
+        Ok(Arc::new(Server {
+            pre,
+            manifest: Arc::new(loaded.manifest.clone()),
+            deadline_ticks: ticks(timeout),
+            stats: Arc::default(),
+            _ticker: Ticker::start(loaded.engine.clone()),
+        }))
+    }
+
+    /// Accepts connections until `shutdown` resolves, then drains in-flight
+    /// requests for up to [`DRAIN_DEADLINE`].
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => {
+                    let (stream, _peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(e) => {
+                            eprintln!("warp run: accept failed: {e}");
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let server = self.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |request| {
+                            let server = server.clone();
+                            async move { Ok::<_, std::convert::Infallible>(server.handle(request).await) }
+                        });
+                        let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+                    });
+                }
+            }
+        }
+        drop(listener);
+        let started = std::time::Instant::now();
+        while self.stats.in_flight.load(Ordering::SeqCst) > 0 && started.elapsed() < DRAIN_DEADLINE {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+
+    async fn handle(self: Arc<Self>, request: hyper::Request<hyper::body::Incoming>) -> hyper::Response<HyperOutgoingBody> {
+        self.stats.in_flight.fetch_add(1, Ordering::SeqCst);
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let response = match self.clone().dispatch(request).await {
+            Ok(response) => {
+                self.stats.served.fetch_add(1, Ordering::Relaxed);
+                response
+            }
+            Err(failure) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                eprintln!("warp run: {method} {uri} failed: {}", failure.reason);
+                plain(failure.status, failure.reason.lines().next().unwrap_or("error"))
+            }
+        };
+        self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        response
+    }
+
+    async fn dispatch(self: Arc<Self>, request: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<HyperOutgoingBody>, Failure> {
+        let mut store = Store::new(self.pre.engine(), Host::new(&self.manifest, &[]));
+        store.limiter(|host| &mut host.limits);
+        store.set_epoch_deadline(self.deadline_ticks);
+        store.epoch_deadline_trap();
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(Failure::internal)?;
+        let outparam = store.data_mut().http().new_response_outparam(sender).map_err(Failure::internal)?;
+        let pre = self.pre.clone();
+        // The guest runs in its own task so it can keep streaming the body
+        // after the response head has gone out.
+        let task = tokio::spawn(async move {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
+        });
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(Failure { status: 500, reason: format!("the guest answered with error: {code:?}") }),
+            Err(_) => Err(match task.await {
+                Ok(Ok(())) => Failure { status: 500, reason: "the guest returned without setting a response".into() },
+                Ok(Err(e)) => Failure::from_guest(e),
+                Err(e) => Failure { status: 500, reason: format!("the request task failed: {e}") },
+            }),
+        }
+    }
+}
+
+struct Failure {
+    status: u16,
+    reason: String,
+}
+
+impl Failure {
+    fn internal(e: impl std::fmt::Display) -> Failure {
+        Failure { status: 500, reason: e.to_string() }
+    }
+
+    fn from_guest(error: wasmtime::Error) -> Failure {
+        if error.chain().any(|cause| cause.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some()) {
+            return Failure { status: 503, reason: "no free instance slot (pool exhausted)".into() };
+        }
+        if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
+            if *trap == wasmtime::Trap::Interrupt {
+                return Failure { status: 504, reason: "the request ran past its deadline (limits.request_timeout)".into() };
+            }
+            return Failure { status: 500, reason: format!("guest trapped: {trap}") };
+        }
+        Failure { status: 500, reason: format!("guest failed: {error:#}") }
+    }
+}
+
+fn plain(status: u16, text: &str) -> hyper::Response<HyperOutgoingBody> {
+    let body = Full::new(Bytes::from(format!("{text}\n"))).map_err(|never| match never {}).boxed_unsync();
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+/// Binds `addr` (exit 2 with the cause when it cannot).
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        crate::error::Diagnostic::env(format!("failed to listen on `{addr}`: {e}"))
+            .help("pick another address with `--listen 127.0.0.1:PORT` (port 0 picks a free one)")
+            .into()
+    })
+}

@@ -1,0 +1,192 @@
+//! `warp run`: an embedded Wasmtime that serves `wasi:http` components or
+//! runs `wasi:cli` ones, as a run manifest describes.
+//!
+//! Load path: manifest checks (schema, digest, shims) → engine (pooling
+//! allocator, epoch interruption) → compiled component from the on-disk
+//! cache or freshly compiled → pre-instantiated once → a fresh instance per
+//! request (`http`) or one run (`cli`).
+
+mod cache;
+pub mod http;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::component;
+use crate::error::Diagnostic;
+use crate::manifest::Manifest;
+use crate::project::World;
+
+pub use http::Server;
+
+/// How often the epoch advances; request deadlines are counted in ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Time per request when the manifest sets none.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A manifest whose component is compiled and ready to instantiate.
+pub struct Loaded {
+    pub manifest: Manifest,
+    pub engine: Engine,
+    pub component: Component,
+    pub linker: Linker<Host>,
+    /// Whether the compiled code came from the on-disk cache.
+    pub from_cache: bool,
+    /// Whether instances come from the pooling allocator.
+    pub pooling: bool,
+}
+
+/// Per-store host state: WASI, WASI HTTP, and limits.
+pub struct Host {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+}
+
+impl Host {
+    pub fn new(manifest: &Manifest, args: &[String]) -> Host {
+        let mut wasi = WasiCtx::builder();
+        wasi.inherit_stdio();
+        for (key, value) in &manifest.env {
+            wasi.env(key, value);
+        }
+        if !args.is_empty() {
+            let mut argv = vec![manifest.name.clone()];
+            argv.extend(args.iter().cloned());
+            wasi.args(&argv);
+        }
+        let mut limits = StoreLimitsBuilder::new().trap_on_grow_failure(true);
+        if let Some(memory) = manifest.limits.memory {
+            limits = limits.memory_size(memory.0 as usize);
+        }
+        Host { wasi: wasi.build(), http: WasiHttpCtx::new(), table: ResourceTable::new(), limits: limits.build() }
+    }
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: Default::default() }
+    }
+}
+
+/// Reads and checks a manifest and compiles (or loads) its component.
+pub fn load(manifest_path: &Path) -> Result<Loaded> {
+    let manifest = Manifest::read(manifest_path)?;
+    let bytes = manifest.read_component(manifest_path)?;
+    let enabled = manifest.shims.enabled();
+    if !enabled.is_empty() {
+        return Err(Diagnostic::env(format!(
+            "`{}` enables shims ({}) that this warp cannot provide yet (field `shims`)",
+            manifest_path.display(),
+            enabled.join(", ")
+        ))
+        .help("remove `[shims]` from warp.toml and re-pack, or use a warp with shim support")
+        .into());
+    }
+    let interfaces = component::interfaces(&bytes)
+        .map_err(|e| Diagnostic::env(format!("`{}` is not a component: {e}", manifest.component.path)))?;
+    component::check_world(manifest.component.world, &interfaces, &enabled)
+        .map_err(|e| Diagnostic::env(format!("refusing to load `{}`: {e:#}", manifest.component.path)))?;
+
+    let (engine, pooling) = engine(&manifest)?;
+    let (component, from_cache) = cache::component(&engine, &bytes, &manifest.component.sha256)?;
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from).context("failed to link WASI")?;
+    if manifest.component.world == World::Http {
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from).context("failed to link WASI HTTP")?;
+    }
+    Ok(Loaded { manifest, engine, component, linker, from_cache, pooling })
+}
+
+/// An engine for serving: async, epoch interruption, and the pooling
+/// allocator when the machine grants its virtual memory reservation.
+fn engine(manifest: &Manifest) -> Result<(Engine, bool)> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(1000).total_memories(1000).total_tables(1000).total_core_instances(1000);
+    if let Some(memory) = manifest.limits.memory {
+        pool.max_memory_size(memory.0 as usize);
+    }
+    let mut pooled = config.clone();
+    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if let Ok(engine) = Engine::new(&pooled) {
+        return Ok((engine, true));
+    }
+    let engine = Engine::new(&config).map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?;
+    Ok((engine, false))
+}
+
+/// Runs a `wasi:cli/run` component to completion; returns its exit code.
+pub async fn run_cli(loaded: &Loaded, args: &[String]) -> Result<u8> {
+    let pre = loaded.linker.instantiate_pre(&loaded.component).map_err(anyhow::Error::from).context("failed to link the component")?;
+    let pre = wasmtime_wasi::p2::bindings::CommandPre::new(pre).map_err(anyhow::Error::from).context("the component does not export `wasi:cli/run`")?;
+    let mut store = wasmtime::Store::new(&loaded.engine, Host::new(&loaded.manifest, args));
+    store.limiter(|host| &mut host.limits);
+    // CLI programs run without a deadline unless the manifest sets one.
+    let ticks = loaded.manifest.limits.request_timeout.as_ref().map_or(u64::MAX, |t| ticks(t.duration));
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_trap();
+    let ticker = Ticker::start(loaded.engine.clone());
+    let command = pre.instantiate_async(&mut store).await.map_err(anyhow::Error::from).context("failed to instantiate the component")?;
+    let result = command.wasi_cli_run().call_run(&mut store).await;
+    drop(ticker);
+    match result {
+        Ok(Ok(())) => Ok(0),
+        Ok(Err(())) => Ok(1),
+        Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            Some(exit) => Ok(exit.0.clamp(0, 255) as u8),
+            None => Err(anyhow::Error::from(e).context("the program trapped")),
+        },
+    }
+}
+
+pub fn ticks(duration: Duration) -> u64 {
+    (duration.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
+pub struct Ticker {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Ticker {
+    pub fn start(engine: Engine) -> Ticker {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        });
+        Ticker { stop }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Where `warp run` listens unless told otherwise: loopback, the manifest's port.
+pub fn default_listen(manifest: &Manifest) -> SocketAddr {
+    let port = manifest.http.as_ref().map_or(8080, |h| h.port);
+    SocketAddr::from(([127, 0, 0, 1], port))
+}

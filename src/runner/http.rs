@@ -54,6 +54,22 @@ impl Server {
         }))
     }
 
+    /// Times `n` instantiations of the pre-instantiated component, each in a
+    /// fresh store as a request gets (for `cargo xtask bench`).
+    pub async fn instantiate_timings(&self, n: usize) -> Result<Vec<Duration>> {
+        let mut timings = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut store = Store::new(self.pre.engine(), Host::new(&self.manifest, &[]));
+            store.limiter(|host| &mut host.limits);
+            store.set_epoch_deadline(self.deadline_ticks);
+            let started = std::time::Instant::now();
+            let proxy = self.pre.instantiate_async(&mut store).await.map_err(anyhow::Error::from)?;
+            timings.push(started.elapsed());
+            drop(proxy);
+        }
+        Ok(timings)
+    }
+
     /// Accepts connections until `shutdown` resolves, then drains in-flight
     /// requests for up to [`DRAIN_DEADLINE`].
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {

@@ -12,8 +12,8 @@ usage: cargo xtask <task>
 
 tasks:
   ci      install what the tests need, then run every test (release profile)
-  bench   measure packed size vs plain `cargo build --release` and no-op
-          repack time; writes docs/BENCHMARKS.md";
+  bench   packed size vs plain `cargo build --release`, no-op repack time,
+          `warp run` vs `wasmtime serve`; writes docs/BENCHMARKS.md";
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -99,6 +99,8 @@ fn bench(sh: &Shell) -> Result<()> {
         figures.push(Figure { what: format!("{name}: no-op repack, median of 10"), value: format!("{} ms", median.as_millis()) });
     }
 
+    figures.extend(serve_bench(sh, &warp, &work.join("packed-rust_http.wasm"))?);
+
     let mut table = String::from("| measurement | value |\n|---|---|\n");
     for figure in &figures {
         table.push_str(&format!("| {} | {} |\n", figure.what, figure.value));
@@ -109,13 +111,117 @@ fn bench(sh: &Shell) -> Result<()> {
         "# Benchmarks\n\nProduced by `cargo xtask bench` on the development machine (2 cores), {rustc}.\n\
          Sizes are of the component; the anchor is plain `cargo build --release --target wasm32-wasip2` \
          of the same crate, built in the same run. The no-op repack is `warp pack` with nothing changed \
-         (goal: under 300 ms); the size goal for the template is packed / plain ≤ 0.5.\n\n{table}"
+         (goal: under 300 ms); the size goal for the template is packed / plain ≤ 0.5. \
+         The serving figures use the packed template; throughput runs `wrk -t2 -c32 -d10s` against \
+         `wasmtime serve` (the wasmtime 48 CLI) and then `warp run`, on the same 2 cores as the servers.\n\n{table}"
     );
     std::fs::write(root().join("docs/BENCHMARKS.md"), doc)?;
     if figures.iter().any(|f| f.what.starts_with("rust-http template: packed / plain") && f.value.trim_end_matches('×').parse::<f64>().unwrap_or(9.0) > 0.5) {
         bail!("the template's packed size is over half the plain build");
     }
     Ok(())
+}
+
+/// `warp run` against `wasmtime serve` (same Wasmtime major) on the packed
+/// template: throughput under wrk, per-request instantiate time, and time to
+/// first response after a restart with a warm compiled-code cache.
+fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    let manifest = project.join("target/warp/rust-http.warp.json");
+    let component = project.join("target/warp/rust-http.wasm");
+    let cache = std::env::temp_dir().join("warp-xtask-bench-cache");
+    let _ = std::fs::remove_dir_all(&cache);
+
+    // Per-request instantiation, measured in-process through the library.
+    let loaded = warp::runner::load(&manifest)?;
+    let server = warp::runner::Server::new(&loaded)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut timings = runtime.block_on(server.instantiate_timings(2000))?;
+    timings.sort();
+    figures.push(Figure {
+        what: "`warp run`: instantiate per request, p50 of 2000 (goal < 20 µs)".into(),
+        value: format!("{:.1} µs", timings[timings.len() / 2].as_secs_f64() * 1e6),
+    });
+
+    // Time to first response: a cold start fills the cache, the second is warm.
+    let mut first_response = Vec::new();
+    for _ in 0..2 {
+        let port = free_port()?;
+        let started = Instant::now();
+        let mut child = std::process::Command::new(warp)
+            .args(["run", "--quiet", "--listen", &format!("127.0.0.1:{port}")])
+            .arg(&manifest)
+            .env("WARP_CACHE_DIR", &cache)
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        wait_for_200(port)?;
+        first_response.push(started.elapsed());
+        child.kill()?;
+        child.wait()?;
+    }
+    figures.push(Figure {
+        what: "`warp run`: time to first response, restart with warm cache (goal < 50 ms)".into(),
+        value: format!("{} ms (cold: {} ms)", first_response[1].as_millis(), first_response[0].as_millis()),
+    });
+
+    // Throughput: the same client against both servers, one after the other.
+    let wasmtime = std::env::var("WASMTIME").unwrap_or_else(|_| "wasmtime".into());
+    let have_wasmtime = cmd!(sh, "{wasmtime} --version").read().is_ok_and(|v| v.contains("wasmtime 48."));
+    let have_wrk = cmd!(sh, "wrk --version").ignore_status().read_stderr().is_ok_and(|v| v.contains("wrk"))
+        || cmd!(sh, "wrk --version").ignore_status().read().is_ok_and(|v| v.contains("wrk"));
+    if !have_wasmtime || !have_wrk {
+        figures.push(Figure {
+            what: "`warp run` vs `wasmtime serve` throughput".into(),
+            value: "not measured: needs `wrk` (apt-get install wrk) and a wasmtime 48 CLI (`cargo install wasmtime-cli@48.0.8`, or WASMTIME=path)".into(),
+        });
+        return Ok(figures);
+    }
+    let mut rates = Vec::new();
+    for server in ["wasmtime serve", "warp run"] {
+        let port = free_port()?;
+        let addr = format!("127.0.0.1:{port}");
+        let mut child = if server == "warp run" {
+            std::process::Command::new(warp).args(["run", "--quiet", "--listen", &addr]).arg(&manifest).env("WARP_CACHE_DIR", &cache).stdout(std::process::Stdio::null()).spawn()?
+        } else {
+            std::process::Command::new(&wasmtime).args(["serve", "-Scli", "--addr", &addr]).arg(&component).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn()?
+        };
+        wait_for_200(port)?;
+        let url = format!("http://{addr}/");
+        let out = cmd!(sh, "wrk -t2 -c32 -d10s {url}").read()?;
+        child.kill()?;
+        child.wait()?;
+        let rate: f64 = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Requests/sec:"))
+            .and_then(|v| v.trim().parse().ok())
+            .context("wrk printed no Requests/sec")?;
+        let errors = out.lines().find(|l| l.contains("Non-2xx") || l.contains("Socket errors")).unwrap_or("no errors").trim().to_string();
+        figures.push(Figure { what: format!("`{server}` (wasmtime 48), wrk -t2 -c32 -d10s"), value: format!("{rate:.0} req/s ({errors})") });
+        rates.push(rate);
+    }
+    figures.push(Figure { what: "`warp run` / `wasmtime serve` throughput (goal ≥ 1.0)".into(), value: format!("{:.2}×", rates[1] / rates[0]) });
+    Ok(figures)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Polls `GET /` until it answers 200 (10 s at most).
+fn wait_for_200(port: u16) -> Result<()> {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
+            let mut head = [0u8; 12];
+            if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200") {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    bail!("no 200 from 127.0.0.1:{port} within 10 s")
 }
 
 fn tempfile_dir(sh: &Shell) -> Result<PathBuf> {

@@ -4,8 +4,7 @@
 
 use anyhow::{Context, Result};
 use wasi_preview1_component_adapter_provider::{
-    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-    WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+    WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER, WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
 };
 use wasmparser::{Encoding, Parser, Payload, Validator, WasmFeatures};
 
@@ -159,10 +158,15 @@ pub fn check_world(world: World, interfaces: &Interfaces, enabled_shims: &[&str]
         let found = if interfaces.exports.is_empty() {
             "it exports nothing".to_string()
         } else {
-            format!("it exports: {}", interfaces.exports.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", "))
+            format!(
+                "it exports: {}",
+                interfaces.exports.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+            )
         };
         let help = match world {
-            World::Http => "implement `wasi:http/incoming-handler` (e.g. `wasip2::http::proxy::export!(...)`), or set `world = \"cli\"` in warp.toml",
+            World::Http => {
+                "implement `wasi:http/incoming-handler` (e.g. `wasip2::http::proxy::export!(...)`), or set `world = \"cli\"` in warp.toml"
+            }
             World::Cli => "give the program a `main` (a binary crate), or set `world = \"http\"` in warp.toml",
         };
         return Err(Diagnostic::check(format!(

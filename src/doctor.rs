@@ -55,7 +55,12 @@ pub fn run_checks() -> Vec<Check> {
         check("go >= 1.24", &[Lang::Go], go, "install Go 1.24 or newer (e.g. `apt-get install golang-1.24`)"),
         check("node", &[Lang::Ts, Lang::Bun], version("node", &["--version"]), "apt-get install nodejs npm"),
         check("npm", &[Lang::Ts, Lang::Bun], version("npm", &["--version"]), "apt-get install npm"),
-        check("clang-19", &[Lang::C], version("clang-19", &["--version"]), "apt-get install clang-19 lld-19 libclang-rt-19-dev-wasm32"),
+        check(
+            "clang-19",
+            &[Lang::C],
+            version("clang-19", &["--version"]),
+            "apt-get install clang-19 lld-19 libclang-rt-19-dev-wasm32",
+        ),
     ]
 }
 

@@ -76,9 +76,8 @@ impl Manifest {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            Diagnostic::env(format!("`{}` is not a run manifest: invalid JSON: {e}", path.display()))
-        })?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Diagnostic::env(format!("`{}` is not a run manifest: invalid JSON: {e}", path.display())))?;
         match value.get("schema").and_then(serde_json::Value::as_u64) {
             Some(version) if version as u32 > SCHEMA => {
                 return Err(Diagnostic::env(format!(
@@ -97,9 +96,8 @@ impl Manifest {
                 .into());
             }
         }
-        serde_json::from_value(value).map_err(|e| {
-            Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display())).into()
-        })
+        serde_json::from_value(value)
+            .map_err(|e| Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display())).into())
     }
 
     /// The component's path, resolved against the manifest's location.

@@ -42,7 +42,8 @@ pub fn strip_custom_sections(module: &[u8], keep: impl Fn(&str) -> bool) -> Resu
         pos += 1;
         let (size, len) = read_leb_u32(&module[pos..]).context("malformed section header")?;
         pos += len;
-        let end = pos.checked_add(size as usize).filter(|&end| end <= module.len()).context("section runs past the end")?;
+        let end =
+            pos.checked_add(size as usize).filter(|&end| end <= module.len()).context("section runs past the end")?;
         let keep_section = if id == 0 {
             let (name_len, len) = read_leb_u32(&module[pos..end]).context("malformed custom section name")?;
             let name_start = pos + len;

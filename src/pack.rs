@@ -167,7 +167,8 @@ impl ComponentCache {
     /// Best effort: a cache that cannot be written only costs time.
     fn store(&self, component: &[u8], names: &FunctionNames) {
         let names = serde_json::to_vec(names).expect("names serialize");
-        let _ = manifest::write_atomic(&self.names, &names).and_then(|()| manifest::write_atomic(&self.component, component));
+        let _ = manifest::write_atomic(&self.names, &names)
+            .and_then(|()| manifest::write_atomic(&self.component, component));
     }
 }
 

@@ -273,9 +273,8 @@ impl FromStr for HumanDuration {
         let trimmed = text.trim();
         let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
         let (number, unit) = trimmed.split_at(split);
-        let number: u64 = number
-            .parse()
-            .map_err(|_| anyhow::anyhow!("invalid duration `{text}`: expected e.g. `30s` or `500ms`"))?;
+        let number: u64 =
+            number.parse().map_err(|_| anyhow::anyhow!("invalid duration `{text}`: expected e.g. `30s` or `500ms`"))?;
         let duration = match unit {
             "ms" => Duration::from_millis(number),
             "s" => Duration::from_secs(number),

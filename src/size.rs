@@ -50,9 +50,7 @@ impl FromStr for ByteSize {
 
     fn from_str(text: &str) -> Result<Self> {
         let trimmed = text.trim();
-        let split = trimmed
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(trimmed.len());
+        let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
         let (number, unit) = trimmed.split_at(split);
         let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "b" => 1,
@@ -62,13 +60,10 @@ impl FromStr for ByteSize {
             "kib" => 1 << 10,
             "mib" => 1 << 20,
             "gib" => 1 << 30,
-            other => bail!(
-                "invalid size `{text}`: unknown unit `{other}` (use B, KB, MB, GB, KiB, MiB or GiB)"
-            ),
+            other => bail!("invalid size `{text}`: unknown unit `{other}` (use B, KB, MB, GB, KiB, MiB or GiB)"),
         };
-        let value: f64 = number
-            .parse()
-            .map_err(|_| anyhow::anyhow!("invalid size `{text}`: expected a number like `300KB`"))?;
+        let value: f64 =
+            number.parse().map_err(|_| anyhow::anyhow!("invalid size `{text}`: expected a number like `300KB`"))?;
         if !value.is_finite() || value < 0.0 {
             bail!("invalid size `{text}`: must be a positive number");
         }
@@ -166,10 +161,9 @@ impl fmt::Display for Breach {
 /// The budget breaches of `sizes`, raw first.
 pub fn check_budget(sizes: Sizes, budget: Budget) -> Vec<Breach> {
     let mut breaches = Vec::new();
-    for (measure, actual, limit) in [
-        (Measure::Raw, sizes.raw_bytes, budget.raw_bytes),
-        (Measure::Gzip, sizes.gzip_bytes, budget.gzip_bytes),
-    ] {
+    for (measure, actual, limit) in
+        [(Measure::Raw, sizes.raw_bytes, budget.raw_bytes), (Measure::Gzip, sizes.gzip_bytes, budget.gzip_bytes)]
+    {
         if let Some(limit) = limit.filter(|&limit| actual > limit) {
             breaches.push(Breach { measure, actual, limit });
         }
@@ -195,7 +189,13 @@ impl Delta {
 
 impl fmt::Display for Delta {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.bytes > 0 { "+" } else if self.bytes < 0 { "-" } else { "±" };
+        let sign = if self.bytes > 0 {
+            "+"
+        } else if self.bytes < 0 {
+            "-"
+        } else {
+            "±"
+        };
         let magnitude = human_bytes(self.bytes.unsigned_abs());
         match self.percent {
             Some(p) => write!(f, "{sign}{magnitude} ({sign}{:.1}%)", p.abs()),
@@ -272,10 +272,7 @@ pub fn contributors(wasm: &[u8], main_names: Option<&FunctionNames>) -> Result<V
             Payload::End(_) => {
                 if let Some(Frame::Module(module)) = stack.pop() {
                     let is_main = module.index == 0;
-                    let label = module_labels
-                        .get(&(module.index as u32))
-                        .cloned()
-                        .unwrap_or(module.label.clone());
+                    let label = module_labels.get(&(module.index as u32)).cloned().unwrap_or(module.label.clone());
                     items.extend(module.finish(label, if is_main { main_names } else { None }));
                 }
             }
@@ -315,10 +312,8 @@ pub fn contributors(wasm: &[u8], main_names: Option<&FunctionNames>) -> Result<V
     for item in items {
         *merged.entry((item.kind, item.module, item.name)).or_default() += item.bytes;
     }
-    let mut items: Vec<Contributor> = merged
-        .into_iter()
-        .map(|((kind, module, name), bytes)| Contributor { kind, module, name, bytes })
-        .collect();
+    let mut items: Vec<Contributor> =
+        merged.into_iter().map(|((kind, module, name), bytes)| Contributor { kind, module, name, bytes }).collect();
     items.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
     Ok(items)
 }
@@ -382,7 +377,11 @@ impl ModuleFrame {
             }
             other => {
                 if let Some((id, range)) = other.as_section() {
-                    self.items.push((ContributorKind::Section, format!("{} section", core_section_name(id)), range.len() as u64));
+                    self.items.push((
+                        ContributorKind::Section,
+                        format!("{} section", core_section_name(id)),
+                        range.len() as u64,
+                    ));
                 }
             }
         }

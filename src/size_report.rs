@@ -85,8 +85,8 @@ pub fn measure(path: &Path, overrides: BudgetOverride, top: usize) -> Result<Ent
 
 /// Reads an artifact and, where there is one, its manifest.
 fn load(path: &Path) -> Result<(String, Vec<u8>, Option<Manifest>)> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::env(format!("failed to read `{}`: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Diagnostic::env(format!("failed to read `{}`: {e}", path.display())))?;
     let stem = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if !bytes.starts_with(b"\0asm") {
         if bytes.first() == Some(&b'{') {
@@ -100,14 +100,11 @@ fn load(path: &Path) -> Result<(String, Vec<u8>, Option<Manifest>)> {
         ))
         .into());
     }
-    component::validate(&bytes)
-        .map_err(|e| Diagnostic::check(format!("`{}` is corrupt: {e}", path.display())))?;
+    component::validate(&bytes).map_err(|e| Diagnostic::check(format!("`{}` is corrupt: {e}", path.display())))?;
     let name = stem.strip_suffix(".wasm").unwrap_or(&stem).to_string();
     // A manifest beside the artifact carries its budget and contributor names.
     let beside = manifest::path_for(path);
-    let manifest = Manifest::read(&beside)
-        .ok()
-        .filter(|m| m.component.sha256 == manifest::sha256_hex(&bytes));
+    let manifest = Manifest::read(&beside).ok().filter(|m| m.component.sha256 == manifest::sha256_hex(&bytes));
     Ok((name, bytes, manifest))
 }
 
@@ -124,7 +121,8 @@ pub fn read_baseline(path: &Path) -> Result<Vec<BaselineEntry>> {
         .map_err(|e| Diagnostic::env(format!("baseline `{}` is not JSON or wasm: {e}", path.display())))?;
     if let Some(artifacts) = value.get("artifacts") {
         return serde_json::from_value(artifacts.clone()).map_err(|e| {
-            Diagnostic::env(format!("baseline `{}` is not a `warp size-check --json` report: {e}", path.display())).into()
+            Diagnostic::env(format!("baseline `{}` is not a `warp size-check --json` report: {e}", path.display()))
+                .into()
         });
     }
     let manifest = Manifest::parse(&String::from_utf8_lossy(&bytes), path)?;

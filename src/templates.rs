@@ -81,7 +81,11 @@ pub fn instantiate(template: &Template, name: &str, dest: &Path) -> Result<Vec<P
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("failed to create `{}`", parent.display()))?;
         }
-        let contents = if *file == "Cargo.toml" || *file == "Cargo.lock" { contents.replace(&from, &to) } else { contents.to_string() };
+        let contents = if *file == "Cargo.toml" || *file == "Cargo.lock" {
+            contents.replace(&from, &to)
+        } else {
+            contents.to_string()
+        };
         std::fs::write(&path, contents).with_context(|| format!("failed to write `{}`", path.display()))?;
         written.push(path);
     }

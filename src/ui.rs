@@ -39,8 +39,7 @@ impl Printer {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
             }
         };
         Printer { verbosity, json, color }
@@ -92,9 +91,7 @@ impl Printer {
     /// A progress reporter suited to this printer: a spinner on a terminal,
     /// nothing otherwise.
     pub fn progress(&self) -> Progress {
-        let visible = !self.json
-            && self.verbosity != Verbosity::Quiet
-            && std::io::stderr().is_terminal();
+        let visible = !self.json && self.verbosity != Verbosity::Quiet && std::io::stderr().is_terminal();
         let bar = if visible {
             let bar = ProgressBar::new_spinner();
             bar.set_style(

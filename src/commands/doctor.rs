@@ -10,7 +10,9 @@ use crate::ui::Printer;
 
 /// Check the toolchains each language path needs.
 #[derive(Debug, Args)]
-#[command(after_help = "Exit status:\n  0  everything the languages asked for (--lang) is present; without --lang, always\n  2  something a requested language needs is missing")]
+#[command(
+    after_help = "Exit status:\n  0  everything the languages asked for (--lang) is present; without --lang, always\n  2  something a requested language needs is missing"
+)]
 pub struct Opts {
     /// Fail (exit 2) unless everything this language needs is present. Repeatable.
     #[arg(long, value_enum)]
@@ -19,10 +21,8 @@ pub struct Opts {
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let checks = doctor::run_checks();
-    let failing: Vec<_> = checks
-        .iter()
-        .filter(|c| !c.ok() && c.needed_for.iter().any(|l| opts.lang.contains(l)))
-        .collect();
+    let failing: Vec<_> =
+        checks.iter().filter(|c| !c.ok() && c.needed_for.iter().any(|l| opts.lang.contains(l))).collect();
     printer.json(&serde_json::json!({ "ok": failing.is_empty(), "checks": checks }));
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let mut text = String::new();
@@ -30,15 +30,22 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
         let langs: Vec<_> = check.needed_for.iter().map(|l| l.name()).collect();
         match &check.found {
             Some(version) => {
-                text += &format!("{} {:<width$}  {version}  ({})\n", printer.paint("ok     ", "32"), check.name, langs.join(", "))
+                text += &format!(
+                    "{} {:<width$}  {version}  ({})\n",
+                    printer.paint("ok     ", "32"),
+                    check.name,
+                    langs.join(", ")
+                )
             }
-            None => text += &format!(
-                "{} {:<width$}  needed for {}\n         fix: {}\n",
-                printer.paint("missing", "33"),
-                check.name,
-                langs.join(", "),
-                check.fix.as_deref().unwrap_or("-")
-            ),
+            None => {
+                text += &format!(
+                    "{} {:<width$}  needed for {}\n         fix: {}\n",
+                    printer.paint("missing", "33"),
+                    check.name,
+                    langs.join(", "),
+                    check.fix.as_deref().unwrap_or("-")
+                )
+            }
         }
     }
     printer.out(text);

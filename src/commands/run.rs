@@ -45,7 +45,10 @@ pub struct Opts {
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let started = std::time::Instant::now();
     let loaded = runner::load(&opts.manifest)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("failed to start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
     match loaded.manifest.component.world {
         World::Cli => {
             let code = runtime.block_on(runner::run_cli(&loaded, &opts.args))?;

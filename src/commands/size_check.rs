@@ -102,7 +102,11 @@ pub fn render(entries: &[Entry], top: usize, printer: &Printer) -> String {
         let line: Vec<String> = row
             .iter()
             .enumerate()
-            .map(|(c, cell)| if c == 0 { format!("{cell:<w$}", w = widths[c]) } else { format!("{cell:>w$}", w = widths[c]) })
+            .map(
+                |(c, cell)| {
+                    if c == 0 { format!("{cell:<w$}", w = widths[c]) } else { format!("{cell:>w$}", w = widths[c]) }
+                },
+            )
             .collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
     }

@@ -53,8 +53,10 @@ pub trait Builder {
 pub fn builder_for(lang: Lang) -> Result<Box<dyn Builder>> {
     match lang {
         Lang::Rust => Ok(Box::new(rust::RustBuilder)),
-        other => Err(Diagnostic::env(format!("`warp pack --lang {other}` is not implemented yet; this warp packs Rust"))
-            .help("track the language's issue, or pack a Rust project")
-            .into()),
+        other => {
+            Err(Diagnostic::env(format!("`warp pack --lang {other}` is not implemented yet; this warp packs Rust"))
+                .help("track the language's issue, or pack a Rust project")
+                .into())
+        }
     }
 }

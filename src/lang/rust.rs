@@ -51,11 +51,13 @@ impl Builder for RustBuilder {
                 .into());
         }
         reporter.phase("Resolving");
-        let metadata = MetadataCommand::new()
-            .manifest_path(&manifest_path)
-            .no_deps()
-            .exec()
-            .map_err(|e| Diagnostic::check(format!("`cargo metadata` failed for `{}`: {}", manifest_path.display(), metadata_error(&e))))?;
+        let metadata = MetadataCommand::new().manifest_path(&manifest_path).no_deps().exec().map_err(|e| {
+            Diagnostic::check(format!(
+                "`cargo metadata` failed for `{}`: {}",
+                manifest_path.display(),
+                metadata_error(&e)
+            ))
+        })?;
         let package = select_package(&metadata, &manifest_path, request.package.as_deref())?;
         let target = select_target(package, request.bin.as_deref())?;
 
@@ -63,8 +65,10 @@ impl Builder for RustBuilder {
         let toolchain = toolchain_versions(&project.root);
 
         reporter.phase("Compiling");
-        let module_path = cargo_rustc(&manifest_path, package, target, metadata.workspace_root.as_std_path(), request, reporter)?;
-        let bytes = std::fs::read(&module_path).with_context(|| format!("failed to read `{}`", module_path.display()))?;
+        let module_path =
+            cargo_rustc(&manifest_path, package, target, metadata.workspace_root.as_std_path(), request, reporter)?;
+        let bytes =
+            std::fs::read(&module_path).with_context(|| format!("failed to read `{}`", module_path.display()))?;
         let artifact = if wasmparser::Parser::is_component(&bytes) {
             Artifact::Component(bytes)
         } else {
@@ -95,9 +99,12 @@ fn select_package<'m>(
     if let Some(name) = wanted {
         return members.into_iter().find(|p| p.name.as_str() == name).ok_or_else(|| {
             let names: Vec<_> = metadata.workspace_packages().iter().map(|p| format!("`{}`", p.name)).collect();
-            Diagnostic::env(format!("package `{name}` is not a member of the workspace at `{}`", metadata.workspace_root))
-                .help(format!("members are: {}", names.join(", ")))
-                .into()
+            Diagnostic::env(format!(
+                "package `{name}` is not a member of the workspace at `{}`",
+                metadata.workspace_root
+            ))
+            .help(format!("members are: {}", names.join(", ")))
+            .into()
         });
     }
     let canonical = manifest_path.canonicalize().unwrap_or_else(|_| manifest_path.to_path_buf());
@@ -123,12 +130,19 @@ fn select_package<'m>(
 fn select_target<'p>(package: &'p Package, bin: Option<&str>) -> Result<&'p Target> {
     let bins: Vec<&Target> = package.targets.iter().filter(|t| t.kind.contains(&TargetKind::Bin)).collect();
     if let Some(name) = bin {
-        return bins.iter().copied().find(|t| t.name == name).ok_or_else(|| {
-            Diagnostic::env(format!("package `{}` has no binary `{name}`", package.name)).into()
-        });
+        return bins
+            .iter()
+            .copied()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Diagnostic::env(format!("package `{}` has no binary `{name}`", package.name)).into());
     }
     let lib = package.targets.iter().find(|t| {
-        t.kind.iter().any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib | TargetKind::DyLib | TargetKind::CDyLib | TargetKind::StaticLib))
+        t.kind.iter().any(|k| {
+            matches!(
+                k,
+                TargetKind::Lib | TargetKind::RLib | TargetKind::DyLib | TargetKind::CDyLib | TargetKind::StaticLib
+            )
+        })
     });
     if let Some(lib) = lib.filter(|t| t.kind.contains(&TargetKind::CDyLib)) {
         return Ok(lib);
@@ -145,7 +159,9 @@ fn select_target<'p>(package: &'p Package, bin: Option<&str>) -> Result<&'p Targ
             .help(format!("add to `{}`:\n\n    [lib]\n    crate-type = [\"cdylib\"]", package.manifest_path))
             .into())
         }
-        ([], None) => Err(Diagnostic::check(format!("package `{}` has neither a library nor a binary", package.name)).into()),
+        ([], None) => {
+            Err(Diagnostic::check(format!("package `{}` has neither a library nor a binary", package.name)).into())
+        }
         (many, _) => {
             if let Some(default) = package.default_run.as_deref().and_then(|d| many.iter().find(|t| t.name == d)) {
                 return Ok(default);
@@ -173,11 +189,11 @@ fn check_target_installed(dir: &Path) -> Result<()> {
         Err(StdCheck::NoRustc(e)) => Err(Diagnostic::env(format!("failed to run `rustc`: {e}"))
             .help("install Rust with rustup, then run `warp toolchain install rust`")
             .into()),
-        Err(StdCheck::UnknownTarget(stderr)) => Err(Diagnostic::env(format!(
-            "this rustc does not know the target `{TARGET}`: {stderr}"
-        ))
-        .help("wasm32-wasip2 needs Rust 1.82 or newer: run `rustup update`")
-        .into()),
+        Err(StdCheck::UnknownTarget(stderr)) => {
+            Err(Diagnostic::env(format!("this rustc does not know the target `{TARGET}`: {stderr}"))
+                .help("wasm32-wasip2 needs Rust 1.82 or newer: run `rustup update`")
+                .into())
+        }
     }
 }
 
@@ -263,7 +279,10 @@ fn cargo_rustc(
     cmd.arg("--")
         .arg("-Clink-arg=--skip-wit-component")
         .arg(format!("--remap-path-prefix={}=.", workspace_root.display()));
-    if let Some(home) = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"))) {
+    if let Some(home) = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+    {
         cmd.arg(format!("--remap-path-prefix={}=/cargo", home.display()));
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
@@ -309,7 +328,8 @@ fn cargo_rustc(
                 }
             }
             Message::CompilerArtifact(art) if art.package_id == package.id && art.target.name == target.name => {
-                artifact = art.filenames.iter().find(|f| f.extension() == Some("wasm")).map(|f| f.clone().into_std_path_buf());
+                artifact =
+                    art.filenames.iter().find(|f| f.extension() == Some("wasm")).map(|f| f.clone().into_std_path_buf());
             }
             _ => {}
         }
@@ -330,13 +350,26 @@ fn cargo_rustc(
         return Err(anyhow::Error::new(ToolOutput { text: diagnostics })
             .context(Diagnostic::check(format!("could not compile `{}` for `{TARGET}`", package.name))));
     }
-    artifact.ok_or_else(|| anyhow::anyhow!("`{command_line}` succeeded but reported no `.wasm` file for `{}`", target.name))
+    artifact
+        .ok_or_else(|| anyhow::anyhow!("`{command_line}` succeeded but reported no `.wasm` file for `{}`", target.name))
 }
 
 fn is_progress_line(line: &str) -> bool {
     const VERBS: &[&str] = &[
-        "Compiling", "Checking", "Downloading", "Downloaded", "Updating", "Locking", "Adding",
-        "Blocking", "Fresh", "Finished", "Running", "Building", "Packaging", "Updated",
+        "Compiling",
+        "Checking",
+        "Downloading",
+        "Downloaded",
+        "Updating",
+        "Locking",
+        "Adding",
+        "Blocking",
+        "Fresh",
+        "Finished",
+        "Running",
+        "Building",
+        "Packaging",
+        "Updated",
     ];
     let first = line.trim_start().split(' ').next().unwrap_or("");
     VERBS.contains(&first)

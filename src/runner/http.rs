@@ -42,8 +42,14 @@ pub struct Server {
 
 impl Server {
     pub fn new(loaded: &Loaded) -> Result<Arc<Server>> {
-        let pre = loaded.linker.instantiate_pre(&loaded.component).map_err(anyhow::Error::from).context("failed to link the component")?;
-        let pre = ProxyPre::new(pre).map_err(anyhow::Error::from).context("the component does not export `wasi:http/incoming-handler`")?;
+        let pre = loaded
+            .linker
+            .instantiate_pre(&loaded.component)
+            .map_err(anyhow::Error::from)
+            .context("failed to link the component")?;
+        let pre = ProxyPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .context("the component does not export `wasi:http/incoming-handler`")?;
         let timeout = loaded.manifest.limits.request_timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.duration);
         Ok(Arc::new(Server {
             pre,
@@ -72,7 +78,11 @@ impl Server {
 
     /// Accepts connections until `shutdown` resolves, then drains in-flight
     /// requests for up to [`DRAIN_DEADLINE`].
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<()> {
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -105,7 +115,10 @@ impl Server {
         Ok(())
     }
 
-    async fn handle(self: Arc<Self>, request: hyper::Request<hyper::body::Incoming>) -> hyper::Response<HyperOutgoingBody> {
+    async fn handle(
+        self: Arc<Self>,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> hyper::Response<HyperOutgoingBody> {
         self.stats.in_flight.fetch_add(1, Ordering::SeqCst);
         let method = request.method().clone();
         let uri = request.uri().clone();
@@ -124,13 +137,17 @@ impl Server {
         response
     }
 
-    async fn dispatch(self: Arc<Self>, request: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<HyperOutgoingBody>, Failure> {
+    async fn dispatch(
+        self: Arc<Self>,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, Failure> {
         let mut store = Store::new(self.pre.engine(), Host::new(&self.manifest, &[]));
         store.limiter(|host| &mut host.limits);
         store.set_epoch_deadline(self.deadline_ticks);
         store.epoch_deadline_trap();
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(Failure::internal)?;
+        let incoming =
+            store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(Failure::internal)?;
         let outparam = store.data_mut().http().new_response_outparam(sender).map_err(Failure::internal)?;
         let pre = self.pre.clone();
         // The guest runs in its own task so it can keep streaming the body
@@ -167,7 +184,10 @@ impl Failure {
         }
         if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
             if *trap == wasmtime::Trap::Interrupt {
-                return Failure { status: 504, reason: "the request ran past its deadline (limits.request_timeout)".into() };
+                return Failure {
+                    status: 504,
+                    reason: "the request ran past its deadline (limits.request_timeout)".into(),
+                };
             }
             return Failure { status: 500, reason: format!("guest trapped: {trap}") };
         }

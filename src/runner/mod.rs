@@ -108,7 +108,9 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from).context("failed to link WASI")?;
     if manifest.component.world == World::Http {
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow::Error::from).context("failed to link WASI HTTP")?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("failed to link WASI HTTP")?;
     }
     Ok(Loaded { manifest, engine, component, linker, from_cache, pooling })
 }
@@ -128,14 +130,21 @@ fn engine(manifest: &Manifest) -> Result<(Engine, bool)> {
     if let Ok(engine) = Engine::new(&pooled) {
         return Ok((engine, true));
     }
-    let engine = Engine::new(&config).map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?;
+    let engine =
+        Engine::new(&config).map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?;
     Ok((engine, false))
 }
 
 /// Runs a `wasi:cli/run` component to completion; returns its exit code.
 pub async fn run_cli(loaded: &Loaded, args: &[String]) -> Result<u8> {
-    let pre = loaded.linker.instantiate_pre(&loaded.component).map_err(anyhow::Error::from).context("failed to link the component")?;
-    let pre = wasmtime_wasi::p2::bindings::CommandPre::new(pre).map_err(anyhow::Error::from).context("the component does not export `wasi:cli/run`")?;
+    let pre = loaded
+        .linker
+        .instantiate_pre(&loaded.component)
+        .map_err(anyhow::Error::from)
+        .context("failed to link the component")?;
+    let pre = wasmtime_wasi::p2::bindings::CommandPre::new(pre)
+        .map_err(anyhow::Error::from)
+        .context("the component does not export `wasi:cli/run`")?;
     let mut store = wasmtime::Store::new(&loaded.engine, Host::new(&loaded.manifest, args));
     store.limiter(|host| &mut host.limits);
     // CLI programs run without a deadline unless the manifest sets one.
@@ -143,7 +152,11 @@ pub async fn run_cli(loaded: &Loaded, args: &[String]) -> Result<u8> {
     store.set_epoch_deadline(ticks);
     store.epoch_deadline_trap();
     let ticker = Ticker::start(loaded.engine.clone());
-    let command = pre.instantiate_async(&mut store).await.map_err(anyhow::Error::from).context("failed to instantiate the component")?;
+    let command = pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(anyhow::Error::from)
+        .context("failed to instantiate the component")?;
     let result = command.wasi_cli_run().call_run(&mut store).await;
     drop(ticker);
     match result {

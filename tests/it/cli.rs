@@ -37,7 +37,9 @@ fn toolchain_install_then_doctor_is_happy() {
 #[test]
 fn unsupported_languages_say_so() {
     let temp = tempfile::tempdir().unwrap();
-    run(warp(temp.path()).args(["new", "--lang", "go", "svc"])).expect_code(2).stderr_has("there is no `go` template yet");
+    run(warp(temp.path()).args(["new", "--lang", "go", "svc"]))
+        .expect_code(2)
+        .stderr_has("there is no `go` template yet");
     std::fs::write(temp.path().join("go.mod"), "module example.com/svc\n\ngo 1.24\n").unwrap();
     run(warp(temp.path()).arg("pack")).expect_code(2).stderr_has("`warp pack --lang go` is not implemented yet");
 }

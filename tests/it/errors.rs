@@ -16,18 +16,15 @@ fn no_cargo_toml() {
         .expect_code(2)
         .stderr_has("cannot tell the language of `.`")
         .stderr_has("help: name it: `warp pack --lang");
-    run(warp(temp.path()).args(["pack", "--lang", "rust"]))
-        .expect_code(2)
-        .stderr_has("error: no `Cargo.toml` in `.`");
-    run(warp(temp.path()).args(["pack", "does/not/exist"]))
-        .expect_code(2)
-        .stderr_has("no project at `does/not/exist`");
+    run(warp(temp.path()).args(["pack", "--lang", "rust"])).expect_code(2).stderr_has("error: no `Cargo.toml` in `.`");
+    run(warp(temp.path()).args(["pack", "does/not/exist"])).expect_code(2).stderr_has("no project at `does/not/exist`");
 }
 
 #[test]
 fn lib_crate_without_cdylib() {
     let (_temp, dir) = template("rust-http");
-    let text = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap().replace("[lib]\ncrate-type = [\"cdylib\"]\n", "");
+    let text =
+        std::fs::read_to_string(dir.join("Cargo.toml")).unwrap().replace("[lib]\ncrate-type = [\"cdylib\"]\n", "");
     std::fs::write(dir.join("Cargo.toml"), text).unwrap();
     run(warp(&dir).arg("pack"))
         .expect_code(1)
@@ -42,7 +39,8 @@ fn compile_error_shows_the_compilers_diagnostics() {
     }
     let (_temp, dir) = template("rust-http");
     let lib = dir.join("src/lib.rs");
-    let text = std::fs::read_to_string(&lib).unwrap().replace("let body = format!", "let body = undefined_helper() + format!");
+    let text =
+        std::fs::read_to_string(&lib).unwrap().replace("let body = format!", "let body = undefined_helper() + format!");
     std::fs::write(&lib, text).unwrap();
     run(warp(&dir).arg("pack"))
         .expect_code(1)
@@ -89,11 +87,8 @@ fn missing_wasm_target_says_how_to_install_it() {
     // fresh rustup install without the target looks like to warp.
     let empty_sysroot = tempfile::tempdir().unwrap();
     let wrapper = dir.join("rustc-without-wasm");
-    std::fs::write(
-        &wrapper,
-        format!("#!/bin/sh\nexec rustc --sysroot '{}' \"$@\"\n", empty_sysroot.path().display()),
-    )
-    .unwrap();
+    std::fs::write(&wrapper, format!("#!/bin/sh\nexec rustc --sysroot '{}' \"$@\"\n", empty_sysroot.path().display()))
+        .unwrap();
     std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&wrapper).unwrap().permissions(), 0o755);
     std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     run(warp(&dir).arg("pack").env("RUSTC", &wrapper))
@@ -106,10 +101,7 @@ fn missing_wasm_target_says_how_to_install_it() {
 fn invalid_warp_toml_names_file_and_field() {
     let (_temp, dir) = template("rust-http");
     std::fs::write(dir.join("warp.toml"), "world = \"http\"\n[budget]\nraw = \"lots\"\n").unwrap();
-    run(warp(&dir).arg("pack"))
-        .expect_code(1)
-        .stderr_has("invalid `./warp.toml`")
-        .stderr_has("invalid size `lots`");
+    run(warp(&dir).arg("pack")).expect_code(1).stderr_has("invalid `./warp.toml`").stderr_has("invalid size `lots`");
 }
 
 #[test]
@@ -131,6 +123,10 @@ fn usage_errors_exit_2() {
     let temp = tempfile::tempdir().unwrap();
     run(warp(temp.path()).arg("frobnicate")).expect_code(2);
     run(warp(temp.path()).args(["size-check"])).expect_code(2);
-    run(warp(temp.path()).args(["size-check", "x.wasm", "--max-raw", "huge"])).expect_code(2).stderr_has("invalid size `huge`");
-    run(warp(temp.path()).args(["toolchain", "install", "fortran"])).expect_code(2).stderr_has("unknown toolchain `fortran`");
+    run(warp(temp.path()).args(["size-check", "x.wasm", "--max-raw", "huge"]))
+        .expect_code(2)
+        .stderr_has("invalid size `huge`");
+    run(warp(temp.path()).args(["toolchain", "install", "fortran"]))
+        .expect_code(2)
+        .stderr_has("unknown toolchain `fortran`");
 }

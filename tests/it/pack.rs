@@ -31,7 +31,8 @@ fn new_then_pack_gives_a_valid_http_component() {
     assert!(manifest["toolchain"]["rustc"].as_str().unwrap().starts_with("rustc "));
     assert_eq!(manifest["budget"]["raw_bytes"], 300_000);
     // Contributors are named even though the name section was stripped.
-    let names: Vec<&str> = manifest["contributors"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        manifest["contributors"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert!(names.iter().any(|n| n.contains("incoming-handler")), "{names:?}");
 }
 
@@ -47,7 +48,8 @@ fn cli_template_targets_wasi_cli() {
     let exports = validated_exports(&component);
     assert!(exports.iter().any(|e| e.starts_with("wasi:cli/run@0.2")), "{exports:?}");
     assert_eq!(json["world"], "cli");
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(json["manifest"].as_str().unwrap()).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(json["manifest"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(manifest["env"]["GREETING"], "howdy");
 }
 
@@ -100,12 +102,15 @@ fn workspace_needs_a_package_choice() {
     }
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path();
-    std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"api\", \"worker\"]\nresolver = \"2\"\n").unwrap();
+    std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"api\", \"worker\"]\nresolver = \"2\"\n")
+        .unwrap();
     copy_project(&repo().join("templates/rust-http"), &root.join("api"));
     copy_project(&repo().join("templates/rust-cli"), &root.join("worker"));
     for (dir, from) in [("api", "rust-http"), ("worker", "rust-cli")] {
         let path = root.join(dir).join("Cargo.toml");
-        let text = std::fs::read_to_string(&path).unwrap().replace(&format!("name = \"{from}\""), &format!("name = \"{dir}\""));
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(&format!("name = \"{from}\""), &format!("name = \"{dir}\""));
         std::fs::write(&path, text).unwrap();
         std::fs::remove_file(root.join(dir).join("Cargo.lock")).unwrap();
     }

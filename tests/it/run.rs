@@ -88,9 +88,11 @@ fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Stri
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad response: {text:?}"));
+    let status =
+        text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad response: {text:?}"));
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
     (status, body)
 }
 
@@ -135,7 +137,8 @@ fn runs_a_cli_component_with_args_and_env() {
     }
     let (temp, dir) = template("rust-cli");
     let manifest = pack(&dir);
-    let run = run(warp(Path::new(".")).arg("run").arg(&manifest).args(["--", "a", "b"]).env("WARP_CACHE_DIR", temp.path()));
+    let run =
+        run(warp(Path::new(".")).arg("run").arg(&manifest).args(["--", "a", "b"]).env("WARP_CACHE_DIR", temp.path()));
     run.expect_code(0).stdout_has("howdy from warp a b");
 
     // The guest's exit status is passed through. WASI 0.2's `wasi:cli/exit`
@@ -143,7 +146,9 @@ fn runs_a_cli_component_with_args_and_env() {
     // exactly as under `wasmtime run`.
     std::fs::write(dir.join("src/main.rs"), "fn main() { println!(\"bye\"); std::process::exit(7); }\n").unwrap();
     let manifest = pack(&dir);
-    self::run(warp(Path::new(".")).arg("run").arg(&manifest).env("WARP_CACHE_DIR", temp.path())).expect_code(1).stdout_has("bye");
+    self::run(warp(Path::new(".")).arg("run").arg(&manifest).env("WARP_CACHE_DIR", temp.path()))
+        .expect_code(1)
+        .stdout_has("bye");
 }
 
 #[test]

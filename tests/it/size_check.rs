@@ -42,9 +42,12 @@ fn breach_exits_1_with_a_table() {
         return;
     }
     let (_temp, _dir, manifest) = packed_template();
-    let run = run(warp(Path::new(".")).arg("size-check").arg(&manifest).args(["--max-raw", "10KB", "--max-gzip", "1MB"]));
+    let run =
+        run(warp(Path::new(".")).arg("size-check").arg(&manifest).args(["--max-raw", "10KB", "--max-gzip", "1MB"]));
     run.expect_code(1).stdout_has("OVER BUDGET").stdout_has("error: `rust-http`: raw size");
-    let json = self::run(warp(Path::new(".")).args(["size-check", "--json", "--max-gzip", "1KB"]).arg(&manifest)).expect_code(1).json();
+    let json = self::run(warp(Path::new(".")).args(["size-check", "--json", "--max-gzip", "1KB"]).arg(&manifest))
+        .expect_code(1)
+        .json();
     assert_eq!(json["ok"], false);
     assert_eq!(json["artifacts"][0]["breaches"][0]["measure"], "gzip");
 }
@@ -75,7 +78,9 @@ fn baseline_shows_change_and_what_grew() {
     assert!(delta_line.contains("(+"), "expected growth in {delta_line:?}");
 
     // The old manifest works as a baseline too.
-    let json = self::run(warp(Path::new(".")).args(["size-check", "--json"]).arg(&manifest).arg("--baseline").arg(&baseline)).json();
+    let json =
+        self::run(warp(Path::new(".")).args(["size-check", "--json"]).arg(&manifest).arg("--baseline").arg(&baseline))
+            .json();
     assert!(json["artifacts"][0]["delta"]["raw"]["bytes"].as_i64().unwrap() > 0);
 }
 
@@ -86,8 +91,12 @@ fn corrupt_wasm_is_a_failed_check() {
     std::fs::write(&path, b"\0asm\x01\0\0\0\x01\x05\x01\x60").unwrap();
     run(warp(temp.path()).args(["size-check", "broken.wasm"])).expect_code(1).stderr_has("`broken.wasm` is corrupt");
     std::fs::write(&path, b"hello").unwrap();
-    run(warp(temp.path()).args(["size-check", "broken.wasm"])).expect_code(1).stderr_has("neither a WebAssembly binary nor a run manifest");
-    run(warp(temp.path()).args(["size-check", "missing.wasm"])).expect_code(2).stderr_has("failed to read `missing.wasm`");
+    run(warp(temp.path()).args(["size-check", "broken.wasm"]))
+        .expect_code(1)
+        .stderr_has("neither a WebAssembly binary nor a run manifest");
+    run(warp(temp.path()).args(["size-check", "missing.wasm"]))
+        .expect_code(2)
+        .stderr_has("failed to read `missing.wasm`");
 }
 
 #[test]
@@ -101,7 +110,9 @@ fn untrustworthy_manifests_are_rejected() {
 
     value["schema"] = 7.into();
     std::fs::write(&manifest, value.to_string()).unwrap();
-    run(warp(Path::new(".")).arg("size-check").arg(&manifest)).expect_code(2).stderr_has("has schema version 7, newer than the 1");
+    run(warp(Path::new(".")).arg("size-check").arg(&manifest))
+        .expect_code(2)
+        .stderr_has("has schema version 7, newer than the 1");
 
     value["schema"] = 1.into();
     value["component"]["sha256"] = "00".repeat(32).into();

@@ -61,7 +61,8 @@ pub fn have_wasm_target() -> bool {
     let output = Command::new("rustc").args(["--print", "target-libdir", "--target", "wasm32-wasip2"]).output();
     let present = output.is_ok_and(|o| {
         let dir = String::from_utf8_lossy(&o.stdout).trim().to_string();
-        std::fs::read_dir(dir).is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libstd-"))))
+        std::fs::read_dir(dir)
+            .is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libstd-"))))
     });
     if !present {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -143,5 +144,8 @@ pub fn assert_snapshot(name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("no snapshot `{}`; run with BLESS=1 to create it", path.display()));
-    assert!(expected == actual, "snapshot `{name}` differs (BLESS=1 to accept)\n--- expected\n{expected}\n--- actual\n{actual}");
+    assert!(
+        expected == actual,
+        "snapshot `{name}` differs (BLESS=1 to accept)\n--- expected\n{expected}\n--- actual\n{actual}"
+    );
 }

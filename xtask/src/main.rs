@@ -92,11 +92,23 @@ fn bench(sh: &Shell) -> Result<()> {
         let median = times[times.len() / 2];
         sh.change_dir(root());
 
-        figures.push(Figure { what: format!("{name}: plain `cargo build --release --target wasm32-wasip2`"), value: format!("{plain} B") });
+        figures.push(Figure {
+            what: format!("{name}: plain `cargo build --release --target wasm32-wasip2`"),
+            value: format!("{plain} B"),
+        });
         figures.push(Figure { what: format!("{name}: `warp pack`"), value: format!("{packed} B (gzip {gzip} B)") });
-        figures.push(Figure { what: format!("{name}: packed / plain"), value: format!("{:.3}×", packed as f64 / plain as f64) });
-        figures.push(Figure { what: format!("{name}: first pack, dependencies cold"), value: format!("{:.2} s", cold.as_secs_f64()) });
-        figures.push(Figure { what: format!("{name}: no-op repack, median of 10"), value: format!("{} ms", median.as_millis()) });
+        figures.push(Figure {
+            what: format!("{name}: packed / plain"),
+            value: format!("{:.3}×", packed as f64 / plain as f64),
+        });
+        figures.push(Figure {
+            what: format!("{name}: first pack, dependencies cold"),
+            value: format!("{:.2} s", cold.as_secs_f64()),
+        });
+        figures.push(Figure {
+            what: format!("{name}: no-op repack, median of 10"),
+            value: format!("{} ms", median.as_millis()),
+        });
     }
 
     figures.extend(serve_bench(sh, &warp, &work.join("packed-rust_http.wasm"))?);
@@ -116,7 +128,10 @@ fn bench(sh: &Shell) -> Result<()> {
          `wasmtime serve` (the wasmtime 48 CLI) and then `warp run`, on the same 2 cores as the servers.\n\n{table}"
     );
     std::fs::write(root().join("docs/BENCHMARKS.md"), doc)?;
-    if figures.iter().any(|f| f.what.starts_with("rust-http template: packed / plain") && f.value.trim_end_matches('×').parse::<f64>().unwrap_or(9.0) > 0.5) {
+    if figures.iter().any(|f| {
+        f.what.starts_with("rust-http template: packed / plain")
+            && f.value.trim_end_matches('×').parse::<f64>().unwrap_or(9.0) > 0.5
+    }) {
         bail!("the template's packed size is over half the plain build");
     }
     Ok(())
@@ -181,9 +196,19 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
         let mut child = if server == "warp run" {
-            std::process::Command::new(warp).args(["run", "--quiet", "--listen", &addr]).arg(&manifest).env("WARP_CACHE_DIR", &cache).stdout(std::process::Stdio::null()).spawn()?
+            std::process::Command::new(warp)
+                .args(["run", "--quiet", "--listen", &addr])
+                .arg(&manifest)
+                .env("WARP_CACHE_DIR", &cache)
+                .stdout(std::process::Stdio::null())
+                .spawn()?
         } else {
-            std::process::Command::new(&wasmtime).args(["serve", "-Scli", "--addr", &addr]).arg(&component).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn()?
+            std::process::Command::new(&wasmtime)
+                .args(["serve", "-Scli", "--addr", &addr])
+                .arg(&component)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()?
         };
         wait_for_200(port)?;
         let url = format!("http://{addr}/");
@@ -195,11 +220,22 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
             .find_map(|l| l.strip_prefix("Requests/sec:"))
             .and_then(|v| v.trim().parse().ok())
             .context("wrk printed no Requests/sec")?;
-        let errors = out.lines().find(|l| l.contains("Non-2xx") || l.contains("Socket errors")).unwrap_or("no errors").trim().to_string();
-        figures.push(Figure { what: format!("`{server}` (wasmtime 48), wrk -t2 -c32 -d10s"), value: format!("{rate:.0} req/s ({errors})") });
+        let errors = out
+            .lines()
+            .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+            .unwrap_or("no errors")
+            .trim()
+            .to_string();
+        figures.push(Figure {
+            what: format!("`{server}` (wasmtime 48), wrk -t2 -c32 -d10s"),
+            value: format!("{rate:.0} req/s ({errors})"),
+        });
         rates.push(rate);
     }
-    figures.push(Figure { what: "`warp run` / `wasmtime serve` throughput (goal ≥ 1.0)".into(), value: format!("{:.2}×", rates[1] / rates[0]) });
+    figures.push(Figure {
+        what: "`warp run` / `wasmtime serve` throughput (goal ≥ 1.0)".into(),
+        value: format!("{:.2}×", rates[1] / rates[0]),
+    });
     Ok(figures)
 }
 

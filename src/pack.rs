@@ -13,7 +13,7 @@ use crate::manifest::{self, ComponentInfo, Manifest, SCHEMA};
 use crate::optimize;
 use crate::project::{Lang, Project, World};
 use crate::report::Reporter;
-use crate::size::{self, Breach, Contributor, FunctionNames, Sizes};
+use crate::size::{self, Breach, FunctionNames, Sizes};
 
 /// How many contributors a manifest records.
 pub const MANIFEST_CONTRIBUTORS: usize = 20;
@@ -170,10 +170,4 @@ impl ComponentCache {
         let _ = manifest::write_atomic(&self.names, &names)
             .and_then(|()| manifest::write_atomic(&self.component, component));
     }
-}
-
-/// The manifest's contributors, for callers that only have a `Packed`.
-pub fn top_contributors(packed: &Packed, n: usize) -> &[Contributor] {
-    let all = &packed.manifest.contributors;
-    &all[..all.len().min(n)]
 }

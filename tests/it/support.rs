@@ -58,12 +58,7 @@ impl Run {
 /// skipped with a loud reason; under `CI=true` it fails, because CI must
 /// install everything (`cargo xtask ci` does).
 pub fn have_wasm_target() -> bool {
-    let output = Command::new("rustc").args(["--print", "target-libdir", "--target", "wasm32-wasip2"]).output();
-    let present = output.is_ok_and(|o| {
-        let dir = String::from_utf8_lossy(&o.stdout).trim().to_string();
-        std::fs::read_dir(dir)
-            .is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libstd-"))))
-    });
+    let present = warp::lang::rust::std_installed(Path::new("."), "wasm32-wasip2").unwrap_or(false);
     if !present {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("the wasm32-wasip2 target is missing under CI=true; run `warp toolchain install rust`");

@@ -360,15 +360,7 @@ impl ModuleFrame {
                 }
             }
             Payload::CustomSection(section) => {
-                if let KnownCustom::Name(reader) = section.as_known() {
-                    for name in reader.into_iter().flatten() {
-                        if let Name::Function(map) = name {
-                            for naming in map.into_iter().flatten() {
-                                self.names.insert(naming.index, demangle(naming.name));
-                            }
-                        }
-                    }
-                }
+                collect_function_names(&section, &mut self.names);
                 self.items.push((
                     ContributorKind::CustomSection,
                     format!("custom section `{}`", section.name()),
@@ -454,18 +446,23 @@ pub fn function_names(module: &[u8]) -> Result<FunctionNames> {
     let mut names = FunctionNames::new();
     for payload in Parser::new(0).parse_all(module) {
         if let Payload::CustomSection(section) = payload.context("failed to parse WebAssembly module")? {
-            if let KnownCustom::Name(reader) = section.as_known() {
-                for name in reader.into_iter().flatten() {
-                    if let Name::Function(map) = name {
-                        for naming in map.into_iter().flatten() {
-                            names.insert(naming.index, demangle(naming.name));
-                        }
-                    }
+            collect_function_names(&section, &mut names);
+        }
+    }
+    Ok(names)
+}
+
+/// Adds the function names of a `name` custom section (anything else is ignored).
+fn collect_function_names(section: &wasmparser::CustomSectionReader<'_>, names: &mut FunctionNames) {
+    if let KnownCustom::Name(reader) = section.as_known() {
+        for name in reader.into_iter().flatten() {
+            if let Name::Function(map) = name {
+                for naming in map.into_iter().flatten() {
+                    names.insert(naming.index, demangle(naming.name));
                 }
             }
         }
     }
-    Ok(names)
 }
 
 #[cfg(test)]

@@ -234,16 +234,12 @@ fn toolchain_versions(dir: &Path) -> BTreeMap<String, String> {
     if let Some(v) = version_of(rustc_command(dir)) {
         versions.insert("rustc".to_string(), v);
     }
-    let mut cargo = Command::new(cargo_program());
+    let mut cargo = Command::new("cargo");
     cargo.current_dir(dir);
     if let Some(v) = version_of(cargo) {
         versions.insert("cargo".to_string(), v);
     }
     versions
-}
-
-fn cargo_program() -> std::ffi::OsString {
-    "cargo".into()
 }
 
 /// Builds the chosen target as a core module and returns its path.
@@ -255,7 +251,7 @@ fn cargo_rustc(
     request: &BuildRequest,
     reporter: &dyn Reporter,
 ) -> Result<PathBuf> {
-    let mut cmd = Command::new(cargo_program());
+    let mut cmd = Command::new("cargo");
     cmd.arg("rustc")
         .arg("--manifest-path")
         .arg(manifest_path)

@@ -216,28 +216,28 @@ fn refuses_bad_manifests_before_running() {
         cmd
     };
 
-    let mut value: serde_json::Value = serde_json::from_str(&original).unwrap();
-    value["component"]["sha256"] = "ab".repeat(32).into();
-    std::fs::write(&manifest, value.to_string()).unwrap();
+    write_edited_manifest(&manifest, &original, |value| {
+        value["component"]["sha256"] = "ab".repeat(32).into();
+    });
     run(&mut warp_run()).expect_code(2).stderr_has("field `component.sha256`");
 
-    let mut value: serde_json::Value = serde_json::from_str(&original).unwrap();
-    value["schema"] = 2.into();
-    std::fs::write(&manifest, value.to_string()).unwrap();
+    write_edited_manifest(&manifest, &original, |value| {
+        value["schema"] = 2.into();
+    });
     run(&mut warp_run()).expect_code(2).stderr_has("schema version 2");
 
-    let mut value: serde_json::Value = serde_json::from_str(&original).unwrap();
-    value["component"]["path"] = "gone.wasm".into();
-    std::fs::write(&manifest, value.to_string()).unwrap();
+    write_edited_manifest(&manifest, &original, |value| {
+        value["component"]["path"] = "gone.wasm".into();
+    });
     run(&mut warp_run()).expect_code(2).stderr_has("field `component.path`");
 
-    let mut value: serde_json::Value = serde_json::from_str(&original).unwrap();
-    value["shims"] = serde_json::json!({ "signals": true });
-    std::fs::write(&manifest, value.to_string()).unwrap();
+    write_edited_manifest(&manifest, &original, |value| {
+        value["shims"] = serde_json::json!({ "signals": true });
+    });
     run(&mut warp_run()).expect_code(2).stderr_has("enables shims (signals)");
 
-    let mut value: serde_json::Value = serde_json::from_str(&original).unwrap();
-    value["shims"] = serde_json::json!({ "warp-drive": true });
-    std::fs::write(&manifest, value.to_string()).unwrap();
+    write_edited_manifest(&manifest, &original, |value| {
+        value["shims"] = serde_json::json!({ "warp-drive": true });
+    });
     run(&mut warp_run()).expect_code(2).stderr_has("unknown field `warp-drive`");
 }

@@ -106,24 +106,19 @@ fn untrustworthy_manifests_are_rejected() {
     }
     let (_temp, _dir, manifest) = packed_template();
     let original = std::fs::read_to_string(&manifest).unwrap();
-    let mut value: serde_json::Value = serde_json::from_str(&original).unwrap();
-
-    value["schema"] = 7.into();
-    std::fs::write(&manifest, value.to_string()).unwrap();
+    write_edited_manifest(&manifest, &original, |value| value["schema"] = 7.into());
     run(warp(Path::new(".")).arg("size-check").arg(&manifest))
         .expect_code(2)
         .stderr_has("has schema version 7, newer than the 1");
 
-    value["schema"] = 1.into();
-    value["component"]["sha256"] = "00".repeat(32).into();
-    std::fs::write(&manifest, value.to_string()).unwrap();
+    write_edited_manifest(&manifest, &original, |value| value["component"]["sha256"] = "00".repeat(32).into());
     run(warp(Path::new(".")).arg("size-check").arg(&manifest))
         .expect_code(2)
         .stderr_has("does not match its manifest")
         .stderr_has("field `component.sha256`");
 
-    let mut value: serde_json::Value = serde_json::from_str(&original).unwrap();
-    value["shims"]["teleport"] = true.into();
-    std::fs::write(&manifest, value.to_string()).unwrap();
+    write_edited_manifest(&manifest, &original, |value| {
+        value["shims"]["teleport"] = true.into();
+    });
     run(warp(Path::new(".")).arg("size-check").arg(&manifest)).expect_code(2).stderr_has("unknown field `teleport`");
 }

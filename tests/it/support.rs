@@ -144,3 +144,10 @@ pub fn assert_snapshot(name: &str, actual: &str) {
         "snapshot `{name}` differs (BLESS=1 to accept)\n--- expected\n{expected}\n--- actual\n{actual}"
     );
 }
+
+/// Writes `original` (a manifest's JSON) to `path` with `edit` applied.
+pub fn write_edited_manifest(path: &Path, original: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut value: serde_json::Value = serde_json::from_str(original).unwrap();
+    edit(&mut value);
+    std::fs::write(path, value.to_string()).unwrap();
+}

@@ -40,6 +40,10 @@ pub struct Manifest {
     pub limits: Limits,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<Http>,
+    /// Preopened directories: guest path → host directory, relative to the
+    /// manifest's directory.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dirs: BTreeMap<String, String>,
     /// The largest items in the component, named from before the `name`
     /// section was stripped.
     #[serde(default)]
@@ -103,6 +107,26 @@ impl Manifest {
     /// The component's path, resolved against the manifest's location.
     pub fn component_path(&self, manifest_path: &Path) -> PathBuf {
         manifest_path.parent().unwrap_or(Path::new(".")).join(&self.component.path)
+    }
+
+    /// The preopened directories as (host path, guest path); each must exist.
+    pub fn preopens(&self, manifest_path: &Path) -> Result<Vec<(PathBuf, String)>> {
+        let base = manifest_path.parent().unwrap_or(Path::new("."));
+        let mut preopens = Vec::with_capacity(self.dirs.len());
+        for (guest, host) in &self.dirs {
+            let path = base.join(host);
+            if !path.is_dir() {
+                return Err(Diagnostic::env(format!(
+                    "`{}` preopens `{}` as `{guest}` (field `dirs.\"{guest}\"`), but it is not a directory",
+                    manifest_path.display(),
+                    path.display()
+                ))
+                .help("create the directory, or re-run `warp pack` after fixing `[dirs]` in warp.toml")
+                .into());
+            }
+            preopens.push((path, guest.clone()));
+        }
+        Ok(preopens)
     }
 
     /// Reads the component and checks it is the one the manifest describes.
@@ -183,6 +207,7 @@ mod tests {
             env: BTreeMap::new(),
             limits: Limits::default(),
             http: Some(Http::default()),
+            dirs: BTreeMap::new(),
             contributors: vec![],
         }
     }

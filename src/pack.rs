@@ -23,9 +23,48 @@ pub const WARP_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The wit-component release used to componentize (recorded in manifests).
 pub const WIT_COMPONENT_VERSION: &str = "0.254";
 
+/// `warp.toml`'s `[dirs]`, checked and re-expressed relative to the
+/// manifest's directory (so the manifest stays movable with its project).
+fn manifest_dirs(project: &Project, manifest_path: &Path) -> Result<BTreeMap<String, String>> {
+    let mut dirs = BTreeMap::new();
+    if project.config.dirs.is_empty() {
+        return Ok(dirs);
+    }
+    let base = manifest_path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(base).with_context(|| format!("failed to create `{}`", base.display()))?;
+    let base = base.canonicalize().with_context(|| format!("failed to resolve `{}`", base.display()))?;
+    for (guest, host) in &project.config.dirs {
+        let path = project.root.join(host);
+        let resolved = path.canonicalize().ok().filter(|p| p.is_dir()).ok_or_else(|| {
+            Diagnostic::check(format!("`{}` is not a directory (warp.toml field `dirs.\"{guest}\"`)", path.display()))
+                .help(format!("create it, or remove `\"{guest}\"` from `[dirs]`"))
+        })?;
+        dirs.insert(guest.clone(), relative_path(&resolved, &base).to_string_lossy().into_owned());
+    }
+    Ok(dirs)
+}
+
+/// `path` relative to `base`; both absolute and canonical.
+fn relative_path(path: &Path, base: &Path) -> PathBuf {
+    let path: Vec<_> = path.components().collect();
+    let base: Vec<_> = base.components().collect();
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    for part in &path[common..] {
+        relative.push(part);
+    }
+    if relative.as_os_str().is_empty() {
+        relative.push(".");
+    }
+    relative
+}
+
 /// Part of the reuse key: bump when optimizing or componentizing changes,
 /// so a stale cached component is never served.
-const PIPELINE_REVISION: &str = "pipeline-3: wasm-opt -Oz, strip custom sections, no component names";
+const PIPELINE_REVISION: &str = "pipeline-4: wasm-opt -Oz gufa converge, strip custom sections, no component names";
 
 #[derive(Debug, Clone, Default)]
 pub struct PackOptions {
@@ -56,6 +95,11 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
     })?;
     let builder = lang::builder_for(lang)?;
     let built = builder.build(&project, &options.build, reporter)?;
+    // A workspace member's own warp.toml describes that member.
+    let project = match project.for_member(&built.package_root)? {
+        Some(member) => member,
+        None => project,
+    };
 
     let (component, names, reused) = match built.artifact {
         Artifact::CoreModule(core) => {
@@ -116,6 +160,7 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
         env: project.config.env.clone(),
         limits: project.config.limits.clone(),
         http: (world == World::Http).then(|| project.config.http.clone()),
+        dirs: manifest_dirs(&project, &manifest_path)?,
         contributors,
     };
 
@@ -169,5 +214,20 @@ impl ComponentCache {
         let names = serde_json::to_vec(names).expect("names serialize");
         let _ = manifest::write_atomic(&self.names, &names)
             .and_then(|()| manifest::write_atomic(&self.component, component));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_path;
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths_climb_out_of_the_manifest_directory() {
+        let rel = |p: &str, b: &str| relative_path(Path::new(p), Path::new(b)).to_string_lossy().into_owned();
+        assert_eq!(rel("/p/data", "/p/target/warp"), "../../data");
+        assert_eq!(rel("/p/target/warp/x", "/p/target/warp"), "x");
+        assert_eq!(rel("/p", "/p"), ".");
+        assert_eq!(rel("/elsewhere/d", "/p/t"), "../../elsewhere/d");
     }
 }

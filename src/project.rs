@@ -113,6 +113,10 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default)]
     pub http: Http,
+    /// Host directories the guest sees: guest path → directory relative to
+    /// the project, like `wasmtime run --dir host::guest`.
+    #[serde(default)]
+    pub dirs: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -183,6 +187,52 @@ pub struct Dns {
     /// `name.namespace.warp.local` → addresses, served round-robin.
     #[serde(default)]
     pub registry: BTreeMap<String, Vec<IpAddr>>,
+    /// Extra `/etc/hosts` entries: any name → addresses. Consulted after the
+    /// registry and before the host's resolver.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, Vec<IpAddr>>,
+}
+
+impl Dns {
+    /// The cache duration when `ttl` is not set.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl.as_ref().map_or(Self::DEFAULT_TTL, |t| t.duration)
+    }
+
+    /// Checks names and addresses; the error names the offending field.
+    fn check(&self) -> Result<(), String> {
+        for (name, addrs) in &self.registry {
+            let labels: Vec<&str> = name.strip_suffix(".warp.local").unwrap_or("").split('.').collect();
+            if labels.len() != 2 || labels.iter().any(|l| !is_dns_label(l)) {
+                return Err(format!(
+                    "field `shims.dns.registry.\"{name}\"`: registry names have the form \
+                     `<name>.<namespace>.warp.local`, e.g. `db.production.warp.local`"
+                ));
+            }
+            if addrs.is_empty() {
+                return Err(format!("field `shims.dns.registry.\"{name}\"`: lists no addresses"));
+            }
+        }
+        for (name, addrs) in &self.hosts {
+            if name.is_empty() || !name.split('.').all(is_dns_label) {
+                return Err(format!("field `shims.dns.hosts.\"{name}\"`: `{name}` is not a host name"));
+            }
+            if addrs.is_empty() {
+                return Err(format!("field `shims.dns.hosts.\"{name}\"`: lists no addresses"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_dns_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 63
+        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,6 +369,16 @@ impl Project {
         Ok(Project { root, config, has_config })
     }
 
+    /// The project at `member` when it is another directory with its own
+    /// `warp.toml` (a workspace member packed from the workspace root).
+    pub fn for_member(&self, member: &Path) -> Result<Option<Project>> {
+        let same = member.canonicalize().ok() == self.root.canonicalize().ok();
+        if same || !member.join(CONFIG_FILE).is_file() {
+            return Ok(None);
+        }
+        Project::open(member).map(Some)
+    }
+
     /// The language: `warp.toml`'s `lang`, else inferred from the files present.
     pub fn detect_lang(&self) -> Option<Lang> {
         self.config.lang.or_else(|| infer_lang(&self.root))
@@ -336,9 +396,20 @@ impl Project {
 
 /// Parses `warp.toml` text; errors name the file, line and field.
 pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
-    toml::from_str(text).map_err(|e| {
-        anyhow::Error::new(Diagnostic::check(format!("invalid `{}`: {}", path.display(), e.to_string().trim_end())))
-    })
+    let invalid = |what: &str| Diagnostic::check(format!("invalid `{}`: {}", path.display(), what.trim_end()));
+    let config: Config = toml::from_str(text).map_err(|e| invalid(&e.to_string()))?;
+    if let Some(dns) = &config.shims.dns {
+        dns.check().map_err(|e| invalid(&e))?;
+    }
+    for guest in config.dirs.keys() {
+        if !guest.starts_with('/') {
+            return Err(invalid(&format!(
+                "field `dirs.\"{guest}\"`: the guest path must be absolute, e.g. `\"/data\" = \"data\"`"
+            ))
+            .into());
+        }
+    }
+    Ok(config)
 }
 
 /// Which language the files in `dir` say it is.
@@ -413,7 +484,12 @@ request_timeout = "10s"
             "lang = \"cobol\"",
             "[budget]\nraw = \"12 parsecs\"",
             "[shims.dns]\nttl = \"soon\"",
-            "[shims.dns.registry]\n\"a.warp.local\" = [\"not-an-ip\"]",
+            "[shims.dns.registry]\n\"a.b.warp.local\" = [\"not-an-ip\"]",
+            "[shims.dns.registry]\n\"db.example.com\" = [\"10.0.0.1\"]",
+            "[shims.dns.registry]\n\"db.warp.local\" = [\"10.0.0.1\"]",
+            "[shims.dns.registry]\n\"db.prod.warp.local\" = []",
+            "[shims.dns.hosts]\n\"bad name\" = [\"10.0.0.1\"]",
+            "[dirs]\n\"data\" = \"data\"",
         ] {
             assert!(parse_config(bad, Path::new("warp.toml")).is_err(), "{bad}");
         }

@@ -28,6 +28,20 @@ pub const RUST_HTTP: Template = Template {
     files: template_files!("rust-http": "Cargo.toml", "Cargo.lock", "warp.toml", ".gitignore", "src/lib.rs"),
 };
 
+/// The Rust guest SDK (`sdk/rust`), written into each new Rust project at
+/// [`SDK_VENDOR_DIR`]: it is not on crates.io, and a vendored copy keeps the
+/// project buildable anywhere, offline, at the version this warp speaks.
+pub const RUST_SDK: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("../sdk/rust/Cargo.toml")),
+    ("src/lib.rs", include_str!("../sdk/rust/src/lib.rs")),
+    ("src/bindings.rs", include_str!("../sdk/rust/src/bindings.rs")),
+];
+
+pub const SDK_VENDOR_DIR: &str = "vendor/warpgrid-sdk";
+
+/// How the templates in this repository name the SDK.
+const SDK_REPO_PATH: &str = "path = \"../../sdk/rust\"";
+
 pub const RUST_CLI: Template = Template {
     dir: "rust-cli",
     placeholder: "rust-cli",
@@ -75,19 +89,32 @@ pub fn instantiate(template: &Template, name: &str, dest: &Path) -> Result<Vec<P
     }
     let from = format!("name = \"{}\"", template.placeholder);
     let to = format!("name = \"{name}\"");
+    let vendored = format!("path = \"{SDK_VENDOR_DIR}\"");
     let mut written = Vec::new();
+    let mut uses_sdk = false;
     for (file, contents) in template.files {
-        let path = dest.join(file);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("failed to create `{}`", parent.display()))?;
-        }
-        let contents = if *file == "Cargo.toml" || *file == "Cargo.lock" {
-            contents.replace(&from, &to)
-        } else {
-            contents.to_string()
+        let contents = match *file {
+            "Cargo.toml" => {
+                uses_sdk = contents.contains(SDK_REPO_PATH);
+                contents.replace(&from, &to).replace(SDK_REPO_PATH, &vendored)
+            }
+            "Cargo.lock" => contents.replace(&from, &to),
+            _ => contents.to_string(),
         };
-        std::fs::write(&path, contents).with_context(|| format!("failed to write `{}`", path.display()))?;
-        written.push(path);
+        written.push(write(&dest.join(file), &contents)?);
+    }
+    if uses_sdk {
+        for (file, contents) in RUST_SDK {
+            written.push(write(&dest.join(SDK_VENDOR_DIR).join(file), contents)?);
+        }
     }
     Ok(written)
+}
+
+fn write(path: &Path, contents: &str) -> Result<PathBuf> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("failed to create `{}`", parent.display()))?;
+    }
+    std::fs::write(path, contents).with_context(|| format!("failed to write `{}`", path.display()))?;
+    Ok(path.to_path_buf())
 }

@@ -32,6 +32,8 @@ pub struct BuildOutput {
     pub artifact: Artifact,
     /// Where the packed component goes unless `-o` says otherwise.
     pub out_dir: PathBuf,
+    /// The built package's directory (a workspace member's, in a workspace).
+    pub package_root: PathBuf,
     /// Tool → version, recorded in the run manifest.
     pub toolchain: BTreeMap<String, String>,
 }

@@ -78,6 +78,10 @@ impl Builder for RustBuilder {
             name: package.name.to_string(),
             artifact,
             out_dir: metadata.target_directory.as_std_path().join("warp"),
+            package_root: package
+                .manifest_path
+                .parent()
+                .map_or_else(|| project.root.clone(), |p| p.as_std_path().to_path_buf()),
             toolchain,
         })
     }

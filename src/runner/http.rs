@@ -1,9 +1,14 @@
 //! Serving `wasi:http/incoming-handler` over HTTP/1.1: one pre-instantiated
 //! component, a fresh instance per request, faults contained per request.
+//!
+//! What is served is a [`Generation`]: a loaded manifest, pre-instantiated.
+//! [`Server::reload`] swaps in a new one while serving; a request holds the
+//! generation it started on, so requests in flight finish on the old one.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -18,8 +23,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, Ticker, ticks};
-use crate::manifest::Manifest;
+use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, Shims, Ticker, ticks};
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -33,15 +37,23 @@ pub struct Stats {
 }
 
 pub struct Server {
-    pre: ProxyPre<Host>,
-    manifest: Arc<Manifest>,
-    deadline_ticks: u64,
+    current: RwLock<Arc<Generation>>,
+    shims: Arc<Shims>,
+    /// Held for the whole request while the deployment runs cooperatively.
+    sequential: Arc<tokio::sync::Mutex<()>>,
     pub stats: Arc<Stats>,
+}
+
+/// One loaded version of the deployment.
+pub struct Generation {
+    pre: ProxyPre<Host>,
+    loaded: Loaded,
+    deadline_ticks: u64,
     _ticker: Ticker,
 }
 
-impl Server {
-    pub fn new(loaded: &Loaded) -> Result<Arc<Server>> {
+impl Generation {
+    pub fn new(loaded: Loaded) -> Result<Generation> {
         let pre = loaded
             .linker
             .instantiate_pre(&loaded.component)
@@ -51,25 +63,77 @@ impl Server {
             .map_err(anyhow::Error::from)
             .context("the component does not export `wasi:http/incoming-handler`")?;
         let timeout = loaded.manifest.limits.request_timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.duration);
+        let ticker = Ticker::start(loaded.engine.clone());
+        Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout), _ticker: ticker })
+    }
+
+    fn store(&self, shims: &Arc<Shims>) -> Result<Store<Host>> {
+        let mut store = Store::new(self.pre.engine(), Host::new(&self.loaded, shims, &[])?);
+        store.limiter(|host| &mut host.limits);
+        store.set_epoch_deadline(self.deadline_ticks);
+        store.epoch_deadline_trap();
+        Ok(store)
+    }
+}
+
+/// What a reload did.
+#[derive(Debug)]
+pub struct Reloaded {
+    pub name: String,
+    /// The component changed (not only its settings).
+    pub swapped: bool,
+    pub from_cache: bool,
+}
+
+impl Server {
+    pub fn new(loaded: Loaded, shims: Arc<Shims>) -> Result<Arc<Server>> {
         Ok(Arc::new(Server {
-            pre,
-            manifest: Arc::new(loaded.manifest.clone()),
-            deadline_ticks: ticks(timeout),
+            current: RwLock::new(Arc::new(Generation::new(loaded)?)),
+            shims,
+            sequential: Arc::default(),
             stats: Arc::default(),
-            _ticker: Ticker::start(loaded.engine.clone()),
         }))
+    }
+
+    fn current(&self) -> Arc<Generation> {
+        self.current.read().unwrap().clone()
+    }
+
+    pub fn shims(&self) -> &Arc<Shims> {
+        &self.shims
+    }
+
+    /// Re-reads the manifest and swaps in what it names. On any error the
+    /// server keeps serving what it had.
+    pub async fn reload(&self, manifest_path: &Path) -> Result<Reloaded> {
+        let path = manifest_path.to_path_buf();
+        let loaded =
+            tokio::task::spawn_blocking(move || super::load(&path)).await.context("the reload task failed")??;
+        anyhow::ensure!(
+            loaded.manifest.component.world == crate::project::World::Http,
+            "the manifest now names a `{}` component; `warp run` keeps serving the http one",
+            loaded.manifest.component.world
+        );
+        let generation = Generation::new(loaded)?;
+        let reloaded = Reloaded {
+            name: generation.loaded.manifest.name.clone(),
+            swapped: generation.loaded.manifest.component.sha256 != self.current().loaded.manifest.component.sha256,
+            from_cache: generation.loaded.from_cache,
+        };
+        self.shims.configure(&generation.loaded.manifest);
+        *self.current.write().unwrap() = Arc::new(generation);
+        Ok(reloaded)
     }
 
     /// Times `n` instantiations of the pre-instantiated component, each in a
     /// fresh store as a request gets (for `cargo xtask bench`).
     pub async fn instantiate_timings(&self, n: usize) -> Result<Vec<Duration>> {
+        let generation = self.current();
         let mut timings = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut store = Store::new(self.pre.engine(), Host::new(&self.manifest, &[]));
-            store.limiter(|host| &mut host.limits);
-            store.set_epoch_deadline(self.deadline_ticks);
+            let mut store = generation.store(&self.shims)?;
             let started = std::time::Instant::now();
-            let proxy = self.pre.instantiate_async(&mut store).await.map_err(anyhow::Error::from)?;
+            let proxy = generation.pre.instantiate_async(&mut store).await.map_err(anyhow::Error::from)?;
             timings.push(started.elapsed());
             drop(proxy);
         }
@@ -141,19 +205,22 @@ impl Server {
         self: Arc<Self>,
         request: hyper::Request<hyper::body::Incoming>,
     ) -> Result<hyper::Response<HyperOutgoingBody>, Failure> {
-        let mut store = Store::new(self.pre.engine(), Host::new(&self.manifest, &[]));
-        store.limiter(|host| &mut host.limits);
-        store.set_epoch_deadline(self.deadline_ticks);
-        store.epoch_deadline_trap();
+        let generation = self.current();
+        let mut store = generation.store(&self.shims).map_err(Failure::internal)?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming =
             store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(Failure::internal)?;
         let outparam = store.data_mut().http().new_response_outparam(sender).map_err(Failure::internal)?;
-        let pre = self.pre.clone();
+        let turn = match self.shims.sequential() {
+            true => Some(self.sequential.clone().lock_owned().await),
+            false => None,
+        };
         // The guest runs in its own task so it can keep streaming the body
-        // after the response head has gone out.
+        // after the response head has gone out; it holds its generation (and
+        // its turn, when requests run one at a time) until it is done.
         let task = tokio::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
+            let _turn = turn;
+            let proxy = generation.pre.instantiate_async(&mut store).await?;
             proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
         });
         match receiver.await {

@@ -8,15 +8,17 @@
 
 mod cache;
 pub mod http;
+pub mod shims;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::component;
@@ -25,6 +27,7 @@ use crate::manifest::Manifest;
 use crate::project::World;
 
 pub use http::Server;
+pub use shims::{ShimHost, Shims, Signal};
 
 /// How often the epoch advances; request deadlines are counted in ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -38,22 +41,26 @@ pub struct Loaded {
     pub engine: Engine,
     pub component: Component,
     pub linker: Linker<Host>,
+    /// Preopened directories: (host path, guest path).
+    pub preopens: Vec<(PathBuf, String)>,
     /// Whether the compiled code came from the on-disk cache.
     pub from_cache: bool,
     /// Whether instances come from the pooling allocator.
     pub pooling: bool,
 }
 
-/// Per-store host state: WASI, WASI HTTP, and limits.
+/// Per-store host state: WASI, WASI HTTP, the shims, and limits.
 pub struct Host {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
     limits: StoreLimits,
+    shims: ShimHost,
 }
 
 impl Host {
-    pub fn new(manifest: &Manifest, args: &[String]) -> Host {
+    pub fn new(loaded: &Loaded, shims: &Arc<Shims>, args: &[String]) -> Result<Host> {
+        let manifest = &loaded.manifest;
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdio();
         for (key, value) in &manifest.env {
@@ -64,11 +71,22 @@ impl Host {
             argv.extend(args.iter().cloned());
             wasi.args(&argv);
         }
+        for (host, guest) in &loaded.preopens {
+            wasi.preopened_dir(host, guest, FsPerms::ReadWrite)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("failed to open `{}` for the guest's `{guest}`", host.display()))?;
+        }
         let mut limits = StoreLimitsBuilder::new().trap_on_grow_failure(true);
         if let Some(memory) = manifest.limits.memory {
             limits = limits.memory_size(memory.0 as usize);
         }
-        Host { wasi: wasi.build(), http: WasiHttpCtx::new(), table: ResourceTable::new(), limits: limits.build() }
+        Ok(Host {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            limits: limits.build(),
+            shims: ShimHost::new(shims),
+        })
     }
 }
 
@@ -89,15 +107,17 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
     let manifest = Manifest::read(manifest_path)?;
     let bytes = manifest.read_component(manifest_path)?;
     let enabled = manifest.shims.enabled();
-    if !enabled.is_empty() {
+    let missing: Vec<&str> = enabled.iter().copied().filter(|name| !shims::PROVIDED.contains(name)).collect();
+    if !missing.is_empty() {
         return Err(Diagnostic::env(format!(
             "`{}` enables shims ({}) that this warp cannot provide yet (field `shims`)",
             manifest_path.display(),
-            enabled.join(", ")
+            missing.join(", ")
         ))
-        .help("remove `[shims]` from warp.toml and re-pack, or use a warp with shim support")
+        .help(format!("this warp provides the {} shims", shims::PROVIDED.join(", ")))
         .into());
     }
+    let preopens = manifest.preopens(manifest_path)?;
     let interfaces = component::interfaces(&bytes)
         .map_err(|e| Diagnostic::env(format!("`{}` is not a component: {e}", manifest.component.path)))?;
     component::check_world(manifest.component.world, &interfaces, &enabled)
@@ -105,14 +125,15 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
 
     let (engine, pooling) = engine(&manifest)?;
     let (component, from_cache) = cache::component(&engine, &bytes, &manifest.component.sha256)?;
-    let mut linker = Linker::new(&engine);
+    let mut linker: Linker<Host> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from).context("failed to link WASI")?;
     if manifest.component.world == World::Http {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("failed to link WASI HTTP")?;
     }
-    Ok(Loaded { manifest, engine, component, linker, from_cache, pooling })
+    shims::link(&mut linker, &enabled, |host| &mut host.shims)?;
+    Ok(Loaded { manifest, engine, component, linker, preopens, from_cache, pooling })
 }
 
 /// An engine for serving: async, epoch interruption, and the pooling
@@ -136,7 +157,7 @@ fn engine(manifest: &Manifest) -> Result<(Engine, bool)> {
 }
 
 /// Runs a `wasi:cli/run` component to completion; returns its exit code.
-pub async fn run_cli(loaded: &Loaded, args: &[String]) -> Result<u8> {
+pub async fn run_cli(loaded: &Loaded, shims: &Arc<Shims>, args: &[String]) -> Result<u8> {
     let pre = loaded
         .linker
         .instantiate_pre(&loaded.component)
@@ -145,12 +166,21 @@ pub async fn run_cli(loaded: &Loaded, args: &[String]) -> Result<u8> {
     let pre = wasmtime_wasi::p2::bindings::CommandPre::new(pre)
         .map_err(anyhow::Error::from)
         .context("the component does not export `wasi:cli/run`")?;
-    let mut store = wasmtime::Store::new(&loaded.engine, Host::new(&loaded.manifest, args));
+    let mut store = wasmtime::Store::new(&loaded.engine, Host::new(loaded, shims, args)?);
     store.limiter(|host| &mut host.limits);
-    // CLI programs run without a deadline unless the manifest sets one.
-    let ticks = loaded.manifest.limits.request_timeout.as_ref().map_or(u64::MAX, |t| ticks(t.duration));
-    store.set_epoch_deadline(ticks);
-    store.epoch_deadline_trap();
+    // CLI programs run without a deadline unless the manifest sets one. The
+    // guest yields to the runtime every tick so signals are handled even
+    // while it computes.
+    let limit = loaded.manifest.limits.request_timeout.as_ref().map_or(u64::MAX, |t| ticks(t.duration));
+    let mut elapsed = 0u64;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        elapsed += 1;
+        if elapsed >= limit {
+            return Err(wasmtime::Trap::Interrupt.into());
+        }
+        Ok(wasmtime::UpdateDeadline::Yield(1))
+    });
     let ticker = Ticker::start(loaded.engine.clone());
     let command = pre
         .instantiate_async(&mut store)
@@ -202,4 +232,33 @@ impl Drop for Ticker {
 pub fn default_listen(manifest: &Manifest) -> SocketAddr {
     let port = manifest.http.as_ref().map_or(8080, |h| h.port);
     SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// The process signals `warp run` maps to the shim's lifecycle signals:
+/// SIGTERM → terminate, SIGHUP → hangup, SIGINT (Ctrl-C) → interrupt.
+pub struct OsSignals {
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl OsSignals {
+    /// Installs the handlers (which replaces the default actions).
+    pub fn install() -> Result<OsSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind: SignalKind| signal(kind).context("failed to install a signal handler");
+        Ok(OsSignals {
+            terminate: install(SignalKind::terminate())?,
+            hangup: install(SignalKind::hangup())?,
+            interrupt: install(SignalKind::interrupt())?,
+        })
+    }
+
+    pub async fn recv(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.terminate.recv() => Signal::Terminate,
+            _ = self.hangup.recv() => Signal::Hangup,
+            _ = self.interrupt.recv() => Signal::Interrupt,
+        }
+    }
 }

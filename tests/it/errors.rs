@@ -39,8 +39,9 @@ fn compile_error_shows_the_compilers_diagnostics() {
     }
     let (_temp, dir) = template("rust-http");
     let lib = dir.join("src/lib.rs");
-    let text =
-        std::fs::read_to_string(&lib).unwrap().replace("let body = format!", "let body = undefined_helper() + format!");
+    let text = std::fs::read_to_string(&lib)
+        .unwrap()
+        .replace("let path = request", "let _ = undefined_helper();\n        let path = request");
     std::fs::write(&lib, text).unwrap();
     run(warp(&dir).arg("pack"))
         .expect_code(1)
@@ -110,7 +111,8 @@ fn budget_breach_on_pack_fails_with_a_table_but_keeps_a_whole_artifact() {
         return;
     }
     let (_temp, dir) = template("rust-http");
-    std::fs::write(dir.join("warp.toml"), "[budget]\nraw = \"10KB\"\n").unwrap();
+    let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap().replace("raw = \"300KB\"", "raw = \"10KB\"");
+    std::fs::write(dir.join("warp.toml"), config).unwrap();
     let run = run(warp(&dir).arg("pack"));
     run.expect_code(1).stderr_has("OVER BUDGET").stderr_has("raw size").stderr_has("over the budget of 10,000 B");
     let component = std::fs::read(out_dir(&dir).join("rust-http.wasm")).unwrap();

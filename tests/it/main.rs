@@ -5,5 +5,6 @@ mod cli;
 mod errors;
 mod pack;
 mod run;
+mod shims;
 mod size_check;
 mod support;

@@ -124,7 +124,11 @@ fn workspace_needs_a_package_choice() {
     let json = run(warp(root).args(["pack", "-p", "worker", "-o"]).arg(&out).arg("--json")).expect_code(0).json();
     assert_eq!(json["world"], "cli");
     assert!(out.is_file());
-    assert!(root.join("dist/worker.warp.json").is_file());
+    // The member's own warp.toml applies (its env and dns shim).
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("dist/worker.warp.json")).unwrap()).unwrap();
+    assert_eq!(manifest["env"]["GREETING"], "howdy");
+    assert!(manifest["shims"]["dns"]["registry"].is_object(), "{manifest}");
 }
 
 #[test]

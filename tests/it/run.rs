@@ -1,113 +1,10 @@
 //! `warp run`: real components served over real HTTP on loopback, CLI
 //! components run to their exit code, faults contained per request.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::support::*;
-
-/// Packs the project at `dir` and returns its manifest.
-fn pack(dir: &Path) -> PathBuf {
-    let json = run(warp(dir).args(["pack", "--json"])).expect_code(0).json();
-    PathBuf::from(json["manifest"].as_str().unwrap())
-}
-
-/// A `warp run` serving on a free loopback port; stopped on drop.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-    stderr: std::sync::mpsc::Receiver<String>,
-}
-
-impl Served {
-    fn start(manifest: &Path, cache: &Path) -> Served {
-        let mut child = warp(Path::new("."))
-            .arg("run")
-            .arg(manifest)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("WARP_CACHE_DIR", cache)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, stderr) = std::sync::mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .parse()
-            .unwrap();
-        Served { child, addr, stderr }
-    }
-
-    fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.try_iter().collect()
-    }
-
-    /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> i32 {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        for _ in 0..500 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("warp run did not stop within 10 s of SIGTERM");
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A plain HTTP/1.1 request; returns status and body.
-fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status =
-        text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad response: {text:?}"));
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body =
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
-    (status, body)
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = &rest[size + 2..];
-    }
-    out
-}
 
 #[test]
 fn serves_the_http_template_and_restarts_from_the_cache() {
@@ -232,9 +129,9 @@ fn refuses_bad_manifests_before_running() {
     run(&mut warp_run()).expect_code(2).stderr_has("field `component.path`");
 
     write_edited_manifest(&manifest, &original, |value| {
-        value["shims"] = serde_json::json!({ "signals": true });
+        value["shims"] = serde_json::json!({ "database": [{ "protocol": "postgres", "host": "db", "port": 5432 }] });
     });
-    run(&mut warp_run()).expect_code(2).stderr_has("enables shims (signals)");
+    run(&mut warp_run()).expect_code(2).stderr_has("enables shims (database-proxy) that this warp cannot provide");
 
     write_edited_manifest(&manifest, &original, |value| {
         value["shims"] = serde_json::json!({ "warp-drive": true });

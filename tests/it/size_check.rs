@@ -66,8 +66,8 @@ fn baseline_shows_change_and_what_grew() {
     // Grow the handler: a lookup table the compiler cannot fold away.
     let lib = dir.join("src/lib.rs");
     let grown = std::fs::read_to_string(&lib).unwrap().replace(
-        "let body = format!(\"hello from warp: {path}\\n\");",
-        "let words = [\"alpha\", \"bravo\", \"charlie\", \"delta\", \"echo\", \"foxtrot\", \"golf\", \"hotel\", \"india\", \"juliett\", \"kilo\", \"lima\"];\n        let word = words[path.len() % words.len()];\n        let body = format!(\"hello from warp: {path} {word} {}\\n\", path.to_uppercase());",
+        "None => (200, format!(\"hello from warp: {path}\\n\")),",
+        "None => {\n                let words = [\"alpha\", \"bravo\", \"charlie\", \"delta\", \"echo\", \"foxtrot\", \"golf\", \"hotel\", \"india\", \"juliett\", \"kilo\", \"lima\"];\n                let word = words[path.len() % words.len()];\n                (200, format!(\"hello from warp: {path} {word} {}\\n\", path.to_uppercase()))\n            }",
     );
     std::fs::write(&lib, grown).unwrap();
     run(warp(&dir).arg("pack")).expect_code(0);

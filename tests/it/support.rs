@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -80,10 +83,28 @@ pub fn copy_project(from: &Path, dest: &Path) {
         let to = dest.join(&name);
         if entry.file_type().unwrap().is_dir() {
             copy_project(&entry.path(), &to);
+        } else if name == "Cargo.toml" {
+            std::fs::write(&to, with_absolute_sdk(&std::fs::read_to_string(entry.path()).unwrap())).unwrap();
         } else {
             std::fs::copy(entry.path(), &to).unwrap();
         }
     }
+}
+
+/// A manifest's relative path dependency on the repo's `sdk/rust` made
+/// absolute, so the copy builds anywhere.
+fn with_absolute_sdk(manifest: &str) -> String {
+    let sdk = repo().join("sdk/rust");
+    manifest
+        .lines()
+        .map(|line| match (line.find("path = \""), line.find("sdk/rust\"")) {
+            (Some(start), Some(end)) if start < end => {
+                format!("{}path = \"{}\"{}", &line[..start], sdk.display(), &line[end + "sdk/rust\"".len()..])
+            }
+            _ => line.to_string(),
+        })
+        .map(|line| line + "\n")
+        .collect()
 }
 
 /// A copy of a template in a fresh temporary directory.
@@ -150,4 +171,104 @@ pub fn write_edited_manifest(path: &Path, original: &str, edit: impl FnOnce(&mut
     let mut value: serde_json::Value = serde_json::from_str(original).unwrap();
     edit(&mut value);
     std::fs::write(path, value.to_string()).unwrap();
+}
+
+/// Packs the project at `dir` and returns its manifest.
+pub fn pack(dir: &Path) -> PathBuf {
+    let json = run(warp(dir).args(["pack", "--json"])).expect_code(0).json();
+    PathBuf::from(json["manifest"].as_str().unwrap())
+}
+
+/// A `warp run` serving on a free loopback port; stopped on drop.
+pub struct Served {
+    pub child: Child,
+    pub addr: SocketAddr,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Served {
+    pub fn start(manifest: &Path, cache: &Path) -> Served {
+        let mut child = warp(Path::new("."))
+            .arg("run")
+            .arg(manifest)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("WARP_CACHE_DIR", cache)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, stderr) = std::sync::mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .parse()
+            .unwrap();
+        Served { child, addr, stderr }
+    }
+
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.try_iter().collect()
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(mut self) -> i32 {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        for _ in 0..500 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("warp run did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 request; returns status and body.
+pub fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status =
+        text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad response: {text:?}"));
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
 }

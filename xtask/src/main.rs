@@ -7,11 +7,17 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+mod bindings;
+
 const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci      install what the tests need, then run every test (release profile)
+  ci      install what the tests need, check generated files, then run
+          every test (release profile)
+  bindings [--check]
+          regenerate the guest SDKs' bindings from wit/ (--check: fail
+          when the committed ones are stale)
   bench   packed size vs plain `cargo build --release`, no-op repack time,
           `warp run` vs `wasmtime serve`; writes docs/BENCHMARKS.md";
 
@@ -22,6 +28,7 @@ fn main() -> Result<()> {
     match task.as_str() {
         "ci" => ci(&sh),
         "bench" => bench(&sh),
+        "bindings" => bindings::run(&root(), std::env::args().nth(2).as_deref() == Some("--check")),
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -41,6 +48,7 @@ fn install_prerequisites(sh: &Shell) -> Result<()> {
 
 fn ci(sh: &Shell) -> Result<()> {
     install_prerequisites(sh)?;
+    bindings::run(&root(), true)?;
     // One profile for the binary and the tests: release (see docs/ARCHITECTURE.md).
     let _ci = sh.push_env("CI", "true");
     cmd!(sh, "cargo test --release --workspace --locked").run()?;
@@ -149,7 +157,8 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
 
     // Per-request instantiation, measured in-process through the library.
     let loaded = warp::runner::load(&manifest)?;
-    let server = warp::runner::Server::new(&loaded)?;
+    let shims = warp::runner::Shims::new(&loaded.manifest);
+    let server = warp::runner::Server::new(loaded, shims)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let mut timings = runtime.block_on(server.instantiate_timings(2000))?;
     timings.sort();

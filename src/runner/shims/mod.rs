@@ -1,0 +1,246 @@
+//! The host side of `warpgrid:shim@0.1.0` (`wit/shim.wit`).
+//!
+//! One [`Shims`] per deployment holds what outlives a single instance: the
+//! virtual files and DNS table generated from the manifest, the DNS cache,
+//! the signal queue and the declared threading model. Every store gets a
+//! [`ShimHost`] pointing at it. [`link`] adds to a linker only the
+//! interfaces the manifest enables; a component importing any other was
+//! already refused by `component::check_world`.
+
+pub mod dns;
+pub mod filesystem;
+pub mod signals;
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, Result};
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::manifest::Manifest;
+use crate::project::ThreadingModel;
+
+pub use signals::Signal;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "warpgrid:shim/shims",
+        imports: { "warpgrid:shim/dns.resolve": async },
+    });
+}
+
+use bindings::warpgrid::shim::{
+    dns as wit_dns, filesystem as wit_fs, signals as wit_signals, threading as wit_threading,
+};
+
+/// The interfaces this warp can link (database-proxy is not one yet).
+pub const PROVIDED: &[&str] = &["filesystem", "dns", "signals", "threading"];
+
+/// What the manifest configures; replaced whole on reload.
+struct Setup {
+    files: filesystem::VirtualFs,
+    dns: dns::Table,
+}
+
+/// A deployment's shim state, shared by all its instances and kept across
+/// reloads (the DNS cache and queued signals survive a SIGHUP).
+pub struct Shims {
+    name: RwLock<String>,
+    setup: RwLock<Arc<Setup>>,
+    dns_cache: dns::Cache,
+    pub signals: signals::Queue,
+    /// Requests run one at a time (`cooperative`).
+    sequential: AtomicBool,
+    /// A guest declared `parallel-required`, which warp cannot give it.
+    degraded: AtomicBool,
+}
+
+impl Shims {
+    pub fn new(manifest: &Manifest) -> Arc<Shims> {
+        let shims = Arc::new(Shims {
+            name: RwLock::new(String::new()),
+            setup: RwLock::new(Arc::new(Setup { files: Default::default(), dns: Default::default() })),
+            dns_cache: dns::Cache::default(),
+            signals: signals::Queue::default(),
+            sequential: AtomicBool::new(false),
+            degraded: AtomicBool::new(false),
+        });
+        shims.configure(manifest);
+        shims
+    }
+
+    /// Takes the manifest's settings (at start and on reload).
+    pub fn configure(&self, manifest: &Manifest) {
+        let dns = dns::Table::new(manifest.shims.dns.as_ref());
+        let files = filesystem::VirtualFs::new(manifest, &dns);
+        *self.setup.write().unwrap() = Arc::new(Setup { files, dns });
+        *self.name.write().unwrap() = manifest.name.clone();
+        if let Some(model) = manifest.shims.threading {
+            self.declare(model);
+        }
+    }
+
+    fn setup(&self) -> Arc<Setup> {
+        self.setup.read().unwrap().clone()
+    }
+
+    /// Whether requests must run one at a time.
+    pub fn sequential(&self) -> bool {
+        self.sequential.load(Ordering::Relaxed)
+    }
+
+    /// Whether a guest asked for something warp cannot give (the deployment
+    /// status WarpGrid shows as degraded).
+    pub fn degraded(&self) -> bool {
+        self.degraded.load(Ordering::Relaxed)
+    }
+
+    pub fn declare(&self, model: ThreadingModel) {
+        match model {
+            ThreadingModel::SingleThreaded => {}
+            ThreadingModel::Cooperative => {
+                if !self.sequential.swap(true, Ordering::Relaxed) {
+                    eprintln!(
+                        "warp run: {} runs cooperatively: requests now run one at a time",
+                        self.name.read().unwrap()
+                    );
+                }
+            }
+            ThreadingModel::ParallelRequired => {
+                if !self.degraded.swap(true, Ordering::Relaxed) {
+                    eprintln!(
+                        "warning: {} requires parallel threads, which WebAssembly components here do not have; \
+                         it runs single-threaded and the deployment is flagged degraded",
+                        self.name.read().unwrap()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Hands an OS signal to the guests that asked for it.
+    pub fn deliver(&self, signal: Signal) -> signals::Delivery {
+        let delivery = self.signals.deliver(signal);
+        if let signals::Delivery::QueuedDroppingOldest(oldest) = delivery {
+            eprintln!(
+                "warp run: the signal queue is full ({}); dropped the oldest ({})",
+                signals::CAPACITY,
+                oldest.name()
+            );
+        }
+        delivery
+    }
+}
+
+/// Per-store view of the deployment's [`Shims`].
+pub struct ShimHost {
+    shims: Arc<Shims>,
+}
+
+impl ShimHost {
+    pub fn new(shims: &Arc<Shims>) -> ShimHost {
+        ShimHost { shims: shims.clone() }
+    }
+}
+
+/// Adds the enabled shim interfaces to `linker`.
+pub fn link<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    enabled: &[&str],
+    host: fn(&mut T) -> &mut ShimHost,
+) -> Result<()> {
+    for name in enabled {
+        let linked = match *name {
+            "filesystem" => wit_fs::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            "dns" => wit_dns::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            "signals" => wit_signals::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            "threading" => wit_threading::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            other => anyhow::bail!("this warp cannot link the `{other}` shim"),
+        };
+        linked.map_err(anyhow::Error::from).with_context(|| format!("failed to link the `{name}` shim"))?;
+    }
+    Ok(())
+}
+
+impl wit_fs::Host for ShimHost {
+    fn read_virtual(&mut self, path: String) -> Option<Vec<u8>> {
+        self.shims.setup().files.read(&path)
+    }
+
+    fn is_virtual(&mut self, path: String) -> bool {
+        self.shims.setup().files.is_virtual(&path)
+    }
+
+    fn list_virtual_paths(&mut self) -> Vec<String> {
+        self.shims.setup().files.paths()
+    }
+}
+
+impl wit_dns::Host for ShimHost {
+    async fn resolve(&mut self, hostname: String) -> Result<Vec<wit_dns::IpAddress>, wit_dns::DnsError> {
+        let setup = self.shims.setup();
+        match dns::resolve(&setup.dns, &self.shims.dns_cache, &hostname).await {
+            Ok(addrs) => Ok(addrs.into_iter().map(ip_address).collect()),
+            Err(dns::Error::NotFound) => Err(wit_dns::DnsError::NotFound),
+            Err(dns::Error::Timeout) => Err(wit_dns::DnsError::Timeout),
+            Err(dns::Error::Internal) => Err(wit_dns::DnsError::Internal),
+        }
+    }
+}
+
+fn ip_address(addr: IpAddr) -> wit_dns::IpAddress {
+    match addr {
+        IpAddr::V4(v4) => wit_dns::IpAddress { octets: v4.octets().to_vec(), is_v6: false },
+        IpAddr::V6(v6) => wit_dns::IpAddress { octets: v6.octets().to_vec(), is_v6: true },
+    }
+}
+
+impl wit_signals::Host for ShimHost {
+    fn on_signal(&mut self, signal: wit_signals::SignalType) -> bool {
+        self.shims.signals.register(from_wit(signal))
+    }
+
+    fn poll_signal(&mut self) -> Option<wit_signals::SignalType> {
+        self.shims.signals.poll().map(|signal| match signal {
+            Signal::Terminate => wit_signals::SignalType::Terminate,
+            Signal::Hangup => wit_signals::SignalType::Hangup,
+            Signal::Interrupt => wit_signals::SignalType::Interrupt,
+        })
+    }
+}
+
+fn from_wit(signal: wit_signals::SignalType) -> Signal {
+    match signal {
+        wit_signals::SignalType::Terminate => Signal::Terminate,
+        wit_signals::SignalType::Hangup => Signal::Hangup,
+        wit_signals::SignalType::Interrupt => Signal::Interrupt,
+    }
+}
+
+impl wit_threading::Host for ShimHost {
+    fn declare_threading_model(&mut self, model: wit_threading::ThreadingModel) {
+        self.shims.declare(match model {
+            wit_threading::ThreadingModel::SingleThreaded => ThreadingModel::SingleThreaded,
+            wit_threading::ThreadingModel::Cooperative => ThreadingModel::Cooperative,
+            wit_threading::ThreadingModel::ParallelRequired => ThreadingModel::ParallelRequired,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_wit_package_resolves() {
+        let mut resolve = wit_parser::Resolve::default();
+        let (package, _) = resolve.push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/wit")).unwrap();
+        let package = &resolve.packages[package];
+        assert_eq!(package.name.to_string(), "warpgrid:shim@0.1.0");
+        let interfaces: Vec<&str> = package.interfaces.keys().map(String::as_str).collect();
+        assert_eq!(interfaces, ["filesystem", "dns", "signals", "database-proxy", "threading"]);
+        for provided in super::PROVIDED {
+            assert!(interfaces.contains(provided));
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The `warpgrid:shim` interfaces, proven from inside real guests packed by
+//! `warp pack` and served by `warp run`: `tests/fixtures/shim-probe` (http)
+//! answers with what each shim gave it; `tests/fixtures/signal-wait` (cli)
+//! reports the signals it polls.
+
+use std::io::{BufRead, BufReader};
+use std::net::ToSocketAddrs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join(name);
+    copy_project(&repo().join("tests/fixtures").join(name), &dir);
+    (temp, dir)
+}
+
+fn get(served: &Served, path: &str) -> (u16, String) {
+    request(served.addr, "GET", path, "")
+}
+
+fn signal(pid: u32, name: &str) {
+    assert!(Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap().success());
+}
+
+/// Waits for a stderr line containing `needle` (10 s at most).
+fn wait_for_log(served: &Served, needle: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        seen.extend(served.stderr_lines());
+        if seen.iter().any(|line| line.contains(needle)) {
+            return seen;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no log line with {needle:?} within 10 s; saw {seen:#?}");
+}
+
+#[test]
+fn virtual_files_from_inside_a_guest() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (temp, dir) = fixture("shim-probe");
+    let served = Served::start(&pack(&dir), &temp.path().join("cache"));
+
+    let (status, resolv) = get(&served, "/fs/etc/resolv.conf");
+    assert_eq!(status, 200);
+    assert!(resolv.contains("search production.warp.local warp.local\n"), "{resolv}");
+    assert!(resolv.contains("\nnameserver "), "{resolv}");
+    let (_, hosts) = get(&served, "/fs/etc/hosts");
+    for line in
+        ["10.0.0.5\tdb.production.warp.local", "10.0.0.6\tdb.production.warp.local", "192.0.2.10\tlegacy.internal"]
+    {
+        assert!(hosts.contains(line), "{line:?} missing from /etc/hosts:\n{hosts}");
+    }
+    // Host randomness, a fresh 4096 bytes per read.
+    assert_eq!(get(&served, "/urandom"), (200, "4096 4096 differ=true".into()));
+    assert_eq!(get(&served, "/fs/dev/null"), (200, String::new()));
+    // The embedded tz database: the rule at the end of a real TZif file.
+    assert_eq!(get(&served, "/zone/Europe/Berlin"), (200, "CET-1CEST,M3.5.0,M10.5.0/3".into()));
+    assert_eq!(get(&served, "/zone/America/New_York"), (200, "EST5EDT,M3.2.0,M11.1.0".into()));
+    assert_eq!(get(&served, "/fs/etc/timezone"), (200, "Europe/Berlin\n".into()), "from the manifest's TZ");
+    let (_, status_file) = get(&served, "/fs/proc/self/status");
+    assert!(status_file.contains("Name:\tshim-probe\n") && status_file.contains("Pid:\t1\n"), "{status_file}");
+    assert_eq!(get(&served, "/virtual/usr/share/zoneinfo/Asia/Tokyo"), (200, "true".into()));
+    assert_eq!(get(&served, "/virtual/data/hello.txt"), (200, "false".into()));
+    // Everything else falls through to the preopened directory (`[dirs]`).
+    assert_eq!(get(&served, "/fs/data/hello.txt"), (200, "hello from the real filesystem\n".into()));
+    let (status, missing) = get(&served, "/fs/data/missing.txt");
+    assert_eq!(status, 404, "{missing}");
+    assert_eq!(served.terminate(), 0);
+}
+
+#[test]
+fn dns_round_robin_ttl_and_fall_through_from_inside_a_guest() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (temp, dir) = fixture("shim-probe");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+
+    // The registry, rotating one place per lookup.
+    let filled = Instant::now();
+    assert_eq!(get(&served, "/resolve/db.production.warp.local"), (200, "10.0.0.5,10.0.0.6".into()));
+    assert_eq!(get(&served, "/resolve/db.production.warp.local"), (200, "10.0.0.6,10.0.0.5".into()));
+    assert_eq!(get(&served, "/resolve/DB.production.warp.local."), (200, "10.0.0.5,10.0.0.6".into()));
+    // `/etc/hosts` entries from `[shims.dns.hosts]`.
+    assert_eq!(get(&served, "/resolve/legacy.internal"), (200, "192.0.2.10".into()));
+    // Cluster names outside the registry never reach the host's resolver.
+    let (status, body) = get(&served, "/resolve/cache.production.warp.local");
+    assert_eq!((status, body.as_str()), (404, "cache.production.warp.local: name not found"));
+    // Any other name falls through to the host's resolver: this machine's
+    // own name resolves the same inside and out.
+    let hostname = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap().trim().to_string();
+    let mut expected: Vec<String> = Vec::new();
+    for addr in (hostname.as_str(), 0).to_socket_addrs().expect("the host resolves its own name") {
+        if !expected.contains(&addr.ip().to_string()) {
+            expected.push(addr.ip().to_string());
+        }
+    }
+    assert_eq!(get(&served, &format!("/resolve/{hostname}")), (200, expected.join(",")));
+
+    // A reload changes the registry; the guest sees the new address only
+    // once the cached answer's TTL (2 s in the fixture) has run out.
+    write_edited_manifest(&manifest, &original, |value| {
+        value["shims"]["dns"]["registry"]["db.production.warp.local"] = serde_json::json!(["10.0.0.7"]);
+    });
+    signal(served.child.id(), "HUP");
+    wait_for_log(&served, "Reloaded");
+    let (_, cached) = get(&served, "/resolve/db.production.warp.local");
+    assert!(filled.elapsed() < Duration::from_secs(2), "too slow to observe the cache: {:?}", filled.elapsed());
+    assert!(cached.starts_with("10.0.0."), "{cached}");
+    assert_ne!(cached, "10.0.0.7", "answered from the new registry before the TTL ran out");
+    std::thread::sleep(Duration::from_secs(2).saturating_sub(filled.elapsed()) + Duration::from_millis(300));
+    assert_eq!(get(&served, "/resolve/db.production.warp.local"), (200, "10.0.0.7".into()));
+    assert_eq!(served.terminate(), 0);
+}
+
+#[test]
+fn sighup_reloads_while_serving_and_the_guest_polls_it() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (temp, dir) = fixture("shim-probe");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    let addr = served.addr;
+
+    assert_eq!(get(&served, "/signal/subscribe/hangup"), (200, "true".into()));
+    assert_eq!(get(&served, "/signal/subscribe/hangup"), (200, "false".into()), "already subscribed");
+    assert_eq!(get(&served, "/signal/poll"), (200, "none".into()));
+    assert_eq!(get(&served, "/env/GREETING"), (200, "hello".into()));
+
+    // A slow request is in flight across the reload: it finishes on the
+    // version it started on; requests after the reload see the new one.
+    let in_flight = std::thread::spawn(move || request(addr, "GET", "/sleep/1500", ""));
+    std::thread::sleep(Duration::from_millis(300));
+    write_edited_manifest(&manifest, &original, |value| {
+        value["env"]["GREETING"] = "reloaded".into();
+    });
+    signal(served.child.id(), "HUP");
+    let log = wait_for_log(&served, "Reloaded");
+    assert!(log.iter().any(|l| l.contains("Reloaded shim-probe (same component, new settings)")), "{log:?}");
+    assert_eq!(get(&served, "/env/GREETING"), (200, "reloaded".into()));
+    assert_eq!(get(&served, "/signal/poll"), (200, "Hangup".into()));
+    assert_eq!(get(&served, "/signal/poll"), (200, "none".into()));
+    assert_eq!(in_flight.join().unwrap(), (200, "slept".into()));
+
+    // A manifest that no longer checks out is refused; the old version stays.
+    write_edited_manifest(&manifest, &original, |value| {
+        value["component"]["sha256"] = "ab".repeat(32).into();
+    });
+    signal(served.child.id(), "HUP");
+    wait_for_log(&served, "reload failed; still serving the previous version");
+    assert_eq!(get(&served, "/env/GREETING"), (200, "reloaded".into()));
+    assert_eq!(served.terminate(), 0);
+}
+
+#[test]
+fn threading_models_change_scheduling_and_status() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (temp, dir) = fixture("shim-probe");
+    let served = Served::start(&pack(&dir), &temp.path().join("cache"));
+    let addr = served.addr;
+    let overlapping = |n: usize| {
+        let started = Instant::now();
+        let requests: Vec<_> =
+            (0..n).map(|_| std::thread::spawn(move || request(addr, "GET", "/sleep/400", ""))).collect();
+        for handle in requests {
+            assert_eq!(handle.join().unwrap().0, 200);
+        }
+        started.elapsed()
+    };
+
+    assert_eq!(get(&served, "/threading/cooperative"), (200, "declared".into()));
+    wait_for_log(&served, "runs cooperatively: requests now run one at a time");
+    let took = overlapping(3);
+    assert!(took >= Duration::from_millis(1200), "3 × 400 ms requests overlapped under `cooperative`: {took:?}");
+
+    assert_eq!(get(&served, "/threading/parallel-required"), (200, "declared".into()));
+    wait_for_log(&served, "requires parallel threads");
+    signal(served.child.id(), "TERM");
+    let mut child = served;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "warp run did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let log = child.stderr_lines().join("\n");
+    assert!(log.contains("deployment degraded"), "{log}");
+}
+
+#[test]
+fn a_cli_guest_polls_the_signals_warp_run_receives() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (temp, dir) = fixture("signal-wait");
+    let manifest = pack(&dir);
+    let start = || {
+        let mut child = warp(Path::new("."))
+            .arg("run")
+            .arg(&manifest)
+            .env("WARP_CACHE_DIR", temp.path().join("cache"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        (child, lines)
+    };
+    let next = |lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>| lines.next().unwrap().unwrap();
+
+    let (mut child, mut lines) = start();
+    assert_eq!(next(&mut lines), "ready");
+    signal(child.id(), "HUP");
+    assert_eq!(next(&mut lines), "got Hangup");
+    signal(child.id(), "HUP");
+    assert_eq!(next(&mut lines), "got Hangup");
+    signal(child.id(), "TERM");
+    assert_eq!(next(&mut lines), "got Terminate");
+    assert_eq!(next(&mut lines), "bye");
+    assert_eq!(child.wait().unwrap().code(), Some(0), "the guest handled terminate and returned");
+
+    // Interrupt is not subscribed: Ctrl-C stops the program as usual.
+    let (mut child, mut lines) = start();
+    assert_eq!(next(&mut lines), "ready");
+    signal(child.id(), "INT");
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+}
+
+#[test]
+fn components_importing_disabled_shims_are_refused_at_load() {
+    if !have_wasm_target() {
+        return;
+    }
+    let (temp, dir) = fixture("shim-probe");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let warp_run = || {
+        let mut cmd = warp(Path::new("."));
+        cmd.arg("run").arg(&manifest).args(["--listen", "127.0.0.1:0"]).env("WARP_CACHE_DIR", temp.path());
+        cmd
+    };
+    write_edited_manifest(&manifest, &original, |value| {
+        value["shims"].as_object_mut().unwrap().remove("dns");
+    });
+    run(&mut warp_run()).expect_code(2).stderr_has("warpgrid:shim/dns");
+
+    write_edited_manifest(&manifest, &original, |value| {
+        value["dirs"]["/data"] = "../no-such-dir".into();
+    });
+    run(&mut warp_run()).expect_code(2).stderr_has("field `dirs.\"/data\"`");
+}

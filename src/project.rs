@@ -268,6 +268,10 @@ pub struct Limits {
     pub memory: Option<ByteSize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_timeout: Option<HumanDuration>,
+    /// Instances alive at once (the pooling allocator's size): requests
+    /// past it are answered 503. Default 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -186,7 +186,7 @@ impl Server {
         self.stats.in_flight.fetch_add(1, Ordering::SeqCst);
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let response = match self.clone().dispatch(request).await {
+        let response = match self.clone().dispatch(request, &method, &uri).await {
             Ok(response) => {
                 self.stats.served.fetch_add(1, Ordering::Relaxed);
                 response
@@ -194,7 +194,8 @@ impl Server {
             Err(failure) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 eprintln!("warp run: {method} {uri} failed: {}", failure.reason);
-                plain(failure.status, failure.reason.lines().next().unwrap_or("error"))
+                // The reason is for the operator's log, not for clients.
+                plain(failure.status)
             }
         };
         self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -204,6 +205,8 @@ impl Server {
     async fn dispatch(
         self: Arc<Self>,
         request: hyper::Request<hyper::body::Incoming>,
+        method: &hyper::Method,
+        uri: &hyper::Uri,
     ) -> Result<hyper::Response<HyperOutgoingBody>, Failure> {
         let generation = self.current();
         let mut store = generation.store(&self.shims).map_err(Failure::internal)?;
@@ -224,7 +227,17 @@ impl Server {
             proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
         });
         match receiver.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => {
+                // The head is out; a failure now can only cut the body short.
+                let (method, uri) = (method.clone(), uri.clone());
+                tokio::spawn(async move {
+                    if let Ok(Err(e)) = task.await {
+                        let failure = Failure::from_guest(e);
+                        eprintln!("warp run: {method} {uri} failed after the response began: {}", failure.reason);
+                    }
+                });
+                Ok(response.map(|body| FlushBeforeError::new(body).boxed_unsync()))
+            }
             Ok(Err(code)) => Err(Failure { status: 500, reason: format!("the guest answered with error: {code:?}") }),
             Err(_) => Err(match task.await {
                 Ok(Ok(())) => Failure { status: 500, reason: "the guest returned without setting a response".into() },
@@ -262,12 +275,65 @@ impl Failure {
     }
 }
 
-fn plain(status: u16, text: &str) -> hyper::Response<HyperOutgoingBody> {
-    let body = Full::new(Bytes::from(format!("{text}\n"))).map_err(|never| match never {}).boxed_unsync();
+fn plain(status: u16) -> hyper::Response<HyperOutgoingBody> {
+    let status = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let text = format!("{} {}\n", status.as_u16(), status.canonical_reason().unwrap_or("error"));
+    let body = Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed_unsync();
     let mut response = hyper::Response::new(body);
-    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = status;
     response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));
     response
+}
+
+/// A response body that hands an error to hyper only after the data
+/// before it had a chance to be flushed. Hyper drops the connection on a
+/// body error; without the pause, bytes the guest sent just before failing
+/// would be dropped with it (and the client would see no response at all).
+struct FlushBeforeError<B: hyper::body::Body> {
+    inner: B,
+    pending_error: Option<B::Error>,
+}
+
+impl<B: hyper::body::Body> FlushBeforeError<B> {
+    fn new(inner: B) -> Self {
+        FlushBeforeError { inner, pending_error: None }
+    }
+}
+
+impl<B> hyper::body::Body for FlushBeforeError<B>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        use std::task::Poll;
+        if let Some(error) = self.pending_error.take() {
+            return Poll::Ready(Some(Err(error)));
+        }
+        match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Err(error))) => {
+                // Let hyper flush what it has, then fail on the next poll.
+                self.pending_error = Some(error);
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pending_error.is_none() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Binds `addr` (exit 2 with the cause when it cannot).

@@ -35,6 +35,9 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Time per request when the manifest sets none.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Instances alive at once unless `limits.instances` says otherwise.
+pub const DEFAULT_INSTANCES: u32 = 1000;
+
 /// A manifest whose component is compiled and ready to instantiate.
 pub struct Loaded {
     pub manifest: Manifest,
@@ -141,8 +144,15 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
 fn engine(manifest: &Manifest) -> Result<(Engine, bool)> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    let instances = manifest.limits.instances.unwrap_or(DEFAULT_INSTANCES).max(1);
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(1000).total_memories(1000).total_tables(1000).total_core_instances(1000);
+    // A component instance holds several core instances (its module plus
+    // wit-component's shim and fixup modules), one memory, and a table or two
+    // (the shim module has its own).
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances)
+        .total_tables(instances.saturating_mul(4));
     if let Some(memory) = manifest.limits.memory {
         pool.max_memory_size(memory.0 as usize);
     }

@@ -5,6 +5,7 @@ mod cli;
 mod errors;
 mod pack;
 mod run;
+mod serve_compat;
 mod shims;
 mod size_check;
 mod support;

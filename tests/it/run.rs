@@ -138,3 +138,27 @@ fn refuses_bad_manifests_before_running() {
     });
     run(&mut warp_run()).expect_code(2).stderr_has("unknown field `warp-drive`");
 }
+
+#[test]
+fn a_full_instance_pool_answers_503_and_recovers() {
+    if !have_wasm_target() {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("faults");
+    copy_project(&repo().join("tests/fixtures/faults"), &dir);
+    let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap() + "instances = 1\n";
+    std::fs::write(dir.join("warp.toml"), config).unwrap();
+    let manifest = pack(&dir);
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    let addr = served.addr;
+
+    // The one instance is busy looping until its 1 s deadline.
+    let busy = std::thread::spawn(move || request(addr, "GET", "/loop", ""));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(request(addr, "GET", "/", ""), (503, "503 Service Unavailable\n".to_string()));
+    assert_eq!(busy.join().unwrap().0, 504);
+    assert_eq!(request(addr, "GET", "/", "").0, 200, "the slot is free again");
+    let log = served.stderr_lines().join("\n");
+    assert!(log.contains("GET / failed: no free instance slot (pool exhausted)"), "{log}");
+}

@@ -46,11 +46,38 @@ fn install_prerequisites(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
+/// The Wasmtime version `warp run` embeds: its CLI is the reference that
+/// `tests/it/serve_compat.rs` and the bench compare against.
+const WASMTIME_VERSION: &str = "48.0.8";
+
+/// Installs `wasmtime` (serve only) into a cache outside the checkout, so
+/// a warm machine reuses it; a cold one builds it (about 8 minutes on 2
+/// cores). Returns the binary.
+fn install_wasmtime(sh: &Shell) -> Result<PathBuf> {
+    let cache = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache"),
+    };
+    let root = cache.join(format!("warp-ci/wasmtime-{WASMTIME_VERSION}"));
+    let binary = root.join("bin/wasmtime");
+    if cmd!(sh, "{binary} --version").read().is_ok_and(|v| v.contains(WASMTIME_VERSION)) {
+        return Ok(binary);
+    }
+    let package = format!("wasmtime-cli@{WASMTIME_VERSION}");
+    let features = "serve,run,component-model-async,cranelift,parallel-compilation,pooling-allocator";
+    cmd!(sh, "cargo install {package} --locked --no-default-features --features {features} --root {root}")
+        .run()
+        .context("failed to install the wasmtime CLI")?;
+    Ok(binary)
+}
+
 fn ci(sh: &Shell) -> Result<()> {
     install_prerequisites(sh)?;
     bindings::run(&root(), true)?;
+    let wasmtime = install_wasmtime(sh)?;
     // One profile for the binary and the tests: release (see docs/ARCHITECTURE.md).
     let _ci = sh.push_env("CI", "true");
+    let _wasmtime = sh.push_env("WASMTIME", &wasmtime);
     cmd!(sh, "cargo test --release --workspace --locked").run()?;
     Ok(())
 }
@@ -189,7 +216,10 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
     });
 
     // Throughput: the same client against both servers, one after the other.
-    let wasmtime = std::env::var("WASMTIME").unwrap_or_else(|_| "wasmtime".into());
+    let wasmtime = match std::env::var("WASMTIME") {
+        Ok(path) => path,
+        Err(_) => install_wasmtime(sh)?.to_string_lossy().into_owned(),
+    };
     let have_wasmtime = cmd!(sh, "{wasmtime} --version").read().is_ok_and(|v| v.contains("wasmtime 48."));
     let have_wrk = cmd!(sh, "wrk --version").ignore_status().read_stderr().is_ok_and(|v| v.contains("wrk"))
         || cmd!(sh, "wrk --version").ignore_status().read().is_ok_and(|v| v.contains("wrk"));

@@ -10,7 +10,7 @@ use clap::Args;
 
 use crate::error::Exit;
 use crate::project::World;
-use crate::runner::{self, OsSignals, Shims, Signal};
+use crate::runner::{self, OsSignals, Shims, Signal, log};
 use crate::ui::Printer;
 use serde_json::json;
 
@@ -50,6 +50,7 @@ pub struct Opts {
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let started = std::time::Instant::now();
+    runner::log::use_json(printer.json);
     let loaded = runner::load(&opts.manifest)?;
     let shims = Shims::new(&loaded.manifest);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -69,7 +70,10 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
             let pool = if pooling { ", pooling allocator" } else { "" };
             let ready = started.elapsed().as_millis();
             printer.status("Serving", format_args!("{name} ({origin}{pool}, ready in {ready} ms)"));
-            printer.json(&json!({ "event": "listening", "address": format!("http://{local}"), "name": name, "from_cache": from_cache }));
+            log::record(
+                "listening",
+                json!({ "address": format!("http://{local}"), "name": name, "from_cache": from_cache }),
+            );
             printer.out(format_args!("listening on http://{local}\n"));
             let stop = async {
                 loop {
@@ -80,6 +84,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
                     server.shims().deliver(signal);
                     if signal != Signal::Hangup {
                         printer.status("Stopping", format_args!("{}: draining in-flight requests", signal.name()));
+                        log::record("stopping", json!({ "signal": signal.name() }));
                         break;
                     }
                 }
@@ -88,7 +93,10 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
             let (served, failed) = (server.stats.served.load(Relaxed), server.stats.failed.load(Relaxed));
             let status = if server.shims().degraded() { " (deployment degraded: see the warning above)" } else { "" };
             printer.status("Stopped", format_args!("{served} requests served, {failed} failed{status}"));
-            printer.json(&json!({ "event": "stopped", "served": served, "failed": failed, "degraded": server.shims().degraded() }));
+            log::record(
+                "stopped",
+                json!({ "served": served, "failed": failed, "degraded": server.shims().degraded() }),
+            );
             Ok(Exit::Ok)
         }),
     }
@@ -101,11 +109,11 @@ async fn reload(server: &runner::Server, manifest: &Path, printer: &Printer) {
         Ok(reloaded) => {
             let what = if reloaded.swapped { "new component" } else { "same component, new settings" };
             printer.status("Reloaded", format_args!("{} ({what})", reloaded.name));
-            printer.json(&json!({ "event": "reloaded", "name": reloaded.name, "swapped": reloaded.swapped }));
+            log::record("reloaded", json!({ "name": reloaded.name, "swapped": reloaded.swapped }));
         }
         Err(e) => {
             printer.warn(format_args!("reload failed; still serving the previous version: {e:#}"));
-            printer.json(&json!({ "event": "reload-failed", "error": format!("{e:#}") }));
+            log::record("reload-failed", json!({ "error": format!("{e:#}") }));
         }
     }
 }

@@ -23,7 +23,9 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, Shims, Ticker, ticks};
+use serde_json::json;
+
+use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, Shims, Ticker, log, ticks};
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -155,7 +157,7 @@ impl Server {
                     let (stream, _peer) = match accepted {
                         Ok(accepted) => accepted,
                         Err(e) => {
-                            eprintln!("warp run: accept failed: {e}");
+                            log::event("accept-failed", json!({ "error": e.to_string() }), format_args!("accept failed: {e}"));
                             continue;
                         }
                     };
@@ -193,7 +195,11 @@ impl Server {
             }
             Err(failure) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                eprintln!("warp run: {method} {uri} failed: {}", failure.reason);
+                log::event(
+                    "request-failed",
+                    json!({ "method": method.as_str(), "uri": uri.to_string(), "status": failure.status, "reason": failure.reason }),
+                    format_args!("{method} {uri} failed: {}", failure.reason),
+                );
                 // The reason is for the operator's log, not for clients.
                 plain(failure.status)
             }
@@ -233,7 +239,11 @@ impl Server {
                 tokio::spawn(async move {
                     if let Ok(Err(e)) = task.await {
                         let failure = Failure::from_guest(e);
-                        eprintln!("warp run: {method} {uri} failed after the response began: {}", failure.reason);
+                        log::event(
+                            "request-failed",
+                            json!({ "method": method.as_str(), "uri": uri.to_string(), "status": null, "reason": failure.reason }),
+                            format_args!("{method} {uri} failed after the response began: {}", failure.reason),
+                        );
                     }
                 });
                 Ok(response.map(|body| FlushBeforeError::new(body).boxed_unsync()))

@@ -8,6 +8,7 @@
 
 mod cache;
 pub mod http;
+pub mod log;
 pub mod shims;
 
 use std::net::SocketAddr;

@@ -162,3 +162,42 @@ fn a_full_instance_pool_answers_503_and_recovers() {
     let log = served.stderr_lines().join("\n");
     assert!(log.contains("GET / failed: no free instance slot (pool exhausted)"), "{log}");
 }
+
+#[test]
+fn json_logs_are_one_event_per_line() {
+    if !have_wasm_target() {
+        return;
+    }
+    use std::io::BufRead;
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("faults");
+    copy_project(&repo().join("tests/fixtures/faults"), &dir);
+    let manifest = pack(&dir);
+    let mut child = warp(Path::new("."))
+        .args(["run", "--json", "--listen", "127.0.0.1:0"])
+        .arg(&manifest)
+        .env("WARP_CACHE_DIR", temp.path().join("cache"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines().map(|l| l.unwrap());
+    let mut next_event = || -> serde_json::Value { serde_json::from_str(&lines.next().unwrap()).unwrap() };
+
+    let listening = next_event();
+    assert_eq!(listening["event"], "listening", "{listening}");
+    let addr = listening["address"].as_str().unwrap().strip_prefix("http://").unwrap().parse().unwrap();
+    assert_eq!(request(addr, "GET", "/trap", "").0, 500);
+    let failed = next_event();
+    assert_eq!(
+        (&failed["event"], &failed["status"], &failed["uri"]),
+        (&"request-failed".into(), &500.into(), &"/trap".into())
+    );
+    assert!(failed["reason"].as_str().unwrap().contains("guest trapped"), "{failed}");
+
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert_eq!(next_event()["event"], "stopping");
+    let stopped = next_event();
+    assert_eq!((&stopped["event"], &stopped["failed"]), (&"stopped".into(), &1.into()), "{stopped}");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

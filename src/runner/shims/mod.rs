@@ -18,6 +18,9 @@ use std::sync::{Arc, RwLock};
 use anyhow::{Context, Result};
 use wasmtime::component::{HasSelf, Linker};
 
+use serde_json::json;
+
+use super::log;
 use crate::manifest::Manifest;
 use crate::project::ThreadingModel;
 
@@ -102,18 +105,24 @@ impl Shims {
             ThreadingModel::SingleThreaded => {}
             ThreadingModel::Cooperative => {
                 if !self.sequential.swap(true, Ordering::Relaxed) {
-                    eprintln!(
-                        "warp run: {} runs cooperatively: requests now run one at a time",
-                        self.name.read().unwrap()
+                    let name = self.name.read().unwrap().clone();
+                    log::event(
+                        "threading",
+                        json!({ "name": name, "model": "cooperative" }),
+                        format_args!("{name} runs cooperatively: requests now run one at a time"),
                     );
                 }
             }
             ThreadingModel::ParallelRequired => {
                 if !self.degraded.swap(true, Ordering::Relaxed) {
-                    eprintln!(
-                        "warning: {} requires parallel threads, which WebAssembly components here do not have; \
-                         it runs single-threaded and the deployment is flagged degraded",
-                        self.name.read().unwrap()
+                    let name = self.name.read().unwrap().clone();
+                    log::event(
+                        "threading",
+                        json!({ "name": name, "model": "parallel-required", "degraded": true }),
+                        format_args!(
+                            "warning: {name} requires parallel threads, which WebAssembly components here do not \
+                             have; it runs single-threaded and the deployment is flagged degraded"
+                        ),
                     );
                 }
             }
@@ -124,10 +133,14 @@ impl Shims {
     pub fn deliver(&self, signal: Signal) -> signals::Delivery {
         let delivery = self.signals.deliver(signal);
         if let signals::Delivery::QueuedDroppingOldest(oldest) = delivery {
-            eprintln!(
-                "warp run: the signal queue is full ({}); dropped the oldest ({})",
-                signals::CAPACITY,
-                oldest.name()
+            log::event(
+                "signal-dropped",
+                json!({ "dropped": oldest.name(), "capacity": signals::CAPACITY }),
+                format_args!(
+                    "the signal queue is full ({}); dropped the oldest ({})",
+                    signals::CAPACITY,
+                    oldest.name()
+                ),
             );
         }
         delivery

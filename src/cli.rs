@@ -67,6 +67,8 @@ pub enum Command {
     Doctor(commands::doctor::Opts),
     Run(commands::run::Opts),
     Toolchain(commands::toolchain::Opts),
+    Rebase(commands::rebase::Opts),
+    Patches(commands::patches::Opts),
 }
 
 pub fn main() -> std::process::ExitCode {
@@ -87,6 +89,8 @@ pub fn main() -> std::process::ExitCode {
         Command::Doctor(opts) => commands::doctor::run(opts, &printer),
         Command::Run(opts) => commands::run::run(opts, &printer),
         Command::Toolchain(opts) => commands::toolchain::run(opts, &printer),
+        Command::Rebase(opts) => commands::rebase::run(opts, &printer),
+        Command::Patches(opts) => commands::patches::run(opts, &printer),
     };
     let exit = match result {
         Ok(exit) => exit,

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod component;
 pub mod doctor;
 pub mod error;
+pub mod fork;
 pub mod lang;
 pub mod manifest;
 pub mod optimize;

@@ -4,6 +4,8 @@
 pub mod doctor;
 pub mod new;
 pub mod pack;
+pub mod patches;
+pub mod rebase;
 pub mod run;
 pub mod size_check;
 pub mod toolchain;

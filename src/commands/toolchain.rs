@@ -1,14 +1,16 @@
-//! `warp toolchain`: list and install the toolchains `warp` drives.
+//! `warp toolchain`: list and install the toolchains `warp` drives; prepare
+//! and inspect the forked ones (`toolchains/NAME.toml`).
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use crate::doctor;
 use crate::error::Exit;
+use crate::fork;
 use crate::toolchain;
 use crate::ui::Printer;
 
-/// List or install toolchains.
+/// List, install, prepare and inspect toolchains.
 #[derive(Debug, Args)]
 pub struct Opts {
     #[command(subcommand)]
@@ -24,6 +26,27 @@ pub enum Action {
         /// Toolchain name.
         name: String,
     },
+    /// Materialize a forked toolchain: its upstream at the pinned base in
+    /// warp's cache, then each patch of `patches/NAME/` as one commit.
+    Prepare {
+        /// A recipe in `toolchains/` (e.g. wasi-libc).
+        name: String,
+        #[command(flatten)]
+        upstream: UpstreamOpts,
+        /// Rebuild even if the cached work tree has changes not in `patches/`.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show a forked toolchain's base, applied patches and work-tree state.
+    Status { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct UpstreamOpts {
+    /// Fetch the upstream from this URL or local git repository instead of
+    /// the recipe's (WARP_MIRROR_DIR=DIR does the same with DIR/NAME).
+    #[arg(long, value_name = "URL|PATH")]
+    pub upstream: Option<String>,
 }
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
@@ -44,6 +67,51 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
             printer.json(&serde_json::json!({ "installed": name }));
             printer.status("Installed", format_args!("toolchain `{name}`"));
         }
+        Action::Prepare { name, upstream, force } => {
+            let fork = fork::recipe::load(&std::env::current_dir()?, &name)?;
+            let prepared = fork::prepare(&fork, upstream.upstream.as_deref(), force)?;
+            printer.json(&serde_json::json!({
+                "name": name, "dir": prepared.dir, "base": prepared.base.to_string(),
+                "head": prepared.head.to_string(), "patches": prepared.patches, "reused": prepared.reused,
+            }));
+            let how = if prepared.reused { "up to date" } else { "materialized" };
+            printer.status(
+                "Prepared",
+                format_args!("{name}: {} patches on {} ({how})", prepared.patches, short(&prepared.base.to_string())),
+            );
+            printer.out(format_args!("{}\n", prepared.dir.display()));
+        }
+        Action::Status { name } => {
+            let fork = fork::recipe::load(&std::env::current_dir()?, &name)?;
+            let status = fork::status(&fork)?;
+            printer.json(&serde_json::to_value(&status)?);
+            if !status.materialized {
+                printer.out(format_args!(
+                    "{name}: not prepared ({} patches in the series); run `warp toolchain prepare {name}`\n",
+                    status.patches_in_series
+                ));
+                return Ok(Exit::Ok);
+            }
+            let base = status.base.as_deref().map(short).unwrap_or("?");
+            printer.out(format_args!("toolchain  {name}\n"));
+            printer.out(format_args!("work tree  {}\n", status.dir.display()));
+            printer.out(format_args!("base       {base}\n"));
+            printer.out(format_args!(
+                "patches    {} applied, {} in the series\n",
+                status.patches_applied, status.patches_in_series
+            ));
+            let state = match (status.rebase_in_progress, status.dirty) {
+                (true, _) => "rebase in progress (`warp rebase NAME --continue` or `--abort`)",
+                (false, true) => "dirty (uncommitted changes)",
+                (false, false) => "clean",
+            };
+            printer.out(format_args!("state      {state}\n"));
+        }
     }
     Ok(Exit::Ok)
+}
+
+/// The first 12 hex digits of a commit id.
+pub fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod errors;
+mod fork;
 mod pack;
 mod run;
 mod serve_compat;

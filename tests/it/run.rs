@@ -53,9 +53,7 @@ fn faults_fail_only_their_own_request_under_load() {
     if !have_wasm_target() {
         return;
     }
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("faults");
-    copy_project(&repo().join("tests/fixtures/faults"), &dir);
+    let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);
     let served = Served::start(&manifest, &temp.path().join("cache"));
     let addr = served.addr;
@@ -144,9 +142,7 @@ fn a_full_instance_pool_answers_503_and_recovers() {
     if !have_wasm_target() {
         return;
     }
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("faults");
-    copy_project(&repo().join("tests/fixtures/faults"), &dir);
+    let (temp, dir) = fixture("faults");
     let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap() + "instances = 1\n";
     std::fs::write(dir.join("warp.toml"), config).unwrap();
     let manifest = pack(&dir);
@@ -169,9 +165,7 @@ fn json_logs_are_one_event_per_line() {
         return;
     }
     use std::io::BufRead;
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("faults");
-    copy_project(&repo().join("tests/fixtures/faults"), &dir);
+    let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);
     let mut child = warp(Path::new("."))
         .args(["run", "--json", "--listen", "127.0.0.1:0"])

@@ -223,9 +223,7 @@ fn a_third_party_guest_behaves_as_under_wasmtime_serve() {
         return;
     }
     let Some(wasmtime) = wasmtime_cli() else { return };
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("wstd-service");
-    copy_project(&repo().join("tests/fixtures/wstd-service"), &dir);
+    let (temp, dir) = fixture("wstd-service");
     let manifest = pack(&dir);
     let component = dir.join("target/warp/wstd-service.wasm");
 

@@ -11,11 +11,14 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join(name);
-    copy_project(&repo().join("tests/fixtures").join(name), &dir);
-    (temp, dir)
+/// `shim-probe`, packed and served: its temp dir, manifest path, the
+/// manifest as packed (for edits), and the server.
+fn serve_probe() -> (tempfile::TempDir, PathBuf, String, Served) {
+    let (temp, dir) = fixture("shim-probe");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    (temp, manifest, original, served)
 }
 
 fn get(served: &Served, path: &str) -> (u16, String) {
@@ -45,8 +48,7 @@ fn virtual_files_from_inside_a_guest() {
     if !have_wasm_target() {
         return;
     }
-    let (temp, dir) = fixture("shim-probe");
-    let served = Served::start(&pack(&dir), &temp.path().join("cache"));
+    let (_temp, _, _, served) = serve_probe();
 
     let (status, resolv) = get(&served, "/fs/etc/resolv.conf");
     assert_eq!(status, 200);
@@ -81,10 +83,7 @@ fn dns_round_robin_ttl_and_fall_through_from_inside_a_guest() {
     if !have_wasm_target() {
         return;
     }
-    let (temp, dir) = fixture("shim-probe");
-    let manifest = pack(&dir);
-    let original = std::fs::read_to_string(&manifest).unwrap();
-    let served = Served::start(&manifest, &temp.path().join("cache"));
+    let (_temp, manifest, original, served) = serve_probe();
 
     // The registry, rotating one place per lookup.
     let filled = Instant::now();
@@ -128,10 +127,7 @@ fn sighup_reloads_while_serving_and_the_guest_polls_it() {
     if !have_wasm_target() {
         return;
     }
-    let (temp, dir) = fixture("shim-probe");
-    let manifest = pack(&dir);
-    let original = std::fs::read_to_string(&manifest).unwrap();
-    let served = Served::start(&manifest, &temp.path().join("cache"));
+    let (_temp, manifest, original, served) = serve_probe();
     let addr = served.addr;
 
     assert_eq!(get(&served, "/signal/subscribe/hangup"), (200, "true".into()));
@@ -169,8 +165,7 @@ fn threading_models_change_scheduling_and_status() {
     if !have_wasm_target() {
         return;
     }
-    let (temp, dir) = fixture("shim-probe");
-    let served = Served::start(&pack(&dir), &temp.path().join("cache"));
+    let (_temp, _, _, served) = serve_probe();
     let addr = served.addr;
     let overlapping = |n: usize| {
         let started = Instant::now();

@@ -107,6 +107,14 @@ fn with_absolute_sdk(manifest: &str) -> String {
         .collect()
 }
 
+/// A copy of `tests/fixtures/NAME` in a fresh temporary directory.
+pub fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join(name);
+    copy_project(&repo().join("tests/fixtures").join(name), &dir);
+    (temp, dir)
+}
+
 /// A copy of a template in a fresh temporary directory.
 pub fn template(name: &str) -> (tempfile::TempDir, PathBuf) {
     let temp = tempfile::tempdir().unwrap();

@@ -100,8 +100,15 @@ fn bench(sh: &Shell) -> Result<()> {
     ] {
         let plain_dir = work.join(format!("plain-{}", artifact));
         let packed_dir = work.join(format!("packed-{}", artifact));
-        copy_tree(&root().join(source), &plain_dir)?;
-        copy_tree(&root().join(source), &packed_dir)?;
+        for dir in [&plain_dir, &packed_dir] {
+            match source.strip_prefix("templates/") {
+                // What `warp new` writes: the template with the SDK vendored.
+                Some("rust-http") => {
+                    warp::templates::instantiate(&warp::templates::RUST_HTTP, "rust-http", dir)?;
+                }
+                _ => copy_tree(&root().join(source), dir)?,
+            }
+        }
 
         // The anchor: what a user gets from plain cargo.
         sh.change_dir(&plain_dir);
@@ -146,7 +153,12 @@ fn bench(sh: &Shell) -> Result<()> {
         });
     }
 
-    figures.extend(serve_bench(sh, &warp, &work.join("packed-rust_http.wasm"))?);
+    let hello = work.join("hello-http");
+    copy_tree(&root().join("tests/fixtures/hello-http"), &hello)?;
+    sh.change_dir(&hello);
+    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+    sh.change_dir(root());
+    figures.extend(serve_bench(sh, &warp, &hello)?);
 
     let mut table = String::from("| measurement | value |\n|---|---|\n");
     for figure in &figures {
@@ -159,7 +171,8 @@ fn bench(sh: &Shell) -> Result<()> {
          Sizes are of the component; the anchor is plain `cargo build --release --target wasm32-wasip2` \
          of the same crate, built in the same run. The no-op repack is `warp pack` with nothing changed \
          (goal: under 300 ms); the size goal for the template is packed / plain ≤ 0.5. \
-         The serving figures use the packed template; throughput runs `wrk -t2 -c32 -d10s` against \
+         The serving figures use `tests/fixtures/hello-http` (plain wasi:http, no shims, so that \
+         `wasmtime serve` can run it too); throughput runs `wrk -t2 -c32 -d10s` against \
          `wasmtime serve` (the wasmtime 48 CLI) and then `warp run`, on the same 2 cores as the servers.\n\n{table}"
     );
     std::fs::write(root().join("docs/BENCHMARKS.md"), doc)?;
@@ -173,12 +186,12 @@ fn bench(sh: &Shell) -> Result<()> {
 }
 
 /// `warp run` against `wasmtime serve` (same Wasmtime major) on the packed
-/// template: throughput under wrk, per-request instantiate time, and time to
+/// hello component: throughput under wrk, per-request instantiate time, and time to
 /// first response after a restart with a warm compiled-code cache.
 fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
     let mut figures = Vec::new();
-    let manifest = project.join("target/warp/rust-http.warp.json");
-    let component = project.join("target/warp/rust-http.wasm");
+    let manifest = project.join("target/warp/hello-http.warp.json");
+    let component = project.join("target/warp/hello-http.wasm");
     let cache = std::env::temp_dir().join("warp-xtask-bench-cache");
     let _ = std::fs::remove_dir_all(&cache);
 

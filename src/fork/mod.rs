@@ -163,7 +163,7 @@ pub fn prepare(fork: &Fork, upstream: Option<&str>, force: bool) -> Result<Prepa
         if is_dirty(&repo)? {
             return Err(unexported(fork, &dir, "has uncommitted changes"));
         }
-        if head != recorded_head {
+        if recorded_head.is_some() && head != recorded_head {
             return Err(unexported(fork, &dir, "has commits that are not in the patch series"));
         }
     }
@@ -178,8 +178,20 @@ pub fn prepare(fork: &Fork, upstream: Option<&str>, force: bool) -> Result<Prepa
     check_out_branch(&repo, base_commit.id())?;
     let mut head = base;
     for path in &patches {
-        head = apply_patch(&repo, path)
-            .map_err(|e| Diagnostic::check(format!("patch `{}` does not apply: {e:#}", display_name(path))))?;
+        match apply_patch(&repo, path) {
+            Ok(id) => head = id,
+            Err(e) => {
+                // Back to the last complete build (or none), so that fixing
+                // the patch and preparing again needs no `--force`.
+                match recorded_head.filter(|id| repo.find_commit(*id).is_ok()) {
+                    Some(previous) => check_out_branch(&repo, previous)?,
+                    None => {
+                        let _ = std::fs::remove_file(state_path(&repo, BUILT_FROM));
+                    }
+                }
+                return Err(Diagnostic::check(format!("patch `{}` does not apply: {e:#}", display_name(path))).into());
+            }
+        }
     }
     std::fs::write(state_path(&repo, BUILT_FROM), format!("{digest} {head}\n"))?;
     Ok(Prepared { dir, base, head, patches: patches.len(), reused: false })

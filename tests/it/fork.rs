@@ -253,6 +253,8 @@ fn bad_input_is_named() {
         .stderr_has("patch `0003-touch-a-missing-file.patch` does not apply")
         .stderr_has("src/gone.c");
     std::fs::remove_file(fx.project.join("patches/demo/0003-touch-a-missing-file.patch")).unwrap();
+    // Fixing the series is enough: the failed attempt left nothing behind.
+    fx.warp(&["toolchain", "prepare", "demo"]).expect_code(0).stderr_has("demo: 2 patches");
     fx.warp_plain(&["toolchain", "prepare", "demo", "--upstream", "/nonexistent/mirror"])
         .expect_code(2)
         .stderr_has("failed to fetch upstream `/nonexistent/mirror`");

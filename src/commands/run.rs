@@ -107,9 +107,16 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
 async fn reload(server: &runner::Server, manifest: &Path, printer: &Printer) {
     match server.reload(manifest).await {
         Ok(reloaded) => {
-            let what = if reloaded.swapped { "new component" } else { "same component, new settings" };
+            let what = match (reloaded.swapped, reloaded.from_cache) {
+                (false, _) => "same component, new settings",
+                (true, true) => "new component, compiled code from cache",
+                (true, false) => "new component, compiled",
+            };
             printer.status("Reloaded", format_args!("{} ({what})", reloaded.name));
-            log::record("reloaded", json!({ "name": reloaded.name, "swapped": reloaded.swapped }));
+            log::record(
+                "reloaded",
+                json!({ "name": reloaded.name, "swapped": reloaded.swapped, "from_cache": reloaded.from_cache }),
+            );
         }
         Err(e) => {
             printer.warn(format_args!("reload failed; still serving the previous version: {e:#}"));

@@ -184,18 +184,9 @@ fn threading_models_change_scheduling_and_status() {
 
     assert_eq!(get(&served, "/threading/parallel-required"), (200, "declared".into()));
     wait_for_log(&served, "requires parallel threads");
-    signal(served.child.id(), "TERM");
-    let mut child = served;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "warp run did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
-    let log = child.stderr_lines().join("\n");
+    let (code, log) = served.stop();
+    assert_eq!(code, 0);
+    let log = log.join("\n");
     assert!(log.contains("deployment degraded"), "{log}");
 }
 

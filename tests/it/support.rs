@@ -228,11 +228,22 @@ impl Served {
     }
 
     /// SIGTERM, then the exit status.
-    pub fn terminate(mut self) -> i32 {
+    pub fn terminate(self) -> i32 {
+        self.stop().0
+    }
+
+    /// SIGTERM, then the exit status and the stderr lines not read yet,
+    /// up to the end (what `warp run` printed while stopping included).
+    pub fn stop(mut self) -> (i32, Vec<String>) {
         Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         for _ in 0..500 {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
+                // The reader thread ends at EOF, closing the channel.
+                let mut lines = Vec::new();
+                while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
+                    lines.push(line);
+                }
+                return (status.code().unwrap_or(-1), lines);
             }
             std::thread::sleep(Duration::from_millis(20));
         }

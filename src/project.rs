@@ -117,6 +117,26 @@ pub struct Config {
     /// the project, like `wasmtime run --dir host::guest`.
     #[serde(default)]
     pub dirs: BTreeMap<String, String>,
+    /// How a C project is built (`lang = "c"`).
+    #[serde(default)]
+    pub c: CConfig,
+}
+
+/// `[c]`: sources, flags and sysroot of a C project.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CConfig {
+    /// The component's name; the directory's name by default.
+    pub name: Option<String>,
+    /// Source files, or directories searched for `*.c`; `src/` (or the
+    /// project directory) by default.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Extra compiler flags, e.g. `["-DNDEBUG", "-Wall"]`.
+    #[serde(default)]
+    pub cflags: Vec<String>,
+    /// A wasi-libc sysroot to use instead of warp's own build.
+    pub sysroot: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -429,6 +449,9 @@ pub fn infer_lang(dir: &Path) -> Option<Lang> {
     }
     if dir.join("package.json").is_file() {
         return Some(Lang::Ts);
+    }
+    if dir.join("src/main.c").is_file() || dir.join("main.c").is_file() {
+        return Some(Lang::C);
     }
     None
 }

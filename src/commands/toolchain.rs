@@ -37,6 +37,17 @@ pub enum Action {
         #[arg(long)]
         force: bool,
     },
+    /// Prepare a forked toolchain and run its recipe's build steps into
+    /// warp's cache (nothing runs when sources and steps are unchanged).
+    Build {
+        /// A recipe in `toolchains/` with a `[build]` section (e.g. wasi-libc).
+        name: String,
+        #[command(flatten)]
+        upstream: UpstreamOpts,
+        /// Rebuild the work tree even if it has changes not in `patches/`.
+        #[arg(long)]
+        force: bool,
+    },
     /// Show a forked toolchain's base, applied patches and work-tree state.
     Status { name: String },
 }
@@ -80,6 +91,29 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
                 format_args!("{name}: {} patches on {} ({how})", prepared.patches, short(&prepared.base.to_string())),
             );
             printer.out(format_args!("{}\n", prepared.dir.display()));
+        }
+        Action::Build { name, upstream, force } => {
+            let fork = fork::recipe::load(&std::env::current_dir()?, &name)?;
+            let built = fork::build::build(&fork, upstream.upstream.as_deref(), force)?;
+            printer.json(&serde_json::json!({
+                "name": name, "out": built.out, "head": built.head.to_string(), "patches": built.patches,
+                "fresh": built.fresh, "seconds": built.elapsed.as_secs_f64(),
+            }));
+            let head = built.head.to_string();
+            if built.fresh {
+                printer.status("Fresh", format_args!("{name} at {} (nothing changed)", short(&head)));
+            } else {
+                printer.status(
+                    "Built",
+                    format_args!(
+                        "{name} at {} ({} patches) in {:.1}s",
+                        short(&head),
+                        built.patches,
+                        built.elapsed.as_secs_f64()
+                    ),
+                );
+            }
+            printer.out(format_args!("{}\n", built.out.display()));
         }
         Action::Status { name } => {
             let fork = fork::recipe::load(&std::env::current_dir()?, &name)?;

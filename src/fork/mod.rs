@@ -7,6 +7,7 @@
 //! any time. A rebase works only in the cache: the user's `patches/` is
 //! rewritten once, at the end, when every patch has found its place.
 
+pub mod build;
 pub mod recipe;
 pub mod series;
 
@@ -439,8 +440,24 @@ fn write_series(fork: &Fork, repo: &Repository, base: Oid, head: Oid) -> Result<
         }
     }
     std::fs::create_dir_all(&fork.patches_dir)?;
-    write_atomic(&fork.patches_dir.join(recipe::UPSTREAM_REF_FILE), format!("{base}\n").as_bytes())?;
+    let recorded = base_name(repo, base);
+    write_atomic(&fork.patches_dir.join(recipe::UPSTREAM_REF_FILE), format!("{recorded}\n").as_bytes())?;
     Ok(written)
+}
+
+/// How `UPSTREAM_REF` names `base`: a tag that points at it (tags do not
+/// move, and a mirror rebuilt elsewhere has the same tags), else its id.
+fn base_name(repo: &Repository, base: Oid) -> String {
+    let mut tags: Vec<String> = repo
+        .references_glob("refs/tags/*")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|r| r.peel_to_commit().is_ok_and(|c| c.id() == base))
+        .filter_map(|r| r.shorthand().map(str::to_string))
+        .collect();
+    tags.sort();
+    tags.into_iter().next().unwrap_or_else(|| base.to_string())
 }
 
 /// One patch's fate in a rebase.

@@ -8,7 +8,7 @@
 //! # or: npm = "@bytecodealliance/componentize-js", version = "0.19.3"
 //! [build]
 //! requires = [{ tool = "clang-19", debian = "clang-19" }]
-//! steps = [["make", "CC=clang-19", "SYSROOT={out}/sysroot"]]
+//! steps = [["make", "-j{jobs}", "CC=clang-19", "SYSROOT={out}/sysroot"]]
 //! outputs = ["sysroot"]
 //! ```
 //!
@@ -59,7 +59,12 @@ pub struct Build {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
-    pub tool: String,
+    /// A program that must be on PATH.
+    #[serde(default)]
+    pub tool: Option<String>,
+    /// A file that must exist (e.g. a runtime library).
+    #[serde(default)]
+    pub file: Option<String>,
     /// The Debian package that provides it, for the error's `help:`.
     #[serde(default)]
     pub debian: Option<String>,
@@ -156,6 +161,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Recipe> {
         if let Some(index) = build.steps.iter().position(Vec::is_empty) {
             Err(invalid(&format!("`build.steps[{index}]` is empty: a step is a command and its arguments")))?;
         }
+        for (index, requirement) in build.requires.iter().enumerate() {
+            if requirement.tool.is_some() == requirement.file.is_some() {
+                Err(invalid(&format!("`build.requires[{index}]` needs exactly one of `tool` and `file`")))?;
+            }
+        }
     }
     Ok(recipe)
 }
@@ -202,6 +212,10 @@ mod tests {
             ("[upstream]\ngit = \"a\"\nversion = \"1\"\n", "goes with `npm`"),
             ("[upstream]\ngit = \"a\"\nbranch = \"main\"\n", "unknown field `branch`"),
             ("[upstream]\ngit = \"a\"\n[build]\nsteps = [[]]\n", "`build.steps[0]` is empty"),
+            (
+                "[upstream]\ngit = \"a\"\n[build]\nsteps = [[\"make\"]]\nrequires = [{ debian = \"x\" }]\n",
+                "`build.requires[0]`",
+            ),
             ("upstream = 3\n", "invalid type"),
         ] {
             let message = parse(bad, path).unwrap_err().to_string();

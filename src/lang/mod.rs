@@ -2,6 +2,7 @@
 //! component) with its language's own toolchain. One file per language;
 //! adding one touches nothing else but [`builder_for`].
 
+pub mod c;
 pub mod rust;
 
 use std::collections::BTreeMap;
@@ -55,10 +56,11 @@ pub trait Builder {
 pub fn builder_for(lang: Lang) -> Result<Box<dyn Builder>> {
     match lang {
         Lang::Rust => Ok(Box::new(rust::RustBuilder)),
-        other => {
-            Err(Diagnostic::env(format!("`warp pack --lang {other}` is not implemented yet; this warp packs Rust"))
-                .help("track the language's issue, or pack a Rust project")
-                .into())
-        }
+        Lang::C => Ok(Box::new(c::CBuilder)),
+        other => Err(Diagnostic::env(format!(
+            "`warp pack --lang {other}` is not implemented yet; this warp packs Rust and C"
+        ))
+        .help("track the language's issue, or pack a Rust or C project")
+        .into()),
     }
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod errors;
 mod fork;
+mod libc;
 mod pack;
 mod run;
 mod serve_compat;

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 mod bindings;
+mod mirror;
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -18,6 +19,9 @@ tasks:
   bindings [--check]
           regenerate the guest SDKs' bindings from wit/ (--check: fail
           when the committed ones are stale)
+  mirror wasi-libc DIR
+          a git mirror of upstream wasi-libc (9886d3d) from Debian's
+          source package, for WARP_MIRROR_DIR
   bench   packed size vs plain `cargo build --release`, no-op repack time,
           `warp run` vs `wasmtime serve`; writes docs/BENCHMARKS.md";
 
@@ -29,6 +33,7 @@ fn main() -> Result<()> {
         "ci" => ci(&sh),
         "bench" => bench(&sh),
         "bindings" => bindings::run(&root(), std::env::args().nth(2).as_deref() == Some("--check")),
+        "mirror" => mirror::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
@@ -40,9 +45,40 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()
 }
 
+/// Where CI keeps what outlives a checkout: tools it built, downloads.
+fn ci_cache() -> Result<PathBuf> {
+    let cache = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache"),
+    };
+    Ok(cache.join("warp-ci"))
+}
+
+/// Debian packages the C path needs: clang/lld 19 and compiler-rt for
+/// wasm32 (`warp toolchain build wasi-libc`, `warp pack --lang c`).
+const DEBIAN_PACKAGES: [&str; 4] = ["clang-19", "lld-19", "llvm-19", "libclang-rt-19-dev-wasm32"];
+
 /// Everything the test suite needs, installed by the suite's own command.
 fn install_prerequisites(sh: &Shell) -> Result<()> {
     cmd!(sh, "rustup target add wasm32-wasip2 wasm32-wasip1").run().context("failed to add the Rust wasm targets")?;
+    let format = "${Status}";
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .into_iter()
+        .filter(|package| {
+            !cmd!(sh, "dpkg-query -W -f={format} {package}")
+                .quiet()
+                .ignore_stderr()
+                .read()
+                .is_ok_and(|s| s.ends_with(" installed"))
+        })
+        .collect();
+    if !missing.is_empty() {
+        let _frontend = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
+        cmd!(sh, "apt-get update -qq").run().context("apt-get update failed")?;
+        cmd!(sh, "apt-get install -y -qq --no-install-recommends {missing...}")
+            .run()
+            .context("failed to install clang/lld 19 from Debian")?;
+    }
     Ok(())
 }
 
@@ -54,11 +90,7 @@ const WASMTIME_VERSION: &str = "48.0.8";
 /// a warm machine reuses it; a cold one builds it (about 8 minutes on 2
 /// cores). Returns the binary.
 fn install_wasmtime(sh: &Shell) -> Result<PathBuf> {
-    let cache = match std::env::var_os("XDG_CACHE_HOME") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache"),
-    };
-    let root = cache.join(format!("warp-ci/wasmtime-{WASMTIME_VERSION}"));
+    let root = ci_cache()?.join(format!("wasmtime-{WASMTIME_VERSION}"));
     let binary = root.join("bin/wasmtime");
     if cmd!(sh, "{binary} --version").read().is_ok_and(|v| v.contains(WASMTIME_VERSION)) {
         return Ok(binary);
@@ -75,9 +107,13 @@ fn ci(sh: &Shell) -> Result<()> {
     install_prerequisites(sh)?;
     bindings::run(&root(), true)?;
     let wasmtime = install_wasmtime(sh)?;
+    let mirrors = ci_cache()?.join("mirrors");
+    mirror::wasi_libc(sh, &mirrors.join("wasi-libc"))?;
     // One profile for the binary and the tests: release (see docs/ARCHITECTURE.md).
     let _ci = sh.push_env("CI", "true");
     let _wasmtime = sh.push_env("WASMTIME", &wasmtime);
+    // The fork tests clone wasi-libc from here (never from the network).
+    let _mirrors = sh.push_env("WARP_TEST_MIRRORS", &mirrors);
     cmd!(sh, "cargo test --release --workspace --locked").run()?;
     Ok(())
 }

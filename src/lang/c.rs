@@ -1,0 +1,291 @@
+//! C: clang (Debian's `clang-19`) for `wasm32-wasi` (WASI preview1) against
+//! a wasi-libc sysroot, then the usual pipeline (the preview1 command
+//! adapter turns it into a `wasi:cli/command` component).
+//!
+//! The sysroot is warp's own build of wasi-libc (`warp toolchain build
+//! wasi-libc`), whose libc reaches the shims through weak hooks. The hooks
+//! live in `libwarpgrid-shims.a`; for each shim `warp.toml` enables, the
+//! link asks for its hook (`-u`), so the component imports exactly the
+//! shims the deployment provides and libc falls through for the rest.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use wit_component::StringEncoding;
+
+use super::{Artifact, BuildOutput, BuildRequest, Builder};
+use crate::error::{Diagnostic, ToolOutput};
+use crate::project::{Lang, Project, World};
+use crate::report::Reporter;
+
+pub const TARGET: &str = "wasm32-wasi";
+
+/// The recipe whose build is the default sysroot.
+const LIBC_RECIPE: &str = "wasi-libc";
+
+/// The Debian packages a C build needs.
+const DEBIAN_PACKAGES: &str = "clang-19 lld-19 libclang-rt-19-dev-wasm32";
+
+/// Shim → the libc hook that pulls its glue out of `libwarpgrid-shims.a`.
+const HOOKS: &[(&str, &str)] = &[("dns", "__warpgrid_dns_resolve"), ("filesystem", "__warpgrid_fs_read_virtual")];
+
+const SHIMS_LIBRARY: &str = "libwarpgrid-shims.a";
+
+/// `wit/shim.wit`: the shim interfaces, embedded into modules that import
+/// them so wit-component knows their types.
+const SHIM_WIT: &str = include_str!("../../wit/shim.wit");
+
+pub struct CBuilder;
+
+impl Builder for CBuilder {
+    fn lang(&self) -> Lang {
+        Lang::C
+    }
+
+    fn build(&self, project: &Project, _request: &BuildRequest, reporter: &dyn Reporter) -> Result<BuildOutput> {
+        if project.config.world == Some(World::Http) {
+            return Err(Diagnostic::check(format!(
+                "`{}`: C projects build `cli` components (wasi:cli/command); `world = \"http\"` is not supported for C",
+                project.root.join(crate::project::CONFIG_FILE).display()
+            ))
+            .help("set `world = \"cli\"`, or write the HTTP service in Rust, Go or TypeScript")
+            .into());
+        }
+        reporter.phase("Resolving");
+        let name = project_name(project);
+        let sources = sources(project)?;
+        let clang = find_clang()?;
+        let sysroot = sysroot(project)?;
+        let hooks = hooks(project, &sysroot)?;
+
+        let root = project.root.canonicalize().unwrap_or_else(|_| project.root.clone());
+        let out_dir = root.join("target").join("warp");
+        let module_path = out_dir.join("c").join(format!("{name}.core.wasm"));
+        std::fs::create_dir_all(module_path.parent().expect("has a parent"))
+            .with_context(|| format!("failed to create `{}`", out_dir.display()))?;
+
+        reporter.phase("Compiling");
+        let mut command = Command::new(&clang.program);
+        command
+            .current_dir(&project.root)
+            .arg(format!("--target={TARGET}"))
+            .arg(format!("--sysroot={}", sysroot.dir.display()))
+            .args(["-Oz", "-Wl,--gc-sections"])
+            .arg(format!("-ffile-prefix-map={}=.", root.display()))
+            .args(&project.config.c.cflags);
+        if project.root.join("include").is_dir() {
+            command.arg("-Iinclude");
+        }
+        command.args(&sources).arg("-o").arg(&module_path);
+        for hook in &hooks {
+            command.arg(format!("-Wl,-u,{hook}"));
+        }
+        if !hooks.is_empty() {
+            // The program exports `cabi_realloc` for the shims' results; a
+            // command's exports would be wrapped in constructor/destructor
+            // calls, so it links as a reactor with the library's `_start`
+            // (see command.c in the patch series).
+            command.args(["-mexec-model=reactor", "-Wl,-u,__warpgrid_start", "-lwarpgrid-shims"]);
+        }
+        let output = command.output().map_err(|e| {
+            Diagnostic::env(format!("failed to run `{}`: {e}", clang.program.display()))
+                .help(format!("on Debian: `apt-get install {DEBIAN_PACKAGES}`"))
+        })?;
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        for line in stderr.lines() {
+            reporter.detail(line);
+        }
+        if !output.status.success() {
+            return Err(anyhow::Error::new(ToolOutput { text: stderr })
+                .context(Diagnostic::check(format!("could not compile `{name}` for `{TARGET}`"))));
+        }
+        let mut module =
+            std::fs::read(&module_path).with_context(|| format!("failed to read `{}`", module_path.display()))?;
+        if imports_shims(&module)? {
+            embed_shim_types(&mut module)?;
+        }
+
+        let mut toolchain = BTreeMap::new();
+        toolchain.insert("clang".into(), clang.version);
+        toolchain.insert("sysroot".into(), sysroot.description);
+        Ok(BuildOutput {
+            name,
+            artifact: Artifact::CoreModule(module),
+            out_dir,
+            package_root: project.root.clone(),
+            toolchain,
+        })
+    }
+}
+
+/// `[c] name`, else the directory's name.
+fn project_name(project: &Project) -> String {
+    if let Some(name) = &project.config.c.name {
+        return name.clone();
+    }
+    let dir = project.root.canonicalize().unwrap_or_else(|_| project.root.clone());
+    dir.file_name().map_or_else(|| "main".to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// `[c] sources` (files, or directories searched for `*.c`), else `src/`,
+/// else the `*.c` files beside `warp.toml`. Relative to the project, sorted.
+fn sources(project: &Project) -> Result<Vec<PathBuf>> {
+    let listed: Vec<String> = if project.config.c.sources.is_empty() {
+        vec![if project.root.join("src").is_dir() { "src".into() } else { ".".into() }]
+    } else {
+        project.config.c.sources.clone()
+    };
+    let mut found = Vec::new();
+    for entry in &listed {
+        let path = project.root.join(entry);
+        if path.is_file() {
+            found.push(PathBuf::from(entry));
+        } else if path.is_dir() {
+            collect_c_files(&project.root, &path, entry != ".", &mut found)?;
+        } else {
+            return Err(Diagnostic::check(format!(
+                "`{}` does not exist (warp.toml field `c.sources`)",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    found.sort();
+    found.dedup();
+    if found.is_empty() {
+        return Err(Diagnostic::check(format!("no `.c` files in `{}`", project.root.display()))
+            .help("put the sources in `src/`, or list them in warp.toml: `[c] sources = [\"main.c\"]`")
+            .into());
+    }
+    Ok(found)
+}
+
+fn collect_c_files(root: &Path, dir: &Path, recurse: bool, found: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("failed to read `{}`", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if recurse {
+                collect_c_files(root, &path, true, found)?;
+            }
+        } else if path.extension().is_some_and(|ext| ext == "c") {
+            found.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+struct Clang {
+    program: PathBuf,
+    version: String,
+}
+
+/// `$WARP_CC`, else `clang-19`, else a `clang` of version 19 or newer.
+fn find_clang() -> Result<Clang> {
+    let candidates: Vec<String> = match std::env::var("WARP_CC") {
+        Ok(cc) => vec![cc],
+        Err(_) => vec!["clang-19".into(), "clang".into()],
+    };
+    for candidate in &candidates {
+        let Some(program) = crate::fork::build::find_program(candidate) else { continue };
+        let Ok(output) = Command::new(&program).arg("--version").output() else { continue };
+        let text = String::from_utf8_lossy(&output.stdout);
+        let first = text.lines().next().unwrap_or_default().trim().to_string();
+        let major = first
+            .split("version ")
+            .nth(1)
+            .and_then(|v| v.split('.').next())
+            .and_then(|m| m.parse::<u32>().ok())
+            .unwrap_or(0);
+        if major >= 19 {
+            return Ok(Clang { program, version: first });
+        }
+    }
+    Err(Diagnostic::env("no clang 19 or newer to build C for WebAssembly (looked for `clang-19`, `clang`)")
+        .help(format!("on Debian: `apt-get install {DEBIAN_PACKAGES}` (or set WARP_CC)"))
+        .into())
+}
+
+struct Sysroot {
+    dir: PathBuf,
+    /// Recorded in the run manifest.
+    description: String,
+}
+
+/// `[c] sysroot`, else `$WASI_SYSROOT`, else warp's wasi-libc build.
+fn sysroot(project: &Project) -> Result<Sysroot> {
+    let explicit = match (&project.config.c.sysroot, std::env::var_os("WASI_SYSROOT")) {
+        (Some(dir), _) => Some((project.root.join(dir), "warp.toml field `c.sysroot`")),
+        (None, Some(dir)) => Some((PathBuf::from(dir), "WASI_SYSROOT")),
+        (None, None) => None,
+    };
+    if let Some((dir, from)) = explicit {
+        if !dir.join("lib").join(TARGET).join("libc.a").is_file() {
+            return Err(Diagnostic::env(format!(
+                "`{}` is not a wasi-libc sysroot: no `lib/{TARGET}/libc.a` (from {from})",
+                dir.display()
+            ))
+            .into());
+        }
+        let description = format!("{}", dir.display());
+        return Ok(Sysroot { dir, description });
+    }
+    let built = crate::fork::build::finished_output(LIBC_RECIPE)?.ok_or_else(|| {
+        Diagnostic::env("C projects link against warp's wasi-libc, which is not built yet")
+            .help(format!(
+                "run `warp toolchain build {LIBC_RECIPE}` (it needs `{DEBIAN_PACKAGES}`), or point WASI_SYSROOT at a sysroot"
+            ))
+    })?;
+    let stamp = std::fs::read_to_string(built.join(".warp-build")).unwrap_or_default();
+    Ok(Sysroot {
+        dir: built.join("sysroot"),
+        description: format!("warp {LIBC_RECIPE} build {}", &stamp.trim()[..stamp.trim().len().min(12)]),
+    })
+}
+
+/// The hooks to link for the enabled shims that libc reaches.
+fn hooks(project: &Project, sysroot: &Sysroot) -> Result<Vec<&'static str>> {
+    let enabled = project.config.shims.enabled();
+    let wanted: Vec<&'static str> =
+        HOOKS.iter().filter(|(shim, _)| enabled.contains(shim)).map(|(_, hook)| *hook).collect();
+    if wanted.is_empty() {
+        return Ok(wanted);
+    }
+    if !sysroot.dir.join("lib").join(TARGET).join(SHIMS_LIBRARY).is_file() {
+        return Err(Diagnostic::check(format!(
+            "warp.toml enables shims ({}) but the sysroot `{}` has no `{SHIMS_LIBRARY}`: its libc cannot reach them",
+            enabled.join(", "),
+            sysroot.dir.display()
+        ))
+        .help(format!(
+            "use warp's wasi-libc (`warp toolchain build {LIBC_RECIPE}`, and unset `c.sysroot`/WASI_SYSROOT), or disable the shims"
+        ))
+        .into());
+    }
+    Ok(wanted)
+}
+
+fn imports_shims(module: &[u8]) -> Result<bool> {
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        if let wasmparser::Payload::ImportSection(reader) = payload.context("failed to parse the core module")? {
+            for import in reader.into_imports() {
+                if import?.module.starts_with("warpgrid:shim/") {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Adds the `component-type` section for the `shims` world, which the glue
+/// in `libwarpgrid-shims.a` imports from; wit-component keeps only the
+/// interfaces the module really imports.
+fn embed_shim_types(module: &mut Vec<u8>) -> Result<()> {
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve.push_str("wit/shim.wit", SHIM_WIT).context("failed to parse the embedded shim WIT")?;
+    let world = resolve.select_world(&[package], Some("shims"))?;
+    wit_component::embed_component_metadata(module, &resolve, world, StringEncoding::UTF8)
+        .context("failed to embed the shim types")
+}

@@ -234,8 +234,10 @@ fn base_commit(fork: &Fork, repo: &Repository, upstream: Option<&str>) -> Result
             Ok(resolve(repo, &wanted)?.id())
         }
         Source::Npm { package, version } => {
-            let wanted = fork.upstream_ref().unwrap_or(version);
-            npm_import(repo, &package, &wanted, upstream)
+            // `UPSTREAM_REF` names the import's tag, `npm/VERSION`.
+            let recorded = fork.upstream_ref();
+            let wanted = recorded.as_deref().map_or(version.as_str(), |r| r.strip_prefix("npm/").unwrap_or(r));
+            npm_import(repo, &package, wanted, upstream)
         }
     }
 }

@@ -149,6 +149,7 @@ fn a_clean_rebase_rewrites_the_series_and_upstream_ref() {
     rebase.stdout_has("applied          0002-shim-add-the-shim-and-patch-the-last-line.patch");
     let after = fx.series();
     assert_eq!(after["UPSTREAM_REF"], "v2\n", "a tag names the base");
+    fx.warp_plain(&["toolchain", "status", "demo"]).expect_code(0).stdout_has(&format!("base       {}", &v2[..12]));
     assert_eq!(after.len(), 3);
     // Same changes, now against v2: the diffs are unchanged.
     for name in ["0001-lib-patch-the-first-line.patch", "0002-shim-add-the-shim-and-patch-the-last-line.patch"] {
@@ -208,6 +209,7 @@ fn a_conflict_stops_touches_nothing_and_aborts_or_continues() {
     fx.warp_plain(&["rebase", "demo", "--continue"]).expect_code(0).stdout_has("applied          0002-");
     let after = fx.series();
     assert_eq!(after["UPSTREAM_REF"], "v2\n", "a tag names the base");
+    fx.warp_plain(&["toolchain", "status", "demo"]).expect_code(0).stdout_has(&format!("base       {}", &v2[..12]));
     assert!(after["0002-shim-add-the-shim-and-patch-the-last-line.patch"].contains("+patched 5 over upstream 5"));
     std::fs::remove_dir_all(&fx.cache).unwrap();
     fx.warp(&["toolchain", "prepare", "demo"]).expect_code(0);
@@ -272,4 +274,39 @@ fn warp_mirror_dir_redirects_every_upstream() {
         .env("WARP_MIRROR_DIR", &mirrors))
     .expect_code(0)
     .stderr_has("demo: 2 patches");
+}
+
+/// The ComponentizeJS series applies to the package as npm publishes it
+/// (fetched with `npm pack` from the registry).
+#[test]
+fn componentize_js_patches_apply_to_the_published_package() {
+    let npm = Command::new("npm").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !prerequisite(npm, "no `npm` to fetch @bytecodealliance/componentize-js") {
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let prepared = run(warp(&repo())
+        .args(["toolchain", "prepare", "componentize-js", "--json"])
+        .env("WARP_CACHE_DIR", cache.path())
+        .env_remove("WARP_MIRROR_DIR"));
+    prepared.expect_code(0);
+    let json = prepared.json();
+    let series = std::fs::read_dir(repo().join("patches/componentize-js"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "patch"))
+        .count();
+    assert!(series > 0);
+    assert_eq!(json["patches"].as_u64().unwrap() as usize, series);
+    let tree = PathBuf::from(json["dir"].as_str().unwrap());
+    let package: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tree.join("package.json")).unwrap()).unwrap();
+    assert_eq!(package["name"], "@bytecodealliance/componentize-js");
+    assert_eq!(package["version"], "0.23.0");
+    let cli = std::fs::read_to_string(tree.join("src/cli.js")).unwrap();
+    assert!(cli.contains("process.exit(1)"), "the cli patch is not applied");
+    run(warp(&repo()).args(["toolchain", "status", "componentize-js"]).env("WARP_CACHE_DIR", cache.path()))
+        .expect_code(0)
+        .stdout_has(&format!("{series} applied, {series} in the series"))
+        .stdout_has("clean");
 }

@@ -137,3 +137,23 @@ fn a_c_program_reaches_the_shims_through_the_patched_libc() {
     assert!(out.contains("getaddrinfo db.production.warp.local: not in this libc\n"), "{out}");
     assert!(out.contains("localtime: 2024-07-01 12:00:00 UTC +0000\n"), "{out}");
 }
+
+#[test]
+fn missing_clang_names_the_debian_packages() {
+    let empty = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    run(warp(&repo())
+        .args(["toolchain", "build", "wasi-libc"])
+        .env("PATH", empty.path())
+        .env("WARP_CACHE_DIR", cache.path()))
+    .expect_code(2)
+    .stderr_has("building `wasi-libc` needs `clang-19` (not on PATH)")
+    .stderr_has("apt-get install clang-19 llvm-19 lld-19");
+    assert!(!cache.path().join("toolchains").exists(), "nothing was cloned before the check");
+
+    let (_temp, project) = fixture("c-shims");
+    run(warp(&project).args(["pack"]).env("WARP_CC", "clang-0-missing").env("WARP_CACHE_DIR", cache.path()))
+        .expect_code(2)
+        .stderr_has("no clang 19 or newer")
+        .stderr_has("apt-get install clang-19 lld-19 libclang-rt-19-dev-wasm32");
+}

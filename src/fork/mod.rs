@@ -91,6 +91,11 @@ fn fetch(repo: &Repository, url: &str) -> Result<()> {
         }
         return Ok(());
     }
+    if !url.contains("://") && !Path::new(url).exists() {
+        return Err(Diagnostic::env(format!("upstream `{url}` does not exist"))
+            .help("`--upstream` and WARP_MIRROR_DIR/NAME must name a git repository (`cargo xtask mirror wasi-libc DIR/wasi-libc` builds one)")
+            .into());
+    }
     let mut remote = repo.remote_anonymous(url)?;
     remote.fetch(&refspecs, None, None).map_err(|e| {
         Diagnostic::env(format!("failed to fetch upstream `{url}`: {}", e.message()))

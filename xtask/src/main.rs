@@ -195,6 +195,7 @@ fn bench(sh: &Shell) -> Result<()> {
     cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
     sh.change_dir(root());
     figures.extend(serve_bench(sh, &warp, &hello)?);
+    figures.extend(toolchain_bench(sh, &warp, &work)?);
 
     let mut table = String::from("| measurement | value |\n|---|---|\n");
     for figure in &figures {
@@ -209,7 +210,10 @@ fn bench(sh: &Shell) -> Result<()> {
          (goal: under 300 ms); the size goal for the template is packed / plain ≤ 0.5. \
          The serving figures use `tests/fixtures/hello-http` (plain wasi:http, no shims, so that \
          `wasmtime serve` can run it too); throughput runs `wrk -t2 -c32 -d10s` against \
-         `wasmtime serve` (the wasmtime 48 CLI) and then `warp run`, on the same 2 cores as the servers.\n\n{table}"
+         `wasmtime serve` (the wasmtime 48 CLI) and then `warp run`, on the same 2 cores as the servers. \
+         The toolchain figures build the patched wasi-libc sysroot with clang-19 from a fresh cache \
+         (clone from the Debian-source mirror, apply the series, `make`), then again with nothing \
+         changed (goal: under 1 s).\n\n{table}"
     );
     std::fs::write(root().join("docs/BENCHMARKS.md"), doc)?;
     if figures.iter().any(|f| {
@@ -325,6 +329,35 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
         value: format!("{:.2}×", rates[1] / rates[0]),
     });
     Ok(figures)
+}
+
+/// `warp toolchain build wasi-libc`: cold (fresh cache) and with nothing
+/// changed.
+fn toolchain_bench(sh: &Shell, warp: &Path, work: &Path) -> Result<Vec<Figure>> {
+    let mirrors = ci_cache()?.join("mirrors");
+    mirror::wasi_libc(sh, &mirrors.join("wasi-libc"))?;
+    let _mirror = sh.push_env("WARP_MIRROR_DIR", &mirrors);
+    let _cache = sh.push_env("WARP_CACHE_DIR", work.join("toolchain-cache"));
+    let started = Instant::now();
+    cmd!(sh, "{warp} toolchain build wasi-libc --quiet").ignore_stdout().run()?;
+    let cold = started.elapsed();
+    let mut times: Vec<Duration> = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            cmd!(sh, "{warp} toolchain build wasi-libc --quiet").ignore_stdout().run().map(|()| started.elapsed())
+        })
+        .collect::<Result<_, _>>()?;
+    times.sort();
+    Ok(vec![
+        Figure {
+            what: "`warp toolchain build wasi-libc`, cold (clone, 4 patches, make)".into(),
+            value: format!("{:.1} s", cold.as_secs_f64()),
+        },
+        Figure {
+            what: "`warp toolchain build wasi-libc`, nothing changed, median of 5".into(),
+            value: format!("{} ms", times[times.len() / 2].as_millis()),
+        },
+    ])
 }
 
 fn free_port() -> Result<u16> {

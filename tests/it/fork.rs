@@ -259,7 +259,7 @@ fn bad_input_is_named() {
     fx.warp(&["toolchain", "prepare", "demo"]).expect_code(0).stderr_has("demo: 2 patches");
     fx.warp_plain(&["toolchain", "prepare", "demo", "--upstream", "/nonexistent/mirror"])
         .expect_code(2)
-        .stderr_has("failed to fetch upstream `/nonexistent/mirror`");
+        .stderr_has("upstream `/nonexistent/mirror` does not exist");
 }
 
 #[test]

@@ -255,7 +255,7 @@ fn is_dns_label(label: &str) -> bool {
         && !label.ends_with('-')
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DbProtocol {
     Postgres,

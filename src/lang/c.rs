@@ -29,7 +29,11 @@ const LIBC_RECIPE: &str = "wasi-libc";
 const DEBIAN_PACKAGES: &str = "clang-19 lld-19 libclang-rt-19-dev-wasm32";
 
 /// Shim → the libc hook that pulls its glue out of `libwarpgrid-shims.a`.
-const HOOKS: &[(&str, &str)] = &[("dns", "__warpgrid_dns_resolve"), ("filesystem", "__warpgrid_fs_read_virtual")];
+const HOOKS: &[(&str, &str)] = &[
+    ("dns", "__warpgrid_dns_resolve"),
+    ("filesystem", "__warpgrid_fs_read_virtual"),
+    ("database-proxy", "__warpgrid_db_connect"),
+];
 
 const SHIMS_LIBRARY: &str = "libwarpgrid-shims.a";
 

@@ -122,6 +122,14 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
         .help(format!("this warp provides the {} shims", shims::PROVIDED.join(", ")))
         .into());
     }
+    if let Some(index) = manifest.shims.database.iter().position(|db| db.tls) {
+        return Err(Diagnostic::env(format!(
+            "`{}`: TLS to databases is not supported by this warp yet (field `shims.database[{index}].tls`)",
+            manifest_path.display()
+        ))
+        .help("connect over loopback or a private network without `tls`, or keep the service on its own client")
+        .into());
+    }
     let preopens = manifest.preopens(manifest_path)?;
     let interfaces = component::interfaces(&bytes)
         .map_err(|e| Diagnostic::env(format!("`{}` is not a component: {e}", manifest.component.path)))?;

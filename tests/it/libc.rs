@@ -4,8 +4,11 @@
 //! --lang c` a C program that uses plain libc calls, and `warp run` it. The
 //! same program against the unpatched sysroot still links and runs.
 
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::support::*;
 
@@ -18,6 +21,9 @@ fn mirrors() -> Option<PathBuf> {
 fn have_clang() -> bool {
     Command::new("clang-19").arg("--version").output().is_ok_and(|o| o.status.success())
 }
+
+/// One wasi-libc build at a time (each test builds into its own cache).
+static BUILD: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
 
 /// The program's report, from `warp run`.
 fn run_program(manifest: &Path, cache: &Path) -> String {
@@ -46,6 +52,7 @@ fn a_c_program_reaches_the_shims_through_the_patched_libc() {
     };
 
     // Clone from the mirror, apply the series, build the sysroot.
+    let _lock = BUILD.get_or_init(Default::default).lock().unwrap();
     let mut build = warp(&repo());
     build.args(["toolchain", "build", "wasi-libc", "--json"]);
     with_cache(&mut build);
@@ -156,4 +163,193 @@ fn missing_clang_names_the_debian_packages() {
         .expect_code(2)
         .stderr_has("no clang 19 or newer")
         .stderr_has("apt-get install clang-19 lld-19 libclang-rt-19-dev-wasm32");
+}
+
+/// A database server on a free loopback port, stopped on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// Spawns `command` (given the port) and waits for it to listen.
+    fn start(name: &str, command: impl FnOnce(u16) -> Command) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = command(port).stdout(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        let mut server = Server { child, port };
+        let started = Instant::now();
+        while TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("{name} exited with {status} before listening");
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{name} did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn redis(dir: &Path) -> Server {
+        Server::start("redis-server", |port| {
+            let mut cmd = Command::new("redis-server");
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(dir);
+            cmd
+        })
+    }
+
+    /// A throwaway cluster (`initdb`, trust authentication, user `warp`),
+    /// run as the `postgres` user when the tests run as root.
+    fn postgres(bin: &Path, dir: &Path) -> Server {
+        let data = dir.join("pgdata");
+        std::fs::create_dir(&data).unwrap();
+        let as_postgres = |program: &str| {
+            let program = bin.join(program);
+            if running_as_root() {
+                let mut cmd = Command::new("runuser");
+                cmd.args(["-u", "postgres", "--"]).arg(program);
+                cmd
+            } else {
+                Command::new(program)
+            }
+        };
+        if running_as_root() {
+            // The server runs as `postgres`: let it reach and own its directory.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let status = Command::new("chown").args(["postgres:postgres"]).arg(&data).status().unwrap();
+            assert!(status.success(), "chown postgres {}", data.display());
+        }
+        let init =
+            as_postgres("initdb").args(["-A", "trust", "-U", "warp", "--no-sync", "-D"]).arg(&data).output().unwrap();
+        assert!(init.status.success(), "initdb failed:\n{}", String::from_utf8_lossy(&init.stderr));
+        Server::start("postgres", |port| {
+            let mut cmd = as_postgres("postgres");
+            cmd.arg("-D")
+                .arg(&data)
+                .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-k"])
+                .arg(&data)
+                .stderr(Stdio::null());
+            cmd
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n")
+}
+
+/// The newest Debian PostgreSQL server's `bin` directory.
+fn postgres_bin() -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin"))))
+        .filter(|(_, bin): &(u32, PathBuf)| bin.join("postgres").is_file())
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
+}
+
+/// Builds the patched sysroot into `cache`, packs fixture `name` with the
+/// database port `6379`/`5432` in its warp.toml replaced by `port`, and
+/// runs it.
+fn pack_and_run_database_client(name: &str, default_port: u16, port: u16, cache: &Path) -> Run {
+    let lock = BUILD.get_or_init(Default::default).lock().unwrap();
+    run(warp(&repo())
+        .args(["toolchain", "build", "wasi-libc"])
+        .env("WARP_CACHE_DIR", cache)
+        .env("WARP_MIRROR_DIR", mirrors().unwrap()))
+    .expect_code(0);
+    drop(lock);
+    let (_project_temp, project) = fixture(name);
+    let config = std::fs::read_to_string(project.join("warp.toml")).unwrap();
+    std::fs::write(project.join("warp.toml"), config.replace(&default_port.to_string(), &port.to_string())).unwrap();
+    let packed = run(warp(&project).args(["pack", "--json"]).env("WARP_CACHE_DIR", cache));
+    packed.expect_code(0);
+    let manifest = PathBuf::from(packed.json()["manifest"].as_str().unwrap());
+    assert!(std::fs::read_to_string(&manifest).unwrap().contains("warpgrid:shim/database-proxy@0.1.0"));
+    run(warp(&project).arg("run").arg(&manifest).env("WARP_CACHE_DIR", cache))
+}
+
+/// The C toolchain and the mirror, for the database tests.
+fn c_prerequisites() -> bool {
+    prerequisite(mirrors().is_some(), "no wasi-libc mirror: set WARP_TEST_MIRRORS")
+        && prerequisite(
+            have_clang(),
+            "no clang-19: `apt-get install clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32`",
+        )
+}
+
+#[test]
+fn a_c_program_talks_to_redis_through_the_database_proxy() {
+    let redis = Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !c_prerequisites() || !prerequisite(redis, "no redis-server: `apt-get install redis-server`") {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let server = Server::redis(temp.path());
+    let run = pack_and_run_database_client("c-redis", 6379, server.port, &temp.path().join("cache"));
+    run.expect_code(0);
+    let out = &run.stdout;
+    // The bytes went to the real server and back.
+    assert!(out.contains("round 1 set +OK"), "{out}");
+    assert!(out.contains("round 1 select +OK"), "{out}");
+    // Back on database 0: the pooled connection was reset.
+    assert!(out.contains("round 2 get $12  hello-from-c"), "{out}");
+    assert!(out.contains("round 2 quit +OK"), "{out}");
+    // The second connection is the first one, back from the pool.
+    let id = |round: u32| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("round {round} client-id ")))
+            .unwrap_or_else(|| panic!("no client id in round {round}:\n{out}"))
+            .trim()
+            .to_string()
+    };
+    assert!(id(1).starts_with(':'), "{out}");
+    assert_eq!(id(1), id(2), "the proxy did not reuse the pooled connection:\n{out}");
+    // An address the manifest does not list is refused, and logged.
+    assert!(out.contains("connect 127.0.0.1:1: Connection refused"), "{out}");
+    run.stderr_has("database connection to 127.0.0.1:1 refused: not listed in `shims.database`");
+    assert_eq!(run.stderr.matches("refused").count(), 1, "one report per address:\n{}", run.stderr);
+}
+
+#[test]
+fn a_c_program_logs_in_to_postgres_through_the_pooling_proxy() {
+    let bin = postgres_bin();
+    if !c_prerequisites() || !prerequisite(bin.is_some(), "no PostgreSQL server: `apt-get install postgresql`") {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let server = Server::postgres(&bin.unwrap(), temp.path());
+    let run = pack_and_run_database_client("c-postgres", 5432, server.port, &temp.path().join("cache"));
+    let out = &run.stdout;
+    assert_eq!(run.code, 0, "stdout:\n{out}\nstderr:\n{}", run.stderr);
+    // `round N <backend pid> <application_name> <search_path>`.
+    let session = |round: u32| -> Vec<String> {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("round {round} ")).filter(|rest| rest.split(' ').count() >= 3))
+            .unwrap_or_else(|| panic!("no session line in round {round}:\n{out}"))
+            .split(' ')
+            .map(str::to_string)
+            .collect()
+    };
+    let (one, two, three) = (session(1), session(2), session(3));
+    assert!(one[0].parse::<u32>().is_ok(), "{out}");
+    assert_eq!(&one[1..], ["c-probe", "\"$user\",", "public"], "{out}");
+    // The same login again: the same backend, from the pool, reset.
+    assert_eq!(one[0], two[0], "the proxy did not reuse the pooled session:\n{out}");
+    assert_eq!(&two[1..], ["c-probe", "\"$user\",", "public"], "settings leaked into the pooled session:\n{out}");
+    assert!(out.contains("round 2 0\n"), "a prepared statement leaked into the pooled session:\n{out}");
+    // Another login: another backend.
+    assert_ne!(three[0], one[0], "{out}");
+    assert_eq!(three[1], "c-other", "{out}");
+    assert!(!out.contains("error"), "{out}");
 }

@@ -127,9 +127,13 @@ fn refuses_bad_manifests_before_running() {
     run(&mut warp_run()).expect_code(2).stderr_has("field `component.path`");
 
     write_edited_manifest(&manifest, &original, |value| {
-        value["shims"] = serde_json::json!({ "database": [{ "protocol": "postgres", "host": "db", "port": 5432 }] });
+        value["shims"] =
+            serde_json::json!({ "database": [{ "protocol": "postgres", "host": "db", "port": 5432, "tls": true }] });
     });
-    run(&mut warp_run()).expect_code(2).stderr_has("enables shims (database-proxy) that this warp cannot provide");
+    run(&mut warp_run())
+        .expect_code(2)
+        .stderr_has("TLS to databases is not supported")
+        .stderr_has("shims.database[0].tls");
 
     write_edited_manifest(&manifest, &original, |value| {
         value["shims"] = serde_json::json!({ "warp-drive": true });

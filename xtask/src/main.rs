@@ -54,9 +54,11 @@ fn ci_cache() -> Result<PathBuf> {
     Ok(cache.join("warp-ci"))
 }
 
-/// Debian packages the C path needs: clang/lld 19 and compiler-rt for
-/// wasm32 (`warp toolchain build wasi-libc`, `warp pack --lang c`).
-const DEBIAN_PACKAGES: [&str; 4] = ["clang-19", "lld-19", "llvm-19", "libclang-rt-19-dev-wasm32"];
+/// Debian packages the tests need: clang/lld 19 and compiler-rt for wasm32
+/// (`warp toolchain build wasi-libc`, `warp pack --lang c`), and the
+/// database servers the database-proxy tests start on their own ports.
+const DEBIAN_PACKAGES: [&str; 6] =
+    ["clang-19", "lld-19", "llvm-19", "libclang-rt-19-dev-wasm32", "redis-server", "postgresql"];
 
 /// Everything the test suite needs, installed by the suite's own command.
 fn install_prerequisites(sh: &Shell) -> Result<()> {

@@ -7,10 +7,12 @@
 //! interfaces the manifest enables; a component importing any other was
 //! already refused by `component::check_world`.
 
+pub mod database;
 pub mod dns;
 pub mod filesystem;
 pub mod signals;
 
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -22,7 +24,7 @@ use serde_json::json;
 
 use super::log;
 use crate::manifest::Manifest;
-use crate::project::ThreadingModel;
+use crate::project::{DbProtocol, ThreadingModel};
 
 pub use signals::Signal;
 
@@ -30,16 +32,21 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "wit",
         world: "warpgrid:shim/shims",
-        imports: { "warpgrid:shim/dns.resolve": async },
+        imports: {
+            "warpgrid:shim/dns.resolve": async,
+            "warpgrid:shim/database-proxy.connect": async,
+            "warpgrid:shim/database-proxy.send": async,
+            "warpgrid:shim/database-proxy.recv": async,
+        },
     });
 }
 
 use bindings::warpgrid::shim::{
-    dns as wit_dns, filesystem as wit_fs, signals as wit_signals, threading as wit_threading,
+    database_proxy as wit_db, dns as wit_dns, filesystem as wit_fs, signals as wit_signals, threading as wit_threading,
 };
 
-/// The interfaces this warp can link (database-proxy is not one yet).
-pub const PROVIDED: &[&str] = &["filesystem", "dns", "signals", "threading"];
+/// The interfaces this warp can link.
+pub const PROVIDED: &[&str] = &["filesystem", "dns", "signals", "database-proxy", "threading"];
 
 /// What the manifest configures; replaced whole on reload.
 struct Setup {
@@ -54,6 +61,8 @@ pub struct Shims {
     setup: RwLock<Arc<Setup>>,
     dns_cache: dns::Cache,
     pub signals: signals::Queue,
+    /// Database endpoints and their connection pools.
+    pub databases: database::Proxy,
     /// Requests run one at a time (`cooperative`).
     sequential: AtomicBool,
     /// A guest declared `parallel-required`, which warp cannot give it.
@@ -67,6 +76,7 @@ impl Shims {
             setup: RwLock::new(Arc::new(Setup { files: Default::default(), dns: Default::default() })),
             dns_cache: dns::Cache::default(),
             signals: signals::Queue::default(),
+            databases: database::Proxy::default(),
             sequential: AtomicBool::new(false),
             degraded: AtomicBool::new(false),
         });
@@ -79,6 +89,7 @@ impl Shims {
         let dns = dns::Table::new(manifest.shims.dns.as_ref());
         let files = filesystem::VirtualFs::new(manifest, &dns);
         *self.setup.write().unwrap() = Arc::new(Setup { files, dns });
+        self.databases.configure(&manifest.shims.database);
         *self.name.write().unwrap() = manifest.name.clone();
         if let Some(model) = manifest.shims.threading {
             self.declare(model);
@@ -150,11 +161,26 @@ impl Shims {
 /// Per-store view of the deployment's [`Shims`].
 pub struct ShimHost {
     shims: Arc<Shims>,
+    /// This instance's database connections, by handle.
+    connections: HashMap<u64, database::Connection>,
+    next_connection: u64,
+    /// Unlisted addresses already reported (once each per instance).
+    refused: HashSet<(String, u16)>,
 }
 
 impl ShimHost {
     pub fn new(shims: &Arc<Shims>) -> ShimHost {
-        ShimHost { shims: shims.clone() }
+        ShimHost { shims: shims.clone(), connections: HashMap::new(), next_connection: 1, refused: HashSet::new() }
+    }
+}
+
+impl Drop for ShimHost {
+    /// Connections a guest did not close go back (or are closed) when its
+    /// instance ends.
+    fn drop(&mut self) {
+        for (_, connection) in self.connections.drain() {
+            self.shims.databases.close(connection);
+        }
     }
 }
 
@@ -170,6 +196,7 @@ pub fn link<T: Send + 'static>(
             "dns" => wit_dns::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
             "signals" => wit_signals::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
             "threading" => wit_threading::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            "database-proxy" => wit_db::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
             other => anyhow::bail!("this warp cannot link the `{other}` shim"),
         };
         linked.map_err(anyhow::Error::from).with_context(|| format!("failed to link the `{name}` shim"))?;
@@ -229,6 +256,72 @@ fn from_wit(signal: wit_signals::SignalType) -> Signal {
         wit_signals::SignalType::Terminate => Signal::Terminate,
         wit_signals::SignalType::Hangup => Signal::Hangup,
         wit_signals::SignalType::Interrupt => Signal::Interrupt,
+    }
+}
+
+impl wit_db::Host for ShimHost {
+    async fn connect(&mut self, config: wit_db::DbConfig) -> Result<wit_db::Connection, wit_db::DbError> {
+        let request = database::Request {
+            protocol: match config.protocol {
+                wit_db::DbProtocol::Postgres => DbProtocol::Postgres,
+                wit_db::DbProtocol::Mysql => DbProtocol::Mysql,
+                wit_db::DbProtocol::Redis => DbProtocol::Redis,
+            },
+            host: config.host,
+            port: config.port,
+            database: config.database,
+        };
+        let setup = self.shims.setup();
+        match self.shims.databases.connect(&request, &setup.dns, &self.shims.dns_cache).await {
+            Ok(connection) => {
+                let handle = self.next_connection;
+                self.next_connection += 1;
+                self.connections.insert(handle, connection);
+                Ok(handle)
+            }
+            Err(e) => {
+                let unlisted = e == database::Error::ConnectionRefused
+                    && !self.shims.databases.lists_address(&request, &setup.dns, &self.shims.dns_cache).await;
+                if unlisted && self.refused.insert((request.host.clone(), request.port)) {
+                    let name = self.shims.name.read().unwrap().clone();
+                    log::event(
+                        "database-refused",
+                        json!({ "name": name, "host": request.host, "port": request.port }),
+                        format_args!(
+                            "{name}: database connection to {}:{} refused: not listed in `shims.database`",
+                            request.host, request.port
+                        ),
+                    );
+                }
+                Err(db_error(e))
+            }
+        }
+    }
+
+    async fn send(&mut self, conn: wit_db::Connection, data: Vec<u8>) -> Result<u32, wit_db::DbError> {
+        let connection = self.connections.get_mut(&conn).ok_or(wit_db::DbError::Closed)?;
+        connection.send(&data).await.map_err(db_error)
+    }
+
+    async fn recv(&mut self, conn: wit_db::Connection, max_bytes: u32) -> Result<Vec<u8>, wit_db::DbError> {
+        let connection = self.connections.get_mut(&conn).ok_or(wit_db::DbError::Closed)?;
+        connection.recv(max_bytes).await.map_err(db_error)
+    }
+
+    fn close(&mut self, conn: wit_db::Connection) {
+        if let Some(connection) = self.connections.remove(&conn) {
+            self.shims.databases.close(connection);
+        }
+    }
+}
+
+fn db_error(error: database::Error) -> wit_db::DbError {
+    match error {
+        database::Error::ConnectionRefused => wit_db::DbError::ConnectionRefused,
+        database::Error::Timeout => wit_db::DbError::Timeout,
+        database::Error::ProtocolError => wit_db::DbError::ProtocolError,
+        database::Error::PoolExhausted => wit_db::DbError::PoolExhausted,
+        database::Error::Closed => wit_db::DbError::Closed,
     }
 }
 

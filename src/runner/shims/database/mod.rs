@@ -1,0 +1,355 @@
+//! `warpgrid:shim/database-proxy`: TCP connections to the databases the
+//! manifest lists (`[[shims.database]]`), bytes passed through unchanged.
+//!
+//! Only listed endpoints are reachable: `connect` matches protocol, port,
+//! database and host (by name, or by an address the name resolves to) and
+//! answers `connection-refused` for anything else. Each endpoint has a pool
+//! of `pool_size` connections (default 10): at most that many are checked
+//! out at once (`pool-exhausted` beyond), and idle ones are kept for 60 s.
+//!
+//! `close` gives a connection back to the pool when its session is at rest,
+//! and the next `connect` takes it after a check that also resets the
+//! session:
+//! - Redis: a guest's `QUIT` is answered by the proxy; on checkout `RESET`
+//!   must answer `+RESET` (it also drops `SELECT`, `MULTI`, subscriptions).
+//! - Postgres: the proxy follows the protocol ([`postgres`]): `Terminate`
+//!   is kept from the server, a session is pooled only when idle, the check
+//!   is `DISCARD ALL`, and the next guest's identical login is answered with
+//!   the recorded greeting.
+//! - MySQL: passed through and closed on `close`; the pool only bounds how
+//!   many are open (reusing one needs the proxy to answer the handshake).
+
+pub mod postgres;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::dns;
+use crate::project::{Database, DbProtocol};
+
+/// How long an idle pooled connection is kept.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long opening a connection may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a `recv` waits for the first byte.
+pub const RECV_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most one `recv` returns.
+pub const RECV_MAX: u32 = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    ConnectionRefused,
+    Timeout,
+    ProtocolError,
+    PoolExhausted,
+    Closed,
+}
+
+/// What a guest asks to connect to.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub protocol: DbProtocol,
+    pub host: String,
+    pub port: u16,
+    pub database: Option<String>,
+}
+
+/// Which pool a connection belongs to: the manifest's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    index: usize,
+}
+
+/// A connection waiting in its pool.
+struct Idle {
+    stream: TcpStream,
+    since: Instant,
+    /// How a pooled Postgres session logged in.
+    login: Option<postgres::Login>,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Idle>,
+    checked_out: u32,
+}
+
+/// A deployment's endpoints and their pools (kept across reloads).
+#[derive(Default)]
+pub struct Proxy {
+    endpoints: Mutex<Vec<Database>>,
+    pools: Mutex<HashMap<Key, Pool>>,
+}
+
+/// A checked-out connection, owned by one instance.
+pub struct Connection {
+    key: Key,
+    protocol: DbProtocol,
+    stream: TcpStream,
+    /// Where `stream` goes, for a fresh connection to the same server.
+    peer: SocketAddr,
+    /// The proxy's own answers, handed to the guest before the stream's bytes.
+    inbox: Vec<u8>,
+    /// What the proxy follows of a Postgres session.
+    session: Option<postgres::Session>,
+    /// The guest sent Redis `QUIT`.
+    quit: bool,
+    broken: bool,
+}
+
+impl Proxy {
+    /// Takes the manifest's endpoints. Pools of endpoints that changed are
+    /// dropped (their connections close as they come back).
+    pub fn configure(&self, endpoints: &[Database]) {
+        let mut current = self.endpoints.lock().unwrap();
+        if *current != endpoints {
+            *current = endpoints.to_vec();
+            self.pools.lock().unwrap().clear();
+        }
+    }
+
+    /// The endpoint `request` names, if the manifest lists it.
+    async fn endpoint(&self, request: &Request, table: &dns::Table, cache: &dns::Cache) -> Option<(Key, Database)> {
+        let endpoints = self.endpoints.lock().unwrap().clone();
+        let wanted_ip = request.host.parse::<IpAddr>().ok();
+        for (index, endpoint) in endpoints.into_iter().enumerate() {
+            if endpoint.protocol != request.protocol || endpoint.port != request.port {
+                continue;
+            }
+            if request.database.is_some() && endpoint.database.is_some() && request.database != endpoint.database {
+                continue;
+            }
+            let same_host = dns::normalize(&endpoint.host) == dns::normalize(&request.host)
+                || match wanted_ip {
+                    Some(ip) => dns::resolve(table, cache, &endpoint.host).await.is_ok_and(|addrs| addrs.contains(&ip)),
+                    None => false,
+                };
+            if same_host {
+                return Some((Key { index }, endpoint));
+            }
+        }
+        None
+    }
+
+    /// Whether any endpoint has `request`'s host and port, whatever its
+    /// protocol (guests that guess the protocol try several).
+    pub async fn lists_address(&self, request: &Request, table: &dns::Table, cache: &dns::Cache) -> bool {
+        for protocol in [DbProtocol::Postgres, DbProtocol::Mysql, DbProtocol::Redis] {
+            let probe = Request { protocol, database: None, ..request.clone() };
+            if self.endpoint(&probe, table, cache).await.is_some() {
+                return true;
+            }
+        }
+        false
+    }
+
+    pub async fn connect(
+        &self,
+        request: &Request,
+        table: &dns::Table,
+        cache: &dns::Cache,
+    ) -> Result<Connection, Error> {
+        let (key, endpoint) = self.endpoint(request, table, cache).await.ok_or(Error::ConnectionRefused)?;
+        // Reserve a place, taking the idle connections out to check them.
+        let idle = {
+            let mut pools = self.pools.lock().unwrap();
+            let pool = pools.entry(key.clone()).or_default();
+            if pool.checked_out >= endpoint.pool_size.max(1) {
+                return Err(Error::PoolExhausted);
+            }
+            pool.checked_out += 1;
+            std::mem::take(&mut pool.idle)
+        };
+        let mut reused = None;
+        let mut keep = Vec::new();
+        for idle in idle {
+            if idle.since.elapsed() >= IDLE_TIMEOUT {
+                continue;
+            }
+            if reused.is_some() {
+                keep.push(idle);
+            } else if let Some(checked) = checked(endpoint.protocol, idle).await {
+                reused = Some(checked);
+            }
+        }
+        self.pools.lock().unwrap().entry(key.clone()).or_default().idle.extend(keep);
+        let opened = match reused {
+            Some(idle) => Ok((idle.stream, idle.login)),
+            None => open(&endpoint, table, cache).await.map(|stream| (stream, None)),
+        };
+        let connection = opened.and_then(|(stream, login)| {
+            Ok(Connection {
+                key: key.clone(),
+                protocol: endpoint.protocol,
+                peer: stream.peer_addr().map_err(|_| Error::Closed)?,
+                stream,
+                inbox: Vec::new(),
+                session: (endpoint.protocol == DbProtocol::Postgres)
+                    .then(|| login.map(postgres::Session::pooled).unwrap_or_default()),
+                quit: false,
+                broken: false,
+            })
+        });
+        if connection.is_err() {
+            self.release(&key);
+        }
+        connection
+    }
+
+    fn release(&self, key: &Key) {
+        if let Some(pool) = self.pools.lock().unwrap().get_mut(key) {
+            pool.checked_out = pool.checked_out.saturating_sub(1);
+        }
+    }
+
+    /// Gives `connection` back: to the pool when its session is at rest,
+    /// otherwise it is closed.
+    pub fn close(&self, connection: Connection) {
+        let mut pools = self.pools.lock().unwrap();
+        let Some(pool) = pools.get_mut(&connection.key) else { return };
+        pool.checked_out = pool.checked_out.saturating_sub(1);
+        if connection.broken || !connection.inbox.is_empty() {
+            return;
+        }
+        let login = match (connection.protocol, &connection.session) {
+            (DbProtocol::Redis, _) => None,
+            (DbProtocol::Postgres, Some(session)) => match session.at_rest() {
+                Some(login) => Some(login),
+                None => return,
+            },
+            _ => return,
+        };
+        pool.idle.push(Idle { stream: connection.stream, since: Instant::now(), login });
+    }
+
+    /// Connections checked out of `endpoint`'s pool and idle in it (tests).
+    pub fn counts(&self, index: usize) -> (u32, usize) {
+        let pools = self.pools.lock().unwrap();
+        pools.get(&Key { index }).map_or((0, 0), |pool| (pool.checked_out, pool.idle.len()))
+    }
+}
+
+impl Connection {
+    pub async fn send(&mut self, data: &[u8]) -> Result<u32, Error> {
+        let mut to_server = Vec::new();
+        match &mut self.session {
+            Some(session) => {
+                if let postgres::Step::Fresh(bytes) = session.from_guest(data, &mut to_server, &mut self.inbox) {
+                    // The pooled session logged in as someone else.
+                    self.stream = connect_to(self.peer).await?;
+                    let mut fresh = postgres::Session::default();
+                    fresh.from_guest(&bytes, &mut to_server, &mut self.inbox);
+                    *session = fresh;
+                }
+            }
+            None if self.protocol == DbProtocol::Redis && is_redis_quit(data) => {
+                self.quit = true;
+                self.inbox.extend_from_slice(b"+OK\r\n");
+            }
+            None => to_server.extend_from_slice(data),
+        }
+        match self.stream.write_all(&to_server).await {
+            Ok(()) => Ok(data.len() as u32),
+            Err(_) => {
+                self.broken = true;
+                Err(Error::Closed)
+            }
+        }
+    }
+
+    /// Up to `max` bytes, waiting for at least one; empty at end of stream.
+    pub async fn recv(&mut self, max: u32) -> Result<Vec<u8>, Error> {
+        let max = max.clamp(1, RECV_MAX) as usize;
+        if !self.inbox.is_empty() {
+            let n = max.min(self.inbox.len());
+            return Ok(self.inbox.drain(..n).collect());
+        }
+        if self.quit {
+            return Ok(Vec::new());
+        }
+        let mut buf = vec![0; max];
+        match tokio::time::timeout(RECV_TIMEOUT, self.stream.read(&mut buf)).await {
+            Err(_) => Err(Error::Timeout),
+            Ok(Err(_)) => {
+                self.broken = true;
+                Err(Error::Closed)
+            }
+            Ok(Ok(n)) => {
+                if n == 0 {
+                    self.broken = true;
+                }
+                buf.truncate(n);
+                if let Some(session) = &mut self.session {
+                    session.from_server(&buf);
+                }
+                Ok(buf)
+            }
+        }
+    }
+}
+
+/// Whether `data` is exactly Redis `QUIT` (inline or as a RESP array).
+fn is_redis_quit(data: &[u8]) -> bool {
+    let upper = data.to_ascii_uppercase();
+    upper == b"QUIT\r\n" || upper == b"*1\r\n$4\r\nQUIT\r\n"
+}
+
+async fn open(endpoint: &Database, table: &dns::Table, cache: &dns::Cache) -> Result<TcpStream, Error> {
+    let addrs = dns::resolve(table, cache, &endpoint.host).await.map_err(|_| Error::ConnectionRefused)?;
+    let mut last = Error::ConnectionRefused;
+    for ip in addrs {
+        match connect_to(SocketAddr::new(ip, endpoint.port)).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+async fn connect_to(addr: SocketAddr) -> Result<TcpStream, Error> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => {
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        }
+        Ok(Err(_)) => Err(Error::ConnectionRefused),
+        Err(_) => Err(Error::Timeout),
+    }
+}
+
+/// How long the checkout check may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A pooled connection that answered its check (which also reset its
+/// session), or `None` (it is dropped, closing it).
+async fn checked(protocol: DbProtocol, mut idle: Idle) -> Option<Idle> {
+    let stream = &mut idle.stream;
+    let check = async {
+        match protocol {
+            DbProtocol::Redis => {
+                stream.write_all(b"RESET\r\n").await.ok()?;
+                let mut reply = [0u8; 8];
+                stream.read_exact(&mut reply).await.ok()?;
+                (&reply == b"+RESET\r\n").then_some(())
+            }
+            DbProtocol::Postgres => {
+                stream.write_all(&postgres::reset_query()).await.ok()?;
+                let mut reply = postgres::ResetReply::default();
+                let mut buf = [0u8; 512];
+                loop {
+                    let n = stream.read(&mut buf).await.ok().filter(|n| *n > 0)?;
+                    if let Some(clean) = reply.feed(&buf[..n]) {
+                        return clean.then_some(());
+                    }
+                }
+            }
+            DbProtocol::Mysql => None,
+        }
+    };
+    matches!(tokio::time::timeout(CHECK_TIMEOUT, check).await, Ok(Some(()))).then_some(idle)
+}

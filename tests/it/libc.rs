@@ -235,6 +235,40 @@ impl Server {
     }
 }
 
+impl Server {
+    /// A throwaway MariaDB (`mariadb-install-db`) with a user `warp` that
+    /// has no password.
+    fn mariadb(dir: &Path) -> Server {
+        let data = dir.join("mariadb");
+        let socket = dir.join("mariadb.sock");
+        let user = if running_as_root() { vec!["--user=root"] } else { vec![] };
+        let init = Command::new("mariadb-install-db")
+            .args(&user)
+            .arg(format!("--datadir={}", data.display()))
+            .args(["--auth-root-authentication-method=socket", "--skip-test-db"])
+            .output()
+            .unwrap();
+        assert!(init.status.success(), "mariadb-install-db failed:\n{}", String::from_utf8_lossy(&init.stderr));
+        let server = Server::start("mariadbd", |port| {
+            let mut cmd = Command::new("mariadbd");
+            cmd.args(&user)
+                .arg(format!("--datadir={}", data.display()))
+                .arg(format!("--socket={}", socket.display()))
+                .arg(format!("--port={port}"))
+                .args(["--bind-address=127.0.0.1", "--skip-log-bin", "--innodb-buffer-pool-size=16M"])
+                .stderr(Stdio::null());
+            cmd
+        });
+        let grant = Command::new("mariadb")
+            .arg(format!("--socket={}", socket.display()))
+            .args(["-u", "root", "-e", "CREATE USER warp@'%'; GRANT ALL ON *.* TO warp@'%';"])
+            .output()
+            .unwrap();
+        assert!(grant.status.success(), "creating user warp failed:\n{}", String::from_utf8_lossy(&grant.stderr));
+        server
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -352,4 +386,28 @@ fn a_c_program_logs_in_to_postgres_through_the_pooling_proxy() {
     assert_ne!(three[0], one[0], "{out}");
     assert_eq!(three[1], "c-other", "{out}");
     assert!(!out.contains("error"), "{out}");
+}
+
+#[test]
+fn a_c_program_queries_mariadb_through_the_database_proxy() {
+    let mariadb = Command::new("mariadbd").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !c_prerequisites() || !prerequisite(mariadb, "no MariaDB server: `apt-get install mariadb-server`") {
+        return;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let server = Server::mariadb(temp.path());
+    let run = pack_and_run_database_client("c-mysql", 3306, server.port, &temp.path().join("cache"));
+    let out = &run.stdout;
+    assert_eq!(run.code, 0, "stdout:\n{out}\nstderr:\n{}", run.stderr);
+    // `round N <connection id> 42 warp@%`: the query ran on the real server,
+    // and the second login found room in a pool of one.
+    for round in 1..=2 {
+        let line = out
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("round {round} ")))
+            .unwrap_or_else(|| panic!("no row in round {round}:\n{out}"));
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert!(fields[0].parse::<u32>().is_ok(), "{out}");
+        assert_eq!(&fields[1..], ["42", "warp@%"], "{out}");
+    }
 }

@@ -236,8 +236,8 @@ impl Server {
 }
 
 impl Server {
-    /// A throwaway MariaDB (`mariadb-install-db`) with a user `warp` that
-    /// has no password.
+    /// A throwaway MariaDB (`mariadb-install-db`) with users `warp` and
+    /// `other` that have no password.
     fn mariadb(dir: &Path) -> Server {
         let data = dir.join("mariadb");
         let socket = dir.join("mariadb.sock");
@@ -261,7 +261,7 @@ impl Server {
         });
         let grant = Command::new("mariadb")
             .arg(format!("--socket={}", socket.display()))
-            .args(["-u", "root", "-e", "CREATE USER warp@'%'; GRANT ALL ON *.* TO warp@'%';"])
+            .args(["-u", "root", "-e", "CREATE USER warp@'%', other@'%'; GRANT ALL ON *.* TO warp@'%', other@'%';"])
             .output()
             .unwrap();
         assert!(grant.status.success(), "creating user warp failed:\n{}", String::from_utf8_lossy(&grant.stderr));
@@ -389,7 +389,7 @@ fn a_c_program_logs_in_to_postgres_through_the_pooling_proxy() {
 }
 
 #[test]
-fn a_c_program_queries_mariadb_through_the_database_proxy() {
+fn a_c_program_logs_in_to_mariadb_through_the_pooling_proxy() {
     let mariadb = Command::new("mariadbd").arg("--version").output().is_ok_and(|o| o.status.success());
     if !c_prerequisites() || !prerequisite(mariadb, "no MariaDB server: `apt-get install mariadb-server`") {
         return;
@@ -399,15 +399,22 @@ fn a_c_program_queries_mariadb_through_the_database_proxy() {
     let run = pack_and_run_database_client("c-mysql", 3306, server.port, &temp.path().join("cache"));
     let out = &run.stdout;
     assert_eq!(run.code, 0, "stdout:\n{out}\nstderr:\n{}", run.stderr);
-    // `round N <connection id> 42 warp@%`: the query ran on the real server,
-    // and the second login found room in a pool of one.
-    for round in 1..=2 {
-        let line = out
-            .lines()
+    // `round N <connection id> 42 <user> <database> <@leftover>`.
+    let session = |round: u32| -> Vec<&str> {
+        out.lines()
             .find_map(|l| l.strip_prefix(&format!("round {round} ")))
-            .unwrap_or_else(|| panic!("no row in round {round}:\n{out}"));
-        let fields: Vec<&str> = line.split(' ').collect();
-        assert!(fields[0].parse::<u32>().is_ok(), "{out}");
-        assert_eq!(&fields[1..], ["42", "warp@%"], "{out}");
-    }
+            .unwrap_or_else(|| panic!("no row in round {round}:\n{out}"))
+            .split(' ')
+            .collect()
+    };
+    let (one, two, three) = (session(1), session(2), session(3));
+    assert!(one[0].parse::<u32>().is_ok(), "{out}");
+    assert_eq!(&one[1..], ["42", "warp@%", "mysql", "NULL"], "{out}");
+    // The same login again: the same connection, from the pool, reset.
+    assert_eq!(one[0], two[0], "the proxy did not reuse the pooled connection:\n{out}");
+    assert_eq!(&two[1..], ["42", "warp@%", "mysql", "NULL"], "session state leaked into the pooled connection:\n{out}");
+    // Another user: logged in on a fresh connection.
+    assert_ne!(three[0], one[0], "{out}");
+    assert_eq!(&three[1..], ["42", "other@%", "mysql", "NULL"], "{out}");
+    assert!(!out.contains("error"), "{out}");
 }

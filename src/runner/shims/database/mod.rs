@@ -16,9 +16,14 @@
 //!   is kept from the server, a session is pooled only when idle, the check
 //!   is `DISCARD ALL`, and the next guest's identical login is answered with
 //!   the recorded greeting.
-//! - MySQL: passed through and closed on `close`; the pool only bounds how
-//!   many are open (reusing one needs the proxy to answer the handshake).
+//! - MySQL: the proxy follows the protocol ([`mysql`]): `COM_QUIT` is kept
+//!   from the server, a session is pooled only when no reply is in flight,
+//!   the check is `COM_RESET_CONNECTION` (and `COM_INIT_DB` with the
+//!   login's database), and the next guest is greeted with the recorded
+//!   greeting; its identical login is answered with the recorded `OK`, any
+//!   other is logged in on a fresh connection.
 
+pub mod mysql;
 pub mod postgres;
 
 use std::collections::HashMap;
@@ -69,8 +74,24 @@ struct Key {
 struct Idle {
     stream: TcpStream,
     since: Instant,
-    /// How a pooled Postgres session logged in.
-    login: Option<postgres::Login>,
+    login: Login,
+}
+
+/// How a pooled connection's session logged in.
+enum Login {
+    Redis,
+    Postgres(postgres::Login),
+    Mysql(mysql::Login),
+}
+
+/// What the proxy follows of a checked-out connection's session.
+enum Follow {
+    Redis {
+        /// The guest sent `QUIT` (answered by the proxy).
+        quit: bool,
+    },
+    Postgres(postgres::Session),
+    Mysql(mysql::Session),
 }
 
 #[derive(Default)]
@@ -89,16 +110,12 @@ pub struct Proxy {
 /// A checked-out connection, owned by one instance.
 pub struct Connection {
     key: Key,
-    protocol: DbProtocol,
     stream: TcpStream,
     /// Where `stream` goes, for a fresh connection to the same server.
     peer: SocketAddr,
-    /// The proxy's own answers, handed to the guest before the stream's bytes.
+    /// What the guest gets next, before more is read from the stream.
     inbox: Vec<u8>,
-    /// What the proxy follows of a Postgres session.
-    session: Option<postgres::Session>,
-    /// The guest sent Redis `QUIT`.
-    quit: bool,
+    follow: Follow,
     broken: bool,
 }
 
@@ -173,25 +190,36 @@ impl Proxy {
             }
             if reused.is_some() {
                 keep.push(idle);
-            } else if let Some(checked) = checked(endpoint.protocol, idle).await {
+            } else if let Some(checked) = checked(idle).await {
                 reused = Some(checked);
             }
         }
         self.pools.lock().unwrap().entry(key.clone()).or_default().idle.extend(keep);
         let opened = match reused {
-            Some(idle) => Ok((idle.stream, idle.login)),
+            Some(idle) => Ok((idle.stream, Some(idle.login))),
             None => open(&endpoint, table, cache).await.map(|stream| (stream, None)),
         };
         let connection = opened.and_then(|(stream, login)| {
+            let mut inbox = Vec::new();
+            let follow = match (endpoint.protocol, login) {
+                (DbProtocol::Redis, _) => Follow::Redis { quit: false },
+                (DbProtocol::Postgres, Some(Login::Postgres(login))) => {
+                    Follow::Postgres(postgres::Session::pooled(login))
+                }
+                (DbProtocol::Postgres, _) => Follow::Postgres(postgres::Session::default()),
+                (DbProtocol::Mysql, Some(Login::Mysql(login))) => {
+                    // The guest is greeted as the server greeted the first one.
+                    inbox.extend_from_slice(&login.greeting);
+                    Follow::Mysql(mysql::Session::pooled(login))
+                }
+                (DbProtocol::Mysql, _) => Follow::Mysql(mysql::Session::default()),
+            };
             Ok(Connection {
                 key: key.clone(),
-                protocol: endpoint.protocol,
                 peer: stream.peer_addr().map_err(|_| Error::Closed)?,
                 stream,
-                inbox: Vec::new(),
-                session: (endpoint.protocol == DbProtocol::Postgres)
-                    .then(|| login.map(postgres::Session::pooled).unwrap_or_default()),
-                quit: false,
+                inbox,
+                follow,
                 broken: false,
             })
         });
@@ -216,15 +244,14 @@ impl Proxy {
         if connection.broken || !connection.inbox.is_empty() {
             return;
         }
-        let login = match (connection.protocol, &connection.session) {
-            (DbProtocol::Redis, _) => None,
-            (DbProtocol::Postgres, Some(session)) => match session.at_rest() {
-                Some(login) => Some(login),
-                None => return,
-            },
-            _ => return,
+        let login = match &connection.follow {
+            Follow::Redis { .. } => Some(Login::Redis),
+            Follow::Postgres(session) => session.at_rest().map(Login::Postgres),
+            Follow::Mysql(session) => session.at_rest().map(Login::Mysql),
         };
-        pool.idle.push(Idle { stream: connection.stream, since: Instant::now(), login });
+        if let Some(login) = login {
+            pool.idle.push(Idle { stream: connection.stream, since: Instant::now(), login });
+        }
     }
 
     /// Connections checked out of `endpoint`'s pool and idle in it (tests).
@@ -237,8 +264,8 @@ impl Proxy {
 impl Connection {
     pub async fn send(&mut self, data: &[u8]) -> Result<u32, Error> {
         let mut to_server = Vec::new();
-        match &mut self.session {
-            Some(session) => {
+        match &mut self.follow {
+            Follow::Postgres(session) => {
                 if let postgres::Step::Fresh(bytes) = session.from_guest(data, &mut to_server, &mut self.inbox) {
                     // The pooled session logged in as someone else.
                     self.stream = connect_to(self.peer).await?;
@@ -247,11 +274,19 @@ impl Connection {
                     *session = fresh;
                 }
             }
-            None if self.protocol == DbProtocol::Redis && is_redis_quit(data) => {
-                self.quit = true;
+            Follow::Mysql(session) => {
+                if let mysql::Step::Fresh(response) = session.from_guest(data, &mut to_server, &mut self.inbox) {
+                    // The pooled session logged in as someone else: log in
+                    // on a fresh connection (its greeting comes first).
+                    self.stream = connect_to(self.peer).await?;
+                    *session = mysql::Session::switching(response);
+                }
+            }
+            Follow::Redis { quit } if is_redis_quit(data) => {
+                *quit = true;
                 self.inbox.extend_from_slice(b"+OK\r\n");
             }
-            None => to_server.extend_from_slice(data),
+            Follow::Redis { .. } => to_server.extend_from_slice(data),
         }
         match self.stream.write_all(&to_server).await {
             Ok(()) => Ok(data.len() as u32),
@@ -265,31 +300,40 @@ impl Connection {
     /// Up to `max` bytes, waiting for at least one; empty at end of stream.
     pub async fn recv(&mut self, max: u32) -> Result<Vec<u8>, Error> {
         let max = max.clamp(1, RECV_MAX) as usize;
-        if !self.inbox.is_empty() {
-            let n = max.min(self.inbox.len());
-            return Ok(self.inbox.drain(..n).collect());
-        }
-        if self.quit {
-            return Ok(Vec::new());
-        }
         let mut buf = vec![0; max];
-        match tokio::time::timeout(RECV_TIMEOUT, self.stream.read(&mut buf)).await {
-            Err(_) => Err(Error::Timeout),
-            Ok(Err(_)) => {
-                self.broken = true;
-                Err(Error::Closed)
+        while self.inbox.is_empty() {
+            let quit = match &self.follow {
+                Follow::Redis { quit } => *quit,
+                Follow::Mysql(session) => session.quit(),
+                Follow::Postgres(_) => false,
+            };
+            if quit {
+                return Ok(Vec::new());
             }
-            Ok(Ok(n)) => {
-                if n == 0 {
+            let n = match tokio::time::timeout(RECV_TIMEOUT, self.stream.read(&mut buf)).await {
+                Err(_) => return Err(Error::Timeout),
+                Ok(Ok(0)) => {
                     self.broken = true;
+                    return Ok(Vec::new());
                 }
-                buf.truncate(n);
-                if let Some(session) = &mut self.session {
-                    session.from_server(&buf);
+                Ok(Err(_)) => {
+                    self.broken = true;
+                    return Err(Error::Closed);
                 }
-                Ok(buf)
+                Ok(Ok(n)) => n,
+            };
+            // A MySQL session may hold part of a packet it rewrites.
+            match &mut self.follow {
+                Follow::Mysql(session) => session.from_server(&buf[..n], &mut self.inbox),
+                Follow::Postgres(session) => {
+                    session.from_server(&buf[..n]);
+                    self.inbox.extend_from_slice(&buf[..n]);
+                }
+                Follow::Redis { .. } => self.inbox.extend_from_slice(&buf[..n]),
             }
         }
+        let n = max.min(self.inbox.len());
+        Ok(self.inbox.drain(..n).collect())
     }
 }
 
@@ -327,17 +371,18 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A pooled connection that answered its check (which also reset its
 /// session), or `None` (it is dropped, closing it).
-async fn checked(protocol: DbProtocol, mut idle: Idle) -> Option<Idle> {
+async fn checked(mut idle: Idle) -> Option<Idle> {
     let stream = &mut idle.stream;
+    let login = &idle.login;
     let check = async {
-        match protocol {
-            DbProtocol::Redis => {
+        match login {
+            Login::Redis => {
                 stream.write_all(b"RESET\r\n").await.ok()?;
                 let mut reply = [0u8; 8];
                 stream.read_exact(&mut reply).await.ok()?;
                 (&reply == b"+RESET\r\n").then_some(())
             }
-            DbProtocol::Postgres => {
+            Login::Postgres(_) => {
                 stream.write_all(&postgres::reset_query()).await.ok()?;
                 let mut reply = postgres::ResetReply::default();
                 let mut buf = [0u8; 512];
@@ -348,7 +393,18 @@ async fn checked(protocol: DbProtocol, mut idle: Idle) -> Option<Idle> {
                     }
                 }
             }
-            DbProtocol::Mysql => None,
+            Login::Mysql(login) => {
+                for command in mysql::reset_commands(login) {
+                    stream.write_all(&command).await.ok()?;
+                    let mut header = [0u8; 4];
+                    stream.read_exact(&mut header).await.ok()?;
+                    let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+                    let mut payload = vec![0; len.min(1 << 20)];
+                    stream.read_exact(&mut payload).await.ok()?;
+                    (header[3] == 1 && payload.first() == Some(&0x00) && len == payload.len()).then_some(())?;
+                }
+                Some(())
+            }
         }
     };
     matches!(tokio::time::timeout(CHECK_TIMEOUT, check).await, Ok(Some(()))).then_some(idle)

@@ -30,9 +30,7 @@ fn manifest_dirs(project: &Project, manifest_path: &Path) -> Result<BTreeMap<Str
     if project.config.dirs.is_empty() {
         return Ok(dirs);
     }
-    let base = manifest_path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(base).with_context(|| format!("failed to create `{}`", base.display()))?;
-    let base = base.canonicalize().with_context(|| format!("failed to resolve `{}`", base.display()))?;
+    let base = manifest_dir(manifest_path)?;
     for (guest, host) in &project.config.dirs {
         let path = project.root.join(host);
         let resolved = path.canonicalize().ok().filter(|p| p.is_dir()).ok_or_else(|| {
@@ -42,6 +40,33 @@ fn manifest_dirs(project: &Project, manifest_path: &Path) -> Result<BTreeMap<Str
         dirs.insert(guest.clone(), relative_path(&resolved, &base).to_string_lossy().into_owned());
     }
     Ok(dirs)
+}
+
+/// `warp.toml`'s shims, with each database's `ca` checked and re-expressed
+/// relative to the manifest's directory.
+fn manifest_shims(project: &Project, manifest_path: &Path) -> Result<crate::project::Shims> {
+    let mut shims = project.config.shims.clone();
+    for (index, database) in shims.database.iter_mut().enumerate() {
+        let Some(ca) = &database.ca else { continue };
+        let path = project.root.join(ca);
+        let resolved = path.canonicalize().ok().filter(|p| p.is_file()).ok_or_else(|| {
+            Diagnostic::check(format!(
+                "`{}` is not a file (warp.toml field `shims.database[{index}].ca`)",
+                path.display()
+            ))
+            .help("give the PEM file of the CA certificates that sign the database server's certificate")
+        })?;
+        database.ca = Some(relative_path(&resolved, &manifest_dir(manifest_path)?).to_string_lossy().into_owned());
+    }
+    Ok(shims)
+}
+
+/// The manifest's directory, created and canonical (paths in the manifest
+/// are relative to it).
+fn manifest_dir(manifest_path: &Path) -> Result<PathBuf> {
+    let base = manifest_path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(base).with_context(|| format!("failed to create `{}`", base.display()))?;
+    Ok(base.canonicalize().with_context(|| format!("failed to resolve `{}`", base.display()))?)
 }
 
 /// `path` relative to `base`; both absolute and canonical.
@@ -156,7 +181,7 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
         },
         toolchain,
         budget,
-        shims: project.config.shims.clone(),
+        shims: manifest_shims(&project, &manifest_path)?,
         env: project.config.env.clone(),
         limits: project.config.limits.clone(),
         http: (world == World::Http).then(|| project.config.http.clone()),

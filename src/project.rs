@@ -275,6 +275,11 @@ pub struct Database {
     pub pool_size: u32,
     #[serde(default)]
     pub tls: bool,
+    /// A PEM file of the CA certificates to trust for this endpoint's TLS
+    /// (relative to the project in warp.toml, to the manifest in the
+    /// manifest); without it, the Mozilla roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
 }
 
 fn default_pool_size() -> u32 {
@@ -424,6 +429,14 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
     let config: Config = toml::from_str(text).map_err(|e| invalid(&e.to_string()))?;
     if let Some(dns) = &config.shims.dns {
         dns.check().map_err(|e| invalid(&e))?;
+    }
+    for (index, database) in config.shims.database.iter().enumerate() {
+        if database.ca.is_some() && !database.tls {
+            return Err(invalid(&format!(
+                "field `shims.database[{index}].ca` has no effect without `tls = true` in the same entry"
+            ))
+            .into());
+        }
     }
     for guest in config.dirs.keys() {
         if !guest.starts_with('/') {

@@ -52,7 +52,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let started = std::time::Instant::now();
     runner::log::use_json(printer.json);
     let loaded = runner::load(&opts.manifest)?;
-    let shims = Shims::new(&loaded.manifest);
+    let shims = Shims::new(&loaded);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -122,7 +122,7 @@ impl Server {
             swapped: generation.loaded.manifest.component.sha256 != self.current().loaded.manifest.component.sha256,
             from_cache: generation.loaded.from_cache,
         };
-        self.shims.configure(&generation.loaded.manifest);
+        self.shims.configure(&generation.loaded);
         *self.current.write().unwrap() = Arc::new(generation);
         Ok(reloaded)
     }

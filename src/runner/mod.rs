@@ -52,6 +52,8 @@ pub struct Loaded {
     pub from_cache: bool,
     /// Whether instances come from the pooling allocator.
     pub pooling: bool,
+    /// TLS client settings per `shims.database` entry.
+    pub database_tls: shims::database::tls::Configs,
 }
 
 /// Per-store host state: WASI, WASI HTTP, the shims, and limits.
@@ -122,14 +124,7 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
         .help(format!("this warp provides the {} shims", shims::PROVIDED.join(", ")))
         .into());
     }
-    if let Some(index) = manifest.shims.database.iter().position(|db| db.tls) {
-        return Err(Diagnostic::env(format!(
-            "`{}`: TLS to databases is not supported by this warp yet (field `shims.database[{index}].tls`)",
-            manifest_path.display()
-        ))
-        .help("connect over loopback or a private network without `tls`, or keep the service on its own client")
-        .into());
-    }
+    let database_tls = shims::database::tls::configs(&manifest, manifest_path)?;
     let preopens = manifest.preopens(manifest_path)?;
     let interfaces = component::interfaces(&bytes)
         .map_err(|e| Diagnostic::env(format!("`{}` is not a component: {e}", manifest.component.path)))?;
@@ -146,7 +141,7 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
             .context("failed to link WASI HTTP")?;
     }
     shims::link(&mut linker, &enabled, |host| &mut host.shims)?;
-    Ok(Loaded { manifest, engine, component, linker, preopens, from_cache, pooling })
+    Ok(Loaded { manifest, engine, component, linker, preopens, from_cache, pooling, database_tls })
 }
 
 /// An engine for serving: async, epoch interruption, and the pooling

@@ -106,6 +106,24 @@ fn invalid_warp_toml_names_file_and_field() {
 }
 
 #[test]
+fn database_ca_must_be_a_file_used_with_tls() {
+    let (_temp, dir) = template("rust-http");
+    let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap();
+    let endpoint = "\n[[shims.database]]\nprotocol = \"postgres\"\nhost = \"db\"\nport = 5432\n";
+    std::fs::write(dir.join("warp.toml"), format!("{config}{endpoint}ca = \"ca.pem\"\n")).unwrap();
+    run(warp(&dir).arg("pack"))
+        .expect_code(1)
+        .stderr_has("field `shims.database[0].ca` has no effect without `tls = true`");
+    if !have_wasm_target() {
+        return;
+    }
+    std::fs::write(dir.join("warp.toml"), format!("{config}{endpoint}tls = true\nca = \"certs/ca.pem\"\n")).unwrap();
+    run(warp(&dir).arg("pack"))
+        .expect_code(1)
+        .stderr_has("certs/ca.pem` is not a file (warp.toml field `shims.database[0].ca`)");
+}
+
+#[test]
 fn budget_breach_on_pack_fails_with_a_table_but_keeps_a_whole_artifact() {
     if !have_wasm_target() {
         return;

@@ -169,14 +169,18 @@ fn missing_clang_names_the_debian_packages() {
 struct Server {
     child: Child,
     port: u16,
+    /// Redis: the port that speaks TLS (the others take both on `port`).
+    tls_port: u16,
 }
 
 impl Server {
     /// Spawns `command` (given the port) and waits for it to listen.
-    fn start(name: &str, command: impl FnOnce(u16) -> Command) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = command(port).stdout(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{name} starts: {e}"));
-        let mut server = Server { child, port };
+    fn start(name: &str, command: impl FnOnce(u16, u16) -> Command) -> Server {
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (port, tls_port) = (free(), free());
+        let child =
+            command(port, tls_port).stdout(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        let mut server = Server { child, port, tls_port };
         let started = Instant::now();
         while TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).is_err() {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -188,10 +192,17 @@ impl Server {
         server
     }
 
-    fn redis(dir: &Path) -> Server {
-        Server::start("redis-server", |port| {
+    fn redis(dir: &Path, certs: &Certs) -> Server {
+        Server::start("redis-server", |port, tls_port| {
             let mut cmd = Command::new("redis-server");
             cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args(["--tls-port", &tls_port.to_string(), "--tls-auth-clients", "no"])
+                .arg("--tls-cert-file")
+                .arg(&certs.cert)
+                .arg("--tls-key-file")
+                .arg(&certs.key)
+                .arg("--tls-ca-cert-file")
+                .arg(&certs.ca)
                 .arg("--dir")
                 .arg(dir);
             cmd
@@ -200,7 +211,7 @@ impl Server {
 
     /// A throwaway cluster (`initdb`, trust authentication, user `warp`),
     /// run as the `postgres` user when the tests run as root.
-    fn postgres(bin: &Path, dir: &Path) -> Server {
+    fn postgres(bin: &Path, dir: &Path, certs: &Certs) -> Server {
         let data = dir.join("pgdata");
         std::fs::create_dir(&data).unwrap();
         let as_postgres = |program: &str| {
@@ -213,7 +224,14 @@ impl Server {
                 Command::new(program)
             }
         };
+        // The server wants its key private and its own.
+        let (cert, key) = (dir.join("pg-server.pem"), dir.join("pg-server.key"));
+        std::fs::copy(&certs.cert, &cert).unwrap();
+        std::fs::copy(&certs.key, &key).unwrap();
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         if running_as_root() {
+            let status = Command::new("chown").args(["postgres:postgres"]).arg(&cert).arg(&key).status().unwrap();
+            assert!(status.success(), "chown postgres {}", key.display());
             // The server runs as `postgres`: let it reach and own its directory.
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -223,12 +241,14 @@ impl Server {
         let init =
             as_postgres("initdb").args(["-A", "trust", "-U", "warp", "--no-sync", "-D"]).arg(&data).output().unwrap();
         assert!(init.status.success(), "initdb failed:\n{}", String::from_utf8_lossy(&init.stderr));
-        Server::start("postgres", |port| {
+        Server::start("postgres", |port, _| {
             let mut cmd = as_postgres("postgres");
             cmd.arg("-D")
                 .arg(&data)
                 .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-k"])
                 .arg(&data)
+                .args(["-c", "ssl=on", "-c", &format!("ssl_cert_file={}", cert.display())])
+                .args(["-c", &format!("ssl_key_file={}", key.display())])
                 .stderr(Stdio::null());
             cmd
         })
@@ -238,7 +258,7 @@ impl Server {
 impl Server {
     /// A throwaway MariaDB (`mariadb-install-db`) with users `warp` and
     /// `other` that have no password.
-    fn mariadb(dir: &Path) -> Server {
+    fn mariadb(dir: &Path, certs: &Certs) -> Server {
         let data = dir.join("mariadb");
         let socket = dir.join("mariadb.sock");
         let user = if running_as_root() { vec!["--user=root"] } else { vec![] };
@@ -249,9 +269,12 @@ impl Server {
             .output()
             .unwrap();
         assert!(init.status.success(), "mariadb-install-db failed:\n{}", String::from_utf8_lossy(&init.stderr));
-        let server = Server::start("mariadbd", |port| {
+        let server = Server::start("mariadbd", |port, _| {
             let mut cmd = Command::new("mariadbd");
             cmd.args(&user)
+                .arg(format!("--ssl-cert={}", certs.cert.display()))
+                .arg(format!("--ssl-key={}", certs.key.display()))
+                .arg(format!("--ssl-ca={}", certs.ca.display()))
                 .arg(format!("--datadir={}", data.display()))
                 .arg(format!("--socket={}", socket.display()))
                 .arg(format!("--port={port}"))
@@ -293,9 +316,9 @@ fn postgres_bin() -> Option<PathBuf> {
 }
 
 /// Builds the patched sysroot into `cache`, packs fixture `name` with the
-/// database port `6379`/`5432` in its warp.toml replaced by `port`, and
-/// runs it.
-fn pack_and_run_database_client(name: &str, default_port: u16, port: u16, cache: &Path) -> Run {
+/// database port `default_port` in its warp.toml replaced by `port` (and,
+/// given a CA, the endpoint asking for TLS with it), and runs it.
+fn pack_and_run_database_client(name: &str, default_port: u16, port: u16, ca: Option<&Path>, cache: &Path) -> Run {
     let lock = BUILD.get_or_init(Default::default).lock().unwrap();
     run(warp(&repo())
         .args(["toolchain", "build", "wasi-libc"])
@@ -304,8 +327,14 @@ fn pack_and_run_database_client(name: &str, default_port: u16, port: u16, cache:
     .expect_code(0);
     drop(lock);
     let (_project_temp, project) = fixture(name);
-    let config = std::fs::read_to_string(project.join("warp.toml")).unwrap();
-    std::fs::write(project.join("warp.toml"), config.replace(&default_port.to_string(), &port.to_string())).unwrap();
+    let mut config = std::fs::read_to_string(project.join("warp.toml")).unwrap();
+    config = config.replace(&default_port.to_string(), &port.to_string());
+    if let Some(ca) = ca {
+        // The endpoint is the file's last table.
+        std::fs::copy(ca, project.join("db-ca.pem")).unwrap();
+        config.push_str("tls = true\nca = \"db-ca.pem\"\n");
+    }
+    std::fs::write(project.join("warp.toml"), config).unwrap();
     let packed = run(warp(&project).args(["pack", "--json"]).env("WARP_CACHE_DIR", cache));
     packed.expect_code(0);
     let manifest = PathBuf::from(packed.json()["manifest"].as_str().unwrap());
@@ -313,13 +342,76 @@ fn pack_and_run_database_client(name: &str, default_port: u16, port: u16, cache:
     run(warp(&project).arg("run").arg(&manifest).env("WARP_CACHE_DIR", cache))
 }
 
-/// The C toolchain and the mirror, for the database tests.
+/// A test CA and a server certificate it signs for the fixtures' database
+/// names and 127.0.0.1, made with `openssl`.
+struct Certs {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    /// Another CA, which signed nothing the servers use.
+    stranger: PathBuf,
+}
+
+impl Certs {
+    fn new(dir: &Path) -> Certs {
+        let dir = dir.join("certs");
+        std::fs::create_dir(&dir).unwrap();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).current_dir(&dir).output().expect("openssl runs");
+            assert!(out.status.success(), "openssl {args:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+        };
+        let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+        for name in ["ca", "stranger"] {
+            let args = format!("req -x509 {ec} -keyout {name}.key -out {name}.pem -days 2 -subj /CN=warp-test-{name}");
+            openssl(&args.split(' ').collect::<Vec<_>>());
+        }
+        let args = format!("req {ec} -keyout server.key -out server.csr -subj /CN=warp-test-db");
+        openssl(&args.split(' ').collect::<Vec<_>>());
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName = DNS:db.production.warp.local, DNS:cache.production.warp.local, \
+             DNS:mysql.production.warp.local, IP:127.0.0.1\n\
+             basicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]);
+        Certs {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+            stranger: dir.join("stranger.pem"),
+        }
+    }
+}
+
+fn have_openssl() -> bool {
+    Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success())
+}
+
+/// The C toolchain, the mirror and openssl, for the database tests.
 fn c_prerequisites() -> bool {
     prerequisite(mirrors().is_some(), "no wasi-libc mirror: set WARP_TEST_MIRRORS")
         && prerequisite(
             have_clang(),
             "no clang-19: `apt-get install clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32`",
         )
+        && prerequisite(have_openssl(), "no openssl: `apt-get install openssl`")
 }
 
 #[test]
@@ -329,30 +421,42 @@ fn a_c_program_talks_to_redis_through_the_database_proxy() {
         return;
     }
     let temp = tempfile::tempdir().unwrap();
-    let server = Server::redis(temp.path());
-    let run = pack_and_run_database_client("c-redis", 6379, server.port, &temp.path().join("cache"));
-    run.expect_code(0);
-    let out = &run.stdout;
-    // The bytes went to the real server and back.
-    assert!(out.contains("round 1 set +OK"), "{out}");
-    assert!(out.contains("round 1 select +OK"), "{out}");
-    // Back on database 0: the pooled connection was reset.
-    assert!(out.contains("round 2 get $12  hello-from-c"), "{out}");
-    assert!(out.contains("round 2 quit +OK"), "{out}");
-    // The second connection is the first one, back from the pool.
-    let id = |round: u32| {
-        out.lines()
-            .find_map(|l| l.strip_prefix(&format!("round {round} client-id ")))
-            .unwrap_or_else(|| panic!("no client id in round {round}:\n{out}"))
-            .trim()
-            .to_string()
-    };
-    assert!(id(1).starts_with(':'), "{out}");
-    assert_eq!(id(1), id(2), "the proxy did not reuse the pooled connection:\n{out}");
-    // An address the manifest does not list is refused, and logged.
-    assert!(out.contains("connect 127.0.0.1:1: Connection refused"), "{out}");
-    run.stderr_has("database connection to 127.0.0.1:1 refused: not listed in `shims.database`");
-    assert_eq!(run.stderr.matches("refused").count(), 1, "one report per address:\n{}", run.stderr);
+    let certs = Certs::new(temp.path());
+    let server = Server::redis(temp.path(), &certs);
+    let cache = temp.path().join("cache");
+    // In plaintext, then on the port that only speaks TLS.
+    for (port, ca) in [(server.port, None), (server.tls_port, Some(certs.ca.as_path()))] {
+        let run = pack_and_run_database_client("c-redis", 6379, port, ca, &cache);
+        run.expect_code(0);
+        let out = &run.stdout;
+        // The bytes went to the real server and back.
+        assert!(out.contains("round 1 set +OK"), "{out}");
+        assert!(out.contains("round 1 select +OK"), "{out}");
+        // Back on database 0: the pooled connection was reset.
+        assert!(out.contains("round 2 get $12  hello-from-c"), "{out}");
+        assert!(out.contains("round 2 quit +OK"), "{out}");
+        // The second connection is the first one, back from the pool.
+        let id = |round: u32| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(&format!("round {round} client-id ")))
+                .unwrap_or_else(|| panic!("no client id in round {round}:\n{out}"))
+                .trim()
+                .to_string()
+        };
+        assert!(id(1).starts_with(':'), "{out}");
+        assert_eq!(id(1), id(2), "the proxy did not reuse the pooled connection:\n{out}");
+        // An address the manifest does not list is refused, and logged.
+        assert!(out.contains("connect 127.0.0.1:1: Connection refused"), "{out}");
+        run.stderr_has("database connection to 127.0.0.1:1 refused: not listed in `shims.database`");
+        assert_eq!(run.stderr.matches("refused").count(), 1, "one report per address:\n{}", run.stderr);
+    }
+    // A CA that did not sign the server's certificate: no connection, and
+    // the log says why.
+    let run = pack_and_run_database_client("c-redis", 6379, server.tls_port, Some(&certs.stranger), &cache);
+    run.expect_code(1);
+    run.stderr_has(&format!("database connection to cache.production.warp.local:{} failed", server.tls_port))
+        .stderr_has("invalid peer certificate");
+    assert!(!run.stdout.contains("client-id"), "{}", run.stdout);
 }
 
 #[test]
@@ -362,30 +466,37 @@ fn a_c_program_logs_in_to_postgres_through_the_pooling_proxy() {
         return;
     }
     let temp = tempfile::tempdir().unwrap();
-    let server = Server::postgres(&bin.unwrap(), temp.path());
-    let run = pack_and_run_database_client("c-postgres", 5432, server.port, &temp.path().join("cache"));
-    let out = &run.stdout;
-    assert_eq!(run.code, 0, "stdout:\n{out}\nstderr:\n{}", run.stderr);
-    // `round N <backend pid> <application_name> <search_path>`.
-    let session = |round: u32| -> Vec<String> {
-        out.lines()
-            .find_map(|l| l.strip_prefix(&format!("round {round} ")).filter(|rest| rest.split(' ').count() >= 3))
-            .unwrap_or_else(|| panic!("no session line in round {round}:\n{out}"))
-            .split(' ')
-            .map(str::to_string)
-            .collect()
-    };
-    let (one, two, three) = (session(1), session(2), session(3));
-    assert!(one[0].parse::<u32>().is_ok(), "{out}");
-    assert_eq!(&one[1..], ["c-probe", "\"$user\",", "public"], "{out}");
-    // The same login again: the same backend, from the pool, reset.
-    assert_eq!(one[0], two[0], "the proxy did not reuse the pooled session:\n{out}");
-    assert_eq!(&two[1..], ["c-probe", "\"$user\",", "public"], "settings leaked into the pooled session:\n{out}");
-    assert!(out.contains("round 2 0\n"), "a prepared statement leaked into the pooled session:\n{out}");
-    // Another login: another backend.
-    assert_ne!(three[0], one[0], "{out}");
-    assert_eq!(three[1], "c-other", "{out}");
-    assert!(!out.contains("error"), "{out}");
+    let certs = Certs::new(temp.path());
+    let server = Server::postgres(&bin.unwrap(), temp.path(), &certs);
+    for (ca, ssl) in [(None, "f"), (Some(certs.ca.as_path()), "t")] {
+        let run = pack_and_run_database_client("c-postgres", 5432, server.port, ca, &temp.path().join("cache"));
+        let out = &run.stdout;
+        assert_eq!(run.code, 0, "stdout:\n{out}\nstderr:\n{}", run.stderr);
+        // `round N <backend pid> <ssl> <application_name> <search_path>`.
+        let session = |round: u32| -> Vec<String> {
+            out.lines()
+                .find_map(|l| l.strip_prefix(&format!("round {round} ")).filter(|rest| rest.split(' ').count() >= 4))
+                .unwrap_or_else(|| panic!("no session line in round {round}:\n{out}"))
+                .split(' ')
+                .map(str::to_string)
+                .collect()
+        };
+        let (one, two, three) = (session(1), session(2), session(3));
+        assert!(one[0].parse::<u32>().is_ok(), "{out}");
+        assert_eq!(&one[1..], [ssl, "c-probe", "\"$user\",", "public"], "{out}");
+        // The same login again: the same backend, from the pool, reset.
+        assert_eq!(one[0], two[0], "the proxy did not reuse the pooled session:\n{out}");
+        assert_eq!(
+            &two[1..],
+            [ssl, "c-probe", "\"$user\",", "public"],
+            "settings leaked into the pooled session:\n{out}"
+        );
+        assert!(out.contains("round 2 0\n"), "a prepared statement leaked into the pooled session:\n{out}");
+        // Another login: another backend.
+        assert_ne!(three[0], one[0], "{out}");
+        assert_eq!(&three[1..3], [ssl, "c-other"], "{out}");
+        assert!(!out.contains("error"), "{out}");
+    }
 }
 
 #[test]
@@ -395,26 +506,37 @@ fn a_c_program_logs_in_to_mariadb_through_the_pooling_proxy() {
         return;
     }
     let temp = tempfile::tempdir().unwrap();
-    let server = Server::mariadb(temp.path());
-    let run = pack_and_run_database_client("c-mysql", 3306, server.port, &temp.path().join("cache"));
-    let out = &run.stdout;
-    assert_eq!(run.code, 0, "stdout:\n{out}\nstderr:\n{}", run.stderr);
-    // `round N <connection id> 42 <user> <database> <@leftover>`.
-    let session = |round: u32| -> Vec<&str> {
-        out.lines()
-            .find_map(|l| l.strip_prefix(&format!("round {round} ")))
-            .unwrap_or_else(|| panic!("no row in round {round}:\n{out}"))
-            .split(' ')
-            .collect()
-    };
-    let (one, two, three) = (session(1), session(2), session(3));
-    assert!(one[0].parse::<u32>().is_ok(), "{out}");
-    assert_eq!(&one[1..], ["42", "warp@%", "mysql", "NULL"], "{out}");
-    // The same login again: the same connection, from the pool, reset.
-    assert_eq!(one[0], two[0], "the proxy did not reuse the pooled connection:\n{out}");
-    assert_eq!(&two[1..], ["42", "warp@%", "mysql", "NULL"], "session state leaked into the pooled connection:\n{out}");
-    // Another user: logged in on a fresh connection.
-    assert_ne!(three[0], one[0], "{out}");
-    assert_eq!(&three[1..], ["42", "other@%", "mysql", "NULL"], "{out}");
-    assert!(!out.contains("error"), "{out}");
+    let certs = Certs::new(temp.path());
+    let server = Server::mariadb(temp.path(), &certs);
+    for ca in [None, Some(certs.ca.as_path())] {
+        let run = pack_and_run_database_client("c-mysql", 3306, server.port, ca, &temp.path().join("cache"));
+        let out = &run.stdout;
+        assert_eq!(run.code, 0, "stdout:\n{out}\nstderr:\n{}", run.stderr);
+        // `round N <connection id> 42 <user> <database> <@leftover> tls:<version>`.
+        let session = |round: u32| -> Vec<&str> {
+            out.lines()
+                .find_map(|l| l.strip_prefix(&format!("round {round} ")))
+                .unwrap_or_else(|| panic!("no row in round {round}:\n{out}"))
+                .split(' ')
+                .collect()
+        };
+        let (one, two, three) = (session(1), session(2), session(3));
+        for row in [&one, &two, &three] {
+            let tls = row.last().unwrap();
+            assert_eq!(ca.is_some(), tls.starts_with("tls:TLS"), "the server saw `{tls}`:\n{out}");
+        }
+        assert!(one[0].parse::<u32>().is_ok(), "{out}");
+        assert_eq!(&one[1..5], ["42", "warp@%", "mysql", "NULL"], "{out}");
+        // The same login again: the same connection, from the pool, reset.
+        assert_eq!(one[0], two[0], "the proxy did not reuse the pooled connection:\n{out}");
+        assert_eq!(
+            &two[1..5],
+            ["42", "warp@%", "mysql", "NULL"],
+            "session state leaked into the pooled connection:\n{out}"
+        );
+        // Another user: logged in on a fresh connection.
+        assert_ne!(three[0], one[0], "{out}");
+        assert_eq!(&three[1..5], ["42", "other@%", "mysql", "NULL"], "{out}");
+        assert!(!out.contains("error"), "{out}");
+    }
 }

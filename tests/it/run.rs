@@ -126,14 +126,17 @@ fn refuses_bad_manifests_before_running() {
     });
     run(&mut warp_run()).expect_code(2).stderr_has("field `component.path`");
 
-    write_edited_manifest(&manifest, &original, |value| {
-        value["shims"] =
-            serde_json::json!({ "database": [{ "protocol": "postgres", "host": "db", "port": 5432, "tls": true }] });
-    });
-    run(&mut warp_run())
-        .expect_code(2)
-        .stderr_has("TLS to databases is not supported")
-        .stderr_has("shims.database[0].tls");
+    let not_pem = manifest.parent().unwrap().join("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    for (ca, says) in [("missing-ca.pem", "not a readable PEM file"), ("not-a-ca.pem", "holds no certificates")] {
+        write_edited_manifest(&manifest, &original, |value| {
+            value["shims"] = serde_json::json!({ "database": [
+                { "protocol": "redis", "host": "cache", "port": 6379 },
+                { "protocol": "postgres", "host": "db", "port": 5432, "tls": true, "ca": ca },
+            ] });
+        });
+        run(&mut warp_run()).expect_code(2).stderr_has(says).stderr_has("field `shims.database[1].ca`");
+    }
 
     write_edited_manifest(&manifest, &original, |value| {
         value["shims"] = serde_json::json!({ "warp-drive": true });

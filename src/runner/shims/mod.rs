@@ -22,8 +22,8 @@ use wasmtime::component::{HasSelf, Linker};
 
 use serde_json::json;
 
+use super::Loaded;
 use super::log;
-use crate::manifest::Manifest;
 use crate::project::{DbProtocol, ThreadingModel};
 
 pub use signals::Signal;
@@ -70,7 +70,7 @@ pub struct Shims {
 }
 
 impl Shims {
-    pub fn new(manifest: &Manifest) -> Arc<Shims> {
+    pub fn new(loaded: &Loaded) -> Arc<Shims> {
         let shims = Arc::new(Shims {
             name: RwLock::new(String::new()),
             setup: RwLock::new(Arc::new(Setup { files: Default::default(), dns: Default::default() })),
@@ -80,16 +80,17 @@ impl Shims {
             sequential: AtomicBool::new(false),
             degraded: AtomicBool::new(false),
         });
-        shims.configure(manifest);
+        shims.configure(loaded);
         shims
     }
 
     /// Takes the manifest's settings (at start and on reload).
-    pub fn configure(&self, manifest: &Manifest) {
+    pub fn configure(&self, loaded: &Loaded) {
+        let manifest = &loaded.manifest;
         let dns = dns::Table::new(manifest.shims.dns.as_ref());
         let files = filesystem::VirtualFs::new(manifest, &dns);
         *self.setup.write().unwrap() = Arc::new(Setup { files, dns });
-        self.databases.configure(&manifest.shims.database);
+        self.databases.configure(&manifest.shims.database, loaded.database_tls.clone());
         *self.name.write().unwrap() = manifest.name.clone();
         if let Some(model) = manifest.shims.threading {
             self.declare(model);
@@ -164,13 +165,13 @@ pub struct ShimHost {
     /// This instance's database connections, by handle.
     connections: HashMap<u64, database::Connection>,
     next_connection: u64,
-    /// Unlisted addresses already reported (once each per instance).
-    refused: HashSet<(String, u16)>,
+    /// What was logged about database connections (once each per instance).
+    reported: HashSet<String>,
 }
 
 impl ShimHost {
     pub fn new(shims: &Arc<Shims>) -> ShimHost {
-        ShimHost { shims: shims.clone(), connections: HashMap::new(), next_connection: 1, refused: HashSet::new() }
+        ShimHost { shims: shims.clone(), connections: HashMap::new(), next_connection: 1, reported: HashSet::new() }
     }
 }
 
@@ -282,25 +283,27 @@ impl wit_db::Host for ShimHost {
             Err(e) => {
                 let unlisted = e == database::Error::ConnectionRefused
                     && !self.shims.databases.lists_address(&request, &setup.dns, &self.shims.dns_cache).await;
-                if unlisted && self.refused.insert((request.host.clone(), request.port)) {
-                    let name = self.shims.name.read().unwrap().clone();
-                    log::event(
+                if unlisted {
+                    self.report(
                         "database-refused",
-                        json!({ "name": name, "host": request.host, "port": request.port }),
-                        format_args!(
-                            "{name}: database connection to {}:{} refused: not listed in `shims.database`",
+                        json!({ "host": request.host, "port": request.port }),
+                        format!(
+                            "database connection to {}:{} refused: not listed in `shims.database`",
                             request.host, request.port
                         ),
                     );
                 }
-                Err(db_error(e))
+                Err(self.failed(e))
             }
         }
     }
 
     async fn send(&mut self, conn: wit_db::Connection, data: Vec<u8>) -> Result<u32, wit_db::DbError> {
         let connection = self.connections.get_mut(&conn).ok_or(wit_db::DbError::Closed)?;
-        connection.send(&data).await.map_err(db_error)
+        match connection.send(&data).await {
+            Ok(sent) => Ok(sent),
+            Err(e) => Err(self.failed(e)),
+        }
     }
 
     async fn recv(&mut self, conn: wit_db::Connection, max_bytes: u32) -> Result<Vec<u8>, wit_db::DbError> {
@@ -315,6 +318,27 @@ impl wit_db::Host for ShimHost {
     }
 }
 
+impl ShimHost {
+    /// Logs `message` once per instance.
+    fn report(&mut self, kind: &str, mut fields: serde_json::Value, message: String) {
+        if self.reported.insert(message.clone()) {
+            let name = self.shims.name.read().unwrap().clone();
+            fields["name"] = json!(name);
+            log::event(kind, fields, format_args!("{name}: {message}"));
+        }
+    }
+
+    /// The guest's error for a failed connection; TLS failures are logged
+    /// (the guest sees only `protocol-error`).
+    fn failed(&mut self, error: database::Error) -> wit_db::DbError {
+        if let database::Error::Tls(reason) = &error {
+            let message = format!("database connection to {reason}");
+            self.report("database-tls-failed", json!({ "reason": reason }), message);
+        }
+        db_error(error)
+    }
+}
+
 fn db_error(error: database::Error) -> wit_db::DbError {
     match error {
         database::Error::ConnectionRefused => wit_db::DbError::ConnectionRefused,
@@ -322,6 +346,7 @@ fn db_error(error: database::Error) -> wit_db::DbError {
         database::Error::ProtocolError => wit_db::DbError::ProtocolError,
         database::Error::PoolExhausted => wit_db::DbError::PoolExhausted,
         database::Error::Closed => wit_db::DbError::Closed,
+        database::Error::Tls(_) => wit_db::DbError::ProtocolError,
     }
 }
 

@@ -25,17 +25,20 @@
 
 pub mod mysql;
 pub mod postgres;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls::ClientConfig;
 
 use super::dns;
 use crate::project::{Database, DbProtocol};
+use tls::Stream;
 
 /// How long an idle pooled connection is kept.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -46,13 +49,16 @@ pub const RECV_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most one `recv` returns.
 pub const RECV_MAX: u32 = 64 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     ConnectionRefused,
     Timeout,
     ProtocolError,
     PoolExhausted,
     Closed,
+    /// TLS to the server could not be set up (a `protocol-error` for the
+    /// guest; the reason goes to the log).
+    Tls(String),
 }
 
 /// What a guest asks to connect to.
@@ -72,7 +78,8 @@ struct Key {
 
 /// A connection waiting in its pool.
 struct Idle {
-    stream: TcpStream,
+    stream: Stream,
+    peer: SocketAddr,
     since: Instant,
     login: Login,
 }
@@ -104,13 +111,22 @@ struct Pool {
 #[derive(Default)]
 pub struct Proxy {
     endpoints: Mutex<Vec<Database>>,
+    tls: Mutex<tls::Configs>,
     pools: Mutex<HashMap<Key, Pool>>,
+}
+
+/// An endpoint a request matched.
+#[derive(Clone)]
+struct Endpoint {
+    key: Key,
+    database: Database,
+    tls: Option<Arc<ClientConfig>>,
 }
 
 /// A checked-out connection, owned by one instance.
 pub struct Connection {
-    key: Key,
-    stream: TcpStream,
+    endpoint: Endpoint,
+    stream: Stream,
     /// Where `stream` goes, for a fresh connection to the same server.
     peer: SocketAddr,
     /// What the guest gets next, before more is read from the stream.
@@ -122,17 +138,19 @@ pub struct Connection {
 impl Proxy {
     /// Takes the manifest's endpoints. Pools of endpoints that changed are
     /// dropped (their connections close as they come back).
-    pub fn configure(&self, endpoints: &[Database]) {
+    pub fn configure(&self, endpoints: &[Database], tls: tls::Configs) {
         let mut current = self.endpoints.lock().unwrap();
         if *current != endpoints {
             *current = endpoints.to_vec();
             self.pools.lock().unwrap().clear();
         }
+        *self.tls.lock().unwrap() = tls;
     }
 
     /// The endpoint `request` names, if the manifest lists it.
-    async fn endpoint(&self, request: &Request, table: &dns::Table, cache: &dns::Cache) -> Option<(Key, Database)> {
+    async fn endpoint(&self, request: &Request, table: &dns::Table, cache: &dns::Cache) -> Option<Endpoint> {
         let endpoints = self.endpoints.lock().unwrap().clone();
+        let tls = self.tls.lock().unwrap().clone();
         let wanted_ip = request.host.parse::<IpAddr>().ok();
         for (index, endpoint) in endpoints.into_iter().enumerate() {
             if endpoint.protocol != request.protocol || endpoint.port != request.port {
@@ -147,7 +165,8 @@ impl Proxy {
                     None => false,
                 };
             if same_host {
-                return Some((Key { index }, endpoint));
+                let tls = tls.get(index).cloned().flatten();
+                return Some(Endpoint { key: Key { index }, database: endpoint, tls });
             }
         }
         None
@@ -171,12 +190,13 @@ impl Proxy {
         table: &dns::Table,
         cache: &dns::Cache,
     ) -> Result<Connection, Error> {
-        let (key, endpoint) = self.endpoint(request, table, cache).await.ok_or(Error::ConnectionRefused)?;
+        let endpoint = self.endpoint(request, table, cache).await.ok_or(Error::ConnectionRefused)?;
+        let key = endpoint.key.clone();
         // Reserve a place, taking the idle connections out to check them.
         let idle = {
             let mut pools = self.pools.lock().unwrap();
             let pool = pools.entry(key.clone()).or_default();
-            if pool.checked_out >= endpoint.pool_size.max(1) {
+            if pool.checked_out >= endpoint.database.pool_size.max(1) {
                 return Err(Error::PoolExhausted);
             }
             pool.checked_out += 1;
@@ -196,37 +216,18 @@ impl Proxy {
         }
         self.pools.lock().unwrap().entry(key.clone()).or_default().idle.extend(keep);
         let opened = match reused {
-            Some(idle) => Ok((idle.stream, Some(idle.login))),
-            None => open(&endpoint, table, cache).await.map(|stream| (stream, None)),
+            Some(idle) => {
+                Ok(Opened { stream: idle.stream, peer: idle.peer, early: Vec::new(), login: Some(idle.login) })
+            }
+            None => open(&endpoint, table, cache).await,
         };
-        let connection = opened.and_then(|(stream, login)| {
-            let mut inbox = Vec::new();
-            let follow = match (endpoint.protocol, login) {
-                (DbProtocol::Redis, _) => Follow::Redis { quit: false },
-                (DbProtocol::Postgres, Some(Login::Postgres(login))) => {
-                    Follow::Postgres(postgres::Session::pooled(login))
-                }
-                (DbProtocol::Postgres, _) => Follow::Postgres(postgres::Session::default()),
-                (DbProtocol::Mysql, Some(Login::Mysql(login))) => {
-                    // The guest is greeted as the server greeted the first one.
-                    inbox.extend_from_slice(&login.greeting);
-                    Follow::Mysql(mysql::Session::pooled(login))
-                }
-                (DbProtocol::Mysql, _) => Follow::Mysql(mysql::Session::default()),
-            };
-            Ok(Connection {
-                key: key.clone(),
-                peer: stream.peer_addr().map_err(|_| Error::Closed)?,
-                stream,
-                inbox,
-                follow,
-                broken: false,
-            })
-        });
-        if connection.is_err() {
-            self.release(&key);
+        match opened {
+            Ok(opened) => Ok(Connection::new(endpoint, opened)),
+            Err(e) => {
+                self.release(&key);
+                Err(e)
+            }
         }
-        connection
     }
 
     fn release(&self, key: &Key) {
@@ -239,7 +240,7 @@ impl Proxy {
     /// otherwise it is closed.
     pub fn close(&self, connection: Connection) {
         let mut pools = self.pools.lock().unwrap();
-        let Some(pool) = pools.get_mut(&connection.key) else { return };
+        let Some(pool) = pools.get_mut(&connection.endpoint.key) else { return };
         pool.checked_out = pool.checked_out.saturating_sub(1);
         if connection.broken || !connection.inbox.is_empty() {
             return;
@@ -250,7 +251,7 @@ impl Proxy {
             Follow::Mysql(session) => session.at_rest().map(Login::Mysql),
         };
         if let Some(login) = login {
-            pool.idle.push(Idle { stream: connection.stream, since: Instant::now(), login });
+            pool.idle.push(Idle { stream: connection.stream, peer: connection.peer, since: Instant::now(), login });
         }
     }
 
@@ -261,27 +262,72 @@ impl Proxy {
     }
 }
 
+/// A connection to a server, ready for the guest's bytes.
+struct Opened {
+    stream: Stream,
+    peer: SocketAddr,
+    /// What the server sent while the proxy set up TLS, for the guest
+    /// (MySQL's greeting).
+    early: Vec<u8>,
+    /// How a pooled session logged in.
+    login: Option<Login>,
+}
+
 impl Connection {
+    fn new(endpoint: Endpoint, opened: Opened) -> Connection {
+        let mut inbox = Vec::new();
+        let tls = endpoint.tls.is_some();
+        let follow = match (endpoint.database.protocol, opened.login) {
+            (DbProtocol::Redis, _) => Follow::Redis { quit: false },
+            (DbProtocol::Postgres, Some(Login::Postgres(login))) => Follow::Postgres(postgres::Session::pooled(login)),
+            (DbProtocol::Postgres, _) => Follow::Postgres(postgres::Session::default()),
+            (DbProtocol::Mysql, Some(Login::Mysql(login))) => {
+                // The guest is greeted as the server greeted the first one.
+                inbox.extend_from_slice(&login.greeting);
+                Follow::Mysql(mysql::Session::pooled(login))
+            }
+            (DbProtocol::Mysql, _) => {
+                let mut session = mysql::Session::new(tls);
+                session.from_server(&opened.early, &mut inbox);
+                Follow::Mysql(session)
+            }
+        };
+        Connection { endpoint, stream: opened.stream, peer: opened.peer, inbox, follow, broken: false }
+    }
+
     pub async fn send(&mut self, data: &[u8]) -> Result<u32, Error> {
         let mut to_server = Vec::new();
         match &mut self.follow {
             Follow::Postgres(session) => {
                 if let postgres::Step::Fresh(bytes) = session.from_guest(data, &mut to_server, &mut self.inbox) {
                     // The pooled session logged in as someone else.
-                    self.stream = connect_to(self.peer).await?;
+                    self.stream = reopen(&self.endpoint, self.peer).await?.stream;
                     let mut fresh = postgres::Session::default();
                     fresh.from_guest(&bytes, &mut to_server, &mut self.inbox);
                     *session = fresh;
                 }
             }
-            Follow::Mysql(session) => {
-                if let mysql::Step::Fresh(response) = session.from_guest(data, &mut to_server, &mut self.inbox) {
+            Follow::Mysql(session) => match session.from_guest(data, &mut to_server, &mut self.inbox) {
+                mysql::Step::Go => {}
+                mysql::Step::Fresh(response) => {
                     // The pooled session logged in as someone else: log in
                     // on a fresh connection (its greeting comes first).
-                    self.stream = connect_to(self.peer).await?;
-                    *session = mysql::Session::switching(response);
+                    let opened = reopen(&self.endpoint, self.peer).await?;
+                    self.stream = opened.stream;
+                    *session = mysql::Session::switching(response, self.endpoint.tls.is_some());
+                    session.from_server(&opened.early, &mut self.inbox);
                 }
-            }
+                mysql::Step::StartTls { request, then } => {
+                    let host = &self.endpoint.database.host;
+                    self.stream.write_all(&request).await.map_err(|_| Error::Closed)?;
+                    let config = self.endpoint.tls.clone().ok_or(Error::ProtocolError)?;
+                    self.stream.upgrade(config, host).await.map_err(|reason| {
+                        self.broken = true;
+                        Error::Tls(format!("{host}:{} failed: {reason}", self.peer.port()))
+                    })?;
+                    to_server.extend(then);
+                }
+            },
             Follow::Redis { quit } if is_redis_quit(data) => {
                 *quit = true;
                 self.inbox.extend_from_slice(b"+OK\r\n");
@@ -343,27 +389,77 @@ fn is_redis_quit(data: &[u8]) -> bool {
     upper == b"QUIT\r\n" || upper == b"*1\r\n$4\r\nQUIT\r\n"
 }
 
-async fn open(endpoint: &Database, table: &dns::Table, cache: &dns::Cache) -> Result<TcpStream, Error> {
-    let addrs = dns::resolve(table, cache, &endpoint.host).await.map_err(|_| Error::ConnectionRefused)?;
+async fn open(endpoint: &Endpoint, table: &dns::Table, cache: &dns::Cache) -> Result<Opened, Error> {
+    let addrs = dns::resolve(table, cache, &endpoint.database.host).await.map_err(|_| Error::ConnectionRefused)?;
     let mut last = Error::ConnectionRefused;
     for ip in addrs {
-        match connect_to(SocketAddr::new(ip, endpoint.port)).await {
-            Ok(stream) => return Ok(stream),
+        match reopen(endpoint, SocketAddr::new(ip, endpoint.database.port)).await {
+            Ok(opened) => return Ok(opened),
+            Err(e @ Error::Tls(_)) => return Err(e),
             Err(e) => last = e,
         }
     }
     Err(last)
 }
 
-async fn connect_to(addr: SocketAddr) -> Result<TcpStream, Error> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-        Ok(Ok(stream)) => {
-            let _ = stream.set_nodelay(true);
-            Ok(stream)
+/// A fresh connection to `peer`, with TLS when the endpoint asks for it.
+async fn reopen(endpoint: &Endpoint, peer: SocketAddr) -> Result<Opened, Error> {
+    let mut tcp = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(_)) => return Err(Error::ConnectionRefused),
+        Err(_) => return Err(Error::Timeout),
+    };
+    let _ = tcp.set_nodelay(true);
+    let Some(config) = endpoint.tls.clone() else {
+        return Ok(Opened { stream: Stream::Tcp(tcp), peer, early: Vec::new(), login: None });
+    };
+    let host = &endpoint.database.host;
+    let refused = |what: &str| Error::Tls(format!("{host}:{} {what}", peer.port()));
+    // Each protocol starts TLS its own way.
+    let early = match endpoint.database.protocol {
+        DbProtocol::Redis => Vec::new(),
+        DbProtocol::Postgres => {
+            let ask = tokio::time::timeout(CHECK_TIMEOUT, async {
+                tcp.write_all(&postgres::ssl_request()).await?;
+                let mut answer = [0u8; 1];
+                tcp.read_exact(&mut answer).await.map(|_| answer[0])
+            });
+            match ask.await {
+                Ok(Ok(b'S')) => Vec::new(),
+                Ok(Ok(_)) => return Err(refused("does not accept TLS (the server answered `N` to SSLRequest)")),
+                Ok(Err(_)) => return Err(Error::Closed),
+                Err(_) => return Err(Error::Timeout),
+            }
         }
-        Ok(Err(_)) => Err(Error::ConnectionRefused),
-        Err(_) => Err(Error::Timeout),
+        DbProtocol::Mysql => {
+            // TLS starts once the guest's login says which capabilities to
+            // ask for ([`mysql::Step::StartTls`]).
+            let greeting = match tokio::time::timeout(CHECK_TIMEOUT, read_mysql_packet(&mut tcp)).await {
+                Ok(Some(packet)) => packet,
+                Ok(None) => return Err(Error::Closed),
+                Err(_) => return Err(Error::Timeout),
+            };
+            if !mysql::offers_tls(&greeting) {
+                return Err(refused("does not offer TLS (no CLIENT_SSL in its greeting)"));
+            }
+            return Ok(Opened { stream: Stream::Tcp(tcp), peer, early: greeting, login: None });
+        }
+    };
+    let stream = tls::connect(config, host, tcp).await.map_err(|reason| refused(&format!("failed: {reason}")))?;
+    Ok(Opened { stream: Stream::Tls(Box::new(stream)), peer, early, login: None })
+}
+
+/// One whole MySQL packet (header included), at most 1 MiB.
+async fn read_mysql_packet(stream: &mut (impl AsyncRead + Unpin)) -> Option<Vec<u8>> {
+    let mut packet = vec![0u8; 4];
+    stream.read_exact(&mut packet).await.ok()?;
+    let len = u32::from_le_bytes([packet[0], packet[1], packet[2], 0]) as usize;
+    if len > 1 << 20 {
+        return None;
     }
+    packet.resize(4 + len, 0);
+    stream.read_exact(&mut packet[4..]).await.ok()?;
+    Some(packet)
 }
 
 /// How long the checkout check may take.
@@ -396,12 +492,8 @@ async fn checked(mut idle: Idle) -> Option<Idle> {
             Login::Mysql(login) => {
                 for command in mysql::reset_commands(login) {
                     stream.write_all(&command).await.ok()?;
-                    let mut header = [0u8; 4];
-                    stream.read_exact(&mut header).await.ok()?;
-                    let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
-                    let mut payload = vec![0; len.min(1 << 20)];
-                    stream.read_exact(&mut payload).await.ok()?;
-                    (header[3] == 1 && payload.first() == Some(&0x00) && len == payload.len()).then_some(())?;
+                    let reply = read_mysql_packet(stream).await?;
+                    (reply[3] == 1 && reply.get(4) == Some(&0x00)).then_some(())?;
                 }
                 Some(())
             }

@@ -71,6 +71,12 @@ pub enum Step {
     /// The guest logs in differently from the pooled session: open a fresh
     /// connection and give it [`Session::switching`] with this response.
     Fresh(Vec<u8>),
+    /// Send `request` (an `SSLRequest` with the guest's capabilities), start
+    /// TLS, then send `then` (the guest's login) over it.
+    StartTls {
+        request: Vec<u8>,
+        then: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +118,12 @@ pub struct Session {
     /// The fresh server's auth plugin, for the rewritten response.
     switch_plugin: Vec<u8>,
     /// Added to the server's sequence ids on the way to the guest while
-    /// authenticating (2 after the proxy's `AuthSwitchRequest`).
-    offset: u8,
+    /// authenticating, taken from the guest's on the way to the server:
+    /// 2 after the proxy's `AuthSwitchRequest`, one less over TLS (the
+    /// proxy's `SSLRequest` took a sequence id).
+    shift: u8,
+    /// The proxy speaks TLS to the server.
+    tls: bool,
     greeting: Vec<u8>,
     response: Vec<u8>,
     ok: Vec<u8>,
@@ -136,10 +146,30 @@ impl Session {
         Session { phase: Phase::Response, pooled: Some(login), ..Session::default() }
     }
 
+    /// A session on a fresh connection; over TLS the proxy has already
+    /// sent its `SSLRequest` ([`ssl_request`]).
+    pub fn new(tls: bool) -> Session {
+        Session { tls, shift: if tls { 0xFF } else { 0 }, ..Session::default() }
+    }
+
     /// A fresh connection for a guest that already sent `response` to a
     /// pooled session's greeting.
-    pub fn switching(response: Vec<u8>) -> Session {
-        Session { switch_response: Some(response), ..Session::default() }
+    pub fn switching(response: Vec<u8>, tls: bool) -> Session {
+        Session { switch_response: Some(response), ..Session::new(tls) }
+    }
+
+    /// Sends the guest's login (guest sequence id `seq`) to the server;
+    /// over TLS, after an `SSLRequest` with the same capabilities and the
+    /// handshake, which the connection runs ([`Step::StartTls`]).
+    fn send_response(&self, seq: u8, mut payload: Vec<u8>, to_server: &mut Vec<u8>) -> Option<Step> {
+        let seq = seq.wrapping_sub(self.shift);
+        if !self.tls {
+            to_server.extend(packet(seq, &payload));
+            return None;
+        }
+        payload[1] |= (CLIENT_SSL >> 8) as u8;
+        let request = packet(seq.wrapping_sub(1), &payload[..32]);
+        Some(Step::StartTls { request, then: packet(seq, &payload) })
     }
 
     /// The greeting a pooled session gives the guest first.
@@ -181,8 +211,10 @@ impl Session {
                         };
                         self.capabilities = response.capabilities;
                         self.response = payload.clone();
-                        to_server.extend(packet(seq, &payload));
                         self.phase = Phase::Auth;
+                        if let Some(step) = self.send_response(seq, payload, to_server) {
+                            return step;
+                        }
                     }
                 },
                 Phase::Switching => {
@@ -193,11 +225,13 @@ impl Session {
                         return self.give_up(to_server);
                     };
                     self.capabilities = Response::parse(&rewritten).map_or(0, |r| r.capabilities);
-                    to_server.extend(packet(1, &rewritten));
-                    self.response = rewritten;
+                    self.response = rewritten.clone();
                     self.phase = Phase::Auth;
+                    if let Some(step) = self.send_response(seq, rewritten, to_server) {
+                        return step;
+                    }
                 }
-                Phase::Auth => to_server.extend(packet(seq.wrapping_sub(self.offset), &payload)),
+                Phase::Auth => to_server.extend(packet(seq.wrapping_sub(self.shift), &payload)),
                 // The guest speaks before the server's greeting: not MySQL.
                 Phase::Greeting => {
                     to_server.extend(packet(seq, &payload));
@@ -272,7 +306,7 @@ impl Session {
                         // What the next guest on this connection is greeted with.
                         self.greeting = packet(seq, &greeting.without_ssl());
                         self.switch_plugin = greeting.plugin.to_vec();
-                        self.offset = 2;
+                        self.shift = self.shift.wrapping_add(2);
                         self.phase = Phase::Switching;
                     }
                     Some(greeting) => {
@@ -287,7 +321,7 @@ impl Session {
                     }
                 },
                 Phase::Auth => {
-                    to_guest.extend(packet(seq.wrapping_add(self.offset), &payload));
+                    to_guest.extend(packet(seq.wrapping_add(self.shift), &payload));
                     match payload.first() {
                         Some(0x00) => {
                             self.ok = payload;
@@ -426,6 +460,13 @@ pub fn reset_commands(login: &Login) -> Vec<Vec<u8>> {
         commands.push(packet(0, &[&[COM_INIT_DB][..], &database].concat()));
     }
     commands
+}
+
+/// Whether a server's greeting (a whole packet) offers TLS.
+pub fn offers_tls(greeting: &[u8]) -> bool {
+    let Some(greeting) = greeting.get(4..).and_then(Greeting::parse) else { return false };
+    let at = greeting.capabilities_at;
+    greeting.payload.get(at + 1).is_some_and(|byte| byte & (CLIENT_SSL >> 8) as u8 != 0)
 }
 
 /// A packet: 3-byte length, sequence id, payload.
@@ -819,7 +860,7 @@ mod tests {
 
         // The fresh server greets the proxy; the guest is asked to
         // authenticate against the fresh scramble.
-        let mut fresh = Session::switching(other);
+        let mut fresh = Session::switching(other, false);
         let mut to_guest = Vec::new();
         fresh.from_server(&packet(0, &greeting(b"ABCDEFGHIJKLMNOPQRST")), &mut to_guest);
         assert_eq!(to_guest, packet(2, b"\xFEmysql_native_password\0ABCDEFGHIJKLMNOPQRST\0"));
@@ -829,5 +870,23 @@ mod tests {
         fresh.from_server(&packet(2, OK), &mut to_guest);
         assert_eq!(to_guest, packet(4, OK), "sequence ids continue the guest's exchange");
         assert_eq!(fresh.at_rest().unwrap().response, response("admin", &[6; 20]));
+    }
+
+    #[test]
+    fn over_tls_the_proxy_asks_with_the_guests_capabilities() {
+        let server_greeting = packet(0, &greeting(b"abcdefghijklmnopqrst"));
+        assert!(offers_tls(&server_greeting));
+        let mut session = Session::new(true);
+        let mut to_guest = Vec::new();
+        session.from_server(&server_greeting, &mut to_guest);
+        let (mut to_server, mut to_guest) = (Vec::new(), Vec::new());
+        let step = session.from_guest(&packet(1, &response("warp", &[9; 20])), &mut to_server, &mut to_guest);
+        let mut expected = response("warp", &[9; 20]);
+        expected[1] |= 0x08;
+        assert_eq!(step, Step::StartTls { request: packet(1, &expected[..32]), then: packet(2, &expected) });
+        assert!(to_server.is_empty());
+        session.from_server(&packet(3, OK), &mut to_guest);
+        assert_eq!(to_guest, packet(2, OK), "sequence ids as the guest counts them");
+        assert_eq!(session.at_rest().unwrap().response, response("warp", &[9; 20]), "recorded as the guest sent it");
     }
 }

@@ -277,6 +277,11 @@ pub fn message(kind: u8, body: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// The `SSLRequest` a TLS connection starts with (the server answers `S`).
+pub fn ssl_request() -> Vec<u8> {
+    [8u32.to_be_bytes(), SSL_REQUEST.to_be_bytes()].concat()
+}
+
 /// `DISCARD ALL` as a simple query: what a pooled session runs before it is
 /// handed out again (it resets settings, prepared statements, temporary
 /// tables and advisory locks, and fails if the server is gone).

@@ -445,6 +445,10 @@ fn a_c_program_talks_to_redis_through_the_database_proxy() {
         };
         assert!(id(1).starts_with(':'), "{out}");
         assert_eq!(id(1), id(2), "the proxy did not reuse the pooled connection:\n{out}");
+        // A full pool.
+        let exhausted = format!("connect cache.production.warp.local:{port}: Resource temporarily unavailable");
+        assert!(out.contains(&exhausted), "{out}");
+        assert!(!out.contains("let through"), "{out}");
         // An address the manifest does not list is refused, and logged.
         assert!(out.contains("connect 127.0.0.1:1: Connection refused"), "{out}");
         run.stderr_has("database connection to 127.0.0.1:1 refused: not listed in `shims.database`");

@@ -352,7 +352,7 @@ fn toolchain_bench(sh: &Shell, warp: &Path, work: &Path) -> Result<Vec<Figure>> 
     times.sort();
     Ok(vec![
         Figure {
-            what: "`warp toolchain build wasi-libc`, cold (clone, 4 patches, make)".into(),
+            what: "`warp toolchain build wasi-libc`, cold (clone, apply the series, make)".into(),
             value: format!("{:.1} s", cold.as_secs_f64()),
         },
         Figure {

@@ -23,6 +23,7 @@
 //!   greeting; its identical login is answered with the recorded `OK`, any
 //!   other is logged in on a fresh connection.
 
+mod framer;
 pub mod mysql;
 pub mod postgres;
 pub mod tls;
@@ -253,12 +254,6 @@ impl Proxy {
         if let Some(login) = login {
             pool.idle.push(Idle { stream: connection.stream, peer: connection.peer, since: Instant::now(), login });
         }
-    }
-
-    /// Connections checked out of `endpoint`'s pool and idle in it (tests).
-    pub fn counts(&self, index: usize) -> (u32, usize) {
-        let pools = self.pools.lock().unwrap();
-        pools.get(&Key { index }).map_or((0, 0), |pool| (pool.checked_out, pool.idle.len()))
     }
 }
 

@@ -24,6 +24,8 @@
 
 use std::collections::VecDeque;
 
+use super::framer::{self, Format, Framer};
+
 const CLIENT_CONNECT_WITH_DB: u32 = 0x8;
 const CLIENT_SSL: u32 = 0x800;
 const CLIENT_SECURE_CONNECTION: u32 = 0x8000;
@@ -286,12 +288,14 @@ impl Session {
         }
         let mut rest = data;
         while self.phase != Phase::Command {
-            let Some((seq, len, payload)) = self.server.next(&mut rest, true) else {
+            let Some(framer::Message { header, len, body: payload }) = self.server.next(Format::Mysql, &mut rest, true)
+            else {
                 if self.server.broken {
                     self.opaque = true;
                 }
                 return;
             };
+            let seq = header[3];
             if len == MAX_PAYLOAD {
                 // A greeting or auth packet this long is not one.
                 to_guest.extend(packet(seq, &payload));
@@ -343,7 +347,7 @@ impl Session {
             }
         }
         to_guest.extend_from_slice(rest);
-        while let Some((_, len, prefix)) = self.server.next(&mut rest, false) {
+        while let Some(framer::Message { len, body: prefix, .. }) = self.server.next(Format::Mysql, &mut rest, false) {
             let continues = std::mem::replace(&mut self.server_continues, len == MAX_PAYLOAD);
             if !continues && !self.reply(&prefix, len) {
                 self.opaque = true;
@@ -632,53 +636,6 @@ impl<'a> Response<'a> {
         }
         out.extend_from_slice(self.rest);
         out
-    }
-}
-
-/// Cuts a byte stream into packets.
-#[derive(Debug, Default)]
-struct Framer {
-    header: Vec<u8>,
-    remaining: usize,
-    len: usize,
-    payload: Vec<u8>,
-    broken: bool,
-}
-
-/// How much of a payload is kept when not all of it is wanted: enough for
-/// an OK packet's status flags.
-const PREFIX: usize = 32;
-
-impl Framer {
-    /// The next whole packet in `rest`: sequence id, payload length, and
-    /// the payload (all of it when `keep_all`, else its first bytes).
-    fn next(&mut self, rest: &mut &[u8], keep_all: bool) -> Option<(u8, usize, Vec<u8>)> {
-        if self.header.len() < 4 {
-            let take = (4 - self.header.len()).min(rest.len());
-            self.header.extend_from_slice(&rest[..take]);
-            *rest = &rest[take..];
-            if self.header.len() < 4 {
-                return None;
-            }
-            self.len = u32::from_le_bytes([self.header[0], self.header[1], self.header[2], 0]) as usize;
-            self.remaining = self.len;
-            self.payload.clear();
-        }
-        let take = self.remaining.min(rest.len());
-        let room = if keep_all { take } else { PREFIX.saturating_sub(self.payload.len()).min(take) };
-        self.payload.extend_from_slice(&rest[..room]);
-        self.remaining -= take;
-        *rest = &rest[take..];
-        if self.remaining > 0 {
-            return None;
-        }
-        let seq = self.header[3];
-        self.header.clear();
-        Some((seq, self.len, std::mem::take(&mut self.payload)))
-    }
-
-    fn at_boundary(&self) -> bool {
-        self.header.is_empty() && !self.broken
     }
 }
 

@@ -22,6 +22,8 @@
 //! a malformed length, a failed login) makes the session opaque: passed
 //! through, never pooled.
 
+use super::framer::{Format, Framer};
+
 const SSL_REQUEST: u32 = 80877103;
 const GSSENC_REQUEST: u32 = 80877104;
 const PROTOCOL_3: u32 = 196608;
@@ -155,8 +157,8 @@ impl Session {
             return;
         }
         let mut rest = data;
-        while let Some((kind, body)) = self.server.next(&mut rest, !self.greeted) {
-            if !self.message(kind, &body) {
+        while let Some(message) = self.server.next(Format::Postgres, &mut rest, !self.greeted) {
+            if !self.message(message.header[0], &message.body) {
                 self.opaque = true;
                 return;
             }
@@ -188,9 +190,7 @@ impl Session {
             _ => false,
         };
         if record {
-            self.greeting.push(kind);
-            self.greeting.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
-            self.greeting.extend_from_slice(body);
+            self.greeting.extend(message(kind, body));
         }
         true
     }
@@ -212,56 +212,6 @@ impl Session {
             && self.status == b'I';
         let startup = self.startup.clone().filter(|_| rest)?;
         Some(Login { startup, greeting: self.greeting.clone() })
-    }
-}
-
-/// Cuts a byte stream into typed messages (`kind`, length, body).
-#[derive(Debug, Default)]
-struct Framer {
-    header: Vec<u8>,
-    remaining: usize,
-    body: Vec<u8>,
-    broken: bool,
-}
-
-impl Framer {
-    /// The next whole message in `rest` (and what came before it); its body
-    /// is kept when `keep_all` or for `ReadyForQuery`.
-    fn next(&mut self, rest: &mut &[u8], keep_all: bool) -> Option<(u8, Vec<u8>)> {
-        if self.broken {
-            return None;
-        }
-        if self.header.len() < 5 {
-            let take = (5 - self.header.len()).min(rest.len());
-            self.header.extend_from_slice(&rest[..take]);
-            *rest = &rest[take..];
-            if self.header.len() < 5 {
-                return None;
-            }
-            let len = be32(&self.header[1..5]) as usize;
-            if len < 4 {
-                self.broken = true;
-                return None;
-            }
-            self.remaining = len - 4;
-            self.body.clear();
-        }
-        let take = self.remaining.min(rest.len());
-        if keep_all || self.header[0] == b'Z' {
-            self.body.extend_from_slice(&rest[..take]);
-        }
-        self.remaining -= take;
-        *rest = &rest[take..];
-        if self.remaining > 0 {
-            return None;
-        }
-        let kind = self.header[0];
-        self.header.clear();
-        Some((kind, std::mem::take(&mut self.body)))
-    }
-
-    fn at_boundary(&self) -> bool {
-        self.header.is_empty() && !self.broken
     }
 }
 
@@ -301,10 +251,10 @@ pub struct ResetReply {
 impl ResetReply {
     pub fn feed(&mut self, data: &[u8]) -> Option<bool> {
         let mut rest = data;
-        while let Some((kind, body)) = self.framer.next(&mut rest, false) {
-            match kind {
+        while let Some(message) = self.framer.next(Format::Postgres, &mut rest, false) {
+            match message.header[0] {
                 b'E' => self.failed = true,
-                b'Z' => return Some(!self.failed && body == b"I" && rest.is_empty()),
+                b'Z' => return Some(!self.failed && message.body == b"I" && rest.is_empty()),
                 _ => {}
             }
         }

@@ -198,6 +198,7 @@ fn bench(sh: &Shell) -> Result<()> {
     sh.change_dir(root());
     figures.extend(serve_bench(sh, &warp, &hello)?);
     figures.extend(toolchain_bench(sh, &warp, &work)?);
+    figures.extend(database_bench(sh, &warp, &work)?);
 
     let mut table = String::from("| measurement | value |\n|---|---|\n");
     for figure in &figures {
@@ -215,7 +216,10 @@ fn bench(sh: &Shell) -> Result<()> {
          `wasmtime serve` (the wasmtime 48 CLI) and then `warp run`, on the same 2 cores as the servers. \
          The toolchain figures build the patched wasi-libc sysroot with clang-19 from a fresh cache \
          (clone from the Debian-source mirror, apply the series, `make`), then again with nothing \
-         changed (goal: under 1 s).\n\n{table}"
+         changed (goal: under 1 s). The database figures run `tests/fixtures/c-redis-ping` (C, \
+         plain sockets) against a local `redis-server`: packed against that sysroot and run by \
+         `warp run` (through the database proxy, which pools and resets connections), and built \
+         natively with clang-19 (straight to Redis), in the same run.\n\n{table}"
     );
     std::fs::write(root().join("docs/BENCHMARKS.md"), doc)?;
     if figures.iter().any(|f| {
@@ -360,6 +364,67 @@ fn toolchain_bench(sh: &Shell, warp: &Path, work: &Path) -> Result<Vec<Figure>> 
             value: format!("{} ms", times[times.len() / 2].as_millis()),
         },
     ])
+}
+
+/// Redis round trips and short connections from a C program under `warp
+/// run` (through the database proxy) against the same program built
+/// natively, both talking to one local `redis-server`.
+fn database_bench(sh: &Shell, warp: &Path, work: &Path) -> Result<Vec<Figure>> {
+    let port = free_port()?;
+    let mut redis = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("failed to start redis-server (`apt-get install redis-server`)")?;
+    let measured = (|| {
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(10) {
+                bail!("redis-server did not listen on {port}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let project = work.join("c-redis-ping");
+        copy_tree(&root().join("tests/fixtures/c-redis-ping"), &project)?;
+        let config = std::fs::read_to_string(project.join("warp.toml"))?.replace("6379", &port.to_string());
+        std::fs::write(project.join("warp.toml"), config)?;
+        let _dir = sh.push_dir(&project);
+        let _cache = sh.push_env("WARP_CACHE_DIR", work.join("toolchain-cache"));
+        let json = cmd!(sh, "{warp} pack --json --quiet").read()?;
+        let manifest: serde_json::Value = serde_json::from_str(&json)?;
+        let manifest = manifest["manifest"].as_str().context("no manifest in `warp pack --json`")?.to_string();
+        let proxied = cmd!(sh, "{warp} run {manifest}").read()?;
+        let native = project.join("native");
+        cmd!(sh, "clang-19 -O2 -o {native} src/main.c").run()?;
+        let direct = cmd!(sh, "{native}")
+            .env("REDIS_HOST", "127.0.0.1")
+            .env("REDIS_PORT", port.to_string())
+            .env("ROUND_TRIPS", "20000")
+            .env("CONNECTIONS", "2000")
+            .read()?;
+        Ok((proxied, direct))
+    })();
+    let _ = redis.kill();
+    let _ = redis.wait();
+    let (proxied, direct) = measured?;
+    let figure = |out: &str, what: &str| -> Result<f64> {
+        out.lines()
+            .find_map(|line| line.strip_prefix(&format!("{what}: "))?.strip_suffix(" us")?.parse().ok())
+            .with_context(|| format!("no `{what}` in:\n{out}"))
+    };
+    let mut figures = Vec::new();
+    for what in ["round trip", "connect, ping, close"] {
+        let (warp_us, native_us) = (figure(&proxied, what)?, figure(&direct, what)?);
+        figures.push(Figure {
+            what: format!("Redis {what}: native C, straight to the server"),
+            value: format!("{native_us:.1} µs"),
+        });
+        figures.push(Figure {
+            what: format!("Redis {what}: the same C under `warp run`, through the database proxy"),
+            value: format!("{warp_us:.1} µs ({:.2}× native)", warp_us / native_us),
+        });
+    }
+    Ok(figures)
 }
 
 fn free_port() -> Result<u16> {

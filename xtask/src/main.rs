@@ -219,7 +219,8 @@ fn bench(sh: &Shell) -> Result<()> {
          changed (goal: under 1 s). The database figures run `tests/fixtures/c-redis-ping` (C, \
          plain sockets) against a local `redis-server`: packed against that sysroot and run by \
          `warp run` (through the database proxy, which pools and resets connections), and built \
-         natively with clang-19 (straight to Redis), in the same run.\n\n{table}"
+         natively with clang-19 (straight to Redis), in the same run; loopback latencies on this VM \
+         move with load (an idle machine wakes more slowly), so compare the ratios.\n\n{table}"
     );
     std::fs::write(root().join("docs/BENCHMARKS.md"), doc)?;
     if figures.iter().any(|f| {

@@ -56,9 +56,18 @@ fn ci_cache() -> Result<PathBuf> {
 
 /// Debian packages the tests need: clang/lld 19 and compiler-rt for wasm32
 /// (`warp toolchain build wasi-libc`, `warp pack --lang c`), and the
-/// database servers the database-proxy tests start on their own ports.
-const DEBIAN_PACKAGES: [&str; 7] =
-    ["clang-19", "lld-19", "llvm-19", "libclang-rt-19-dev-wasm32", "redis-server", "postgresql", "mariadb-server"];
+/// database servers the database-proxy tests start on their own ports (and
+/// `openssl`, which makes their certificates).
+const DEBIAN_PACKAGES: [&str; 8] = [
+    "clang-19",
+    "lld-19",
+    "llvm-19",
+    "libclang-rt-19-dev-wasm32",
+    "redis-server",
+    "postgresql",
+    "mariadb-server",
+    "openssl",
+];
 
 /// Everything the test suite needs, installed by the suite's own command.
 fn install_prerequisites(sh: &Shell) -> Result<()> {

@@ -66,7 +66,7 @@ fn manifest_shims(project: &Project, manifest_path: &Path) -> Result<crate::proj
 fn manifest_dir(manifest_path: &Path) -> Result<PathBuf> {
     let base = manifest_path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(base).with_context(|| format!("failed to create `{}`", base.display()))?;
-    Ok(base.canonicalize().with_context(|| format!("failed to resolve `{}`", base.display()))?)
+    base.canonicalize().with_context(|| format!("failed to resolve `{}`", base.display()))
 }
 
 /// `path` relative to `base`; both absolute and canonical.

@@ -145,7 +145,7 @@ fn parse(raw: &[u8]) -> Answer {
     if !chunked {
         body = rest.to_vec();
     }
-    while chunked {
+    while chunked && !rest.is_empty() {
         let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else { break };
         let Ok(size) = usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16) else { break };
         rest = &rest[eol + 2..];

@@ -82,7 +82,7 @@ pub fn human_bytes(bytes: u64) -> String {
     let digits = bytes.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 2);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -279,13 +279,13 @@ pub fn contributors(wasm: &[u8], main_names: Option<&FunctionNames>) -> Result<V
             other => match stack.last_mut() {
                 Some(Frame::Module(module)) => module.payload(other)?,
                 Some(Frame::Component) => {
-                    if let Payload::CustomSection(section) = &other {
-                        if let KnownCustom::ComponentName(reader) = section.as_known() {
-                            for name in reader.into_iter().flatten() {
-                                if let wasmparser::ComponentName::CoreModules(map) = name {
-                                    for naming in map.into_iter().flatten() {
-                                        module_labels.insert(naming.index, naming.name.to_string());
-                                    }
+                    if let Payload::CustomSection(section) = &other
+                        && let KnownCustom::ComponentName(reader) = section.as_known()
+                    {
+                        for name in reader.into_iter().flatten() {
+                            if let wasmparser::ComponentName::CoreModules(map) = name {
+                                for naming in map.into_iter().flatten() {
+                                    module_labels.insert(naming.index, naming.name.to_string());
                                 }
                             }
                         }

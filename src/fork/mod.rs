@@ -173,10 +173,11 @@ pub fn prepare(fork: &Fork, upstream: Option<&str>, force: bool) -> Result<Prepa
             return Err(unexported(fork, &dir, "has commits that are not in the patch series"));
         }
     }
-    if let (Some(head), true) = (head, built_from.split_whitespace().next() == Some(digest.as_str())) {
-        if head_is_checked_out(&repo) && !is_dirty(&repo)? {
-            return Ok(Prepared { dir, base, head, patches: patches.len(), reused: true });
-        }
+    if let (Some(head), true) = (head, built_from.split_whitespace().next() == Some(digest.as_str()))
+        && head_is_checked_out(&repo)
+        && !is_dirty(&repo)?
+    {
+        return Ok(Prepared { dir, base, head, patches: patches.len(), reused: true });
     }
 
     let base_commit = repo.find_commit(base)?;
@@ -679,10 +680,10 @@ fn conflict_markers(repo: &Repository) -> Result<Vec<ConflictedFile>> {
         for (number, line) in text.lines().enumerate() {
             if line.starts_with("<<<<<<<") {
                 start = Some(number + 1);
-            } else if line.starts_with(">>>>>>>") {
-                if let Some(first) = start.take() {
-                    hunks.push((first, number + 1));
-                }
+            } else if line.starts_with(">>>>>>>")
+                && let Some(first) = start.take()
+            {
+                hunks.push((first, number + 1));
             }
         }
         if !hunks.is_empty() {

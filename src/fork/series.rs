@@ -63,10 +63,10 @@ pub fn parse(bytes: &[u8]) -> Result<MailPatch, String> {
     };
     let time = field("date").and_then(parse_date).ok_or("its `Date:` header is missing or not RFC 2822")?;
     let mut subject = field("subject").ok_or("it has no `Subject:` header")?.to_string();
-    if subject.starts_with('[') {
-        if let Some(end) = subject.find(']') {
-            subject = subject[end + 1..].trim_start().to_string();
-        }
+    if subject.starts_with('[')
+        && let Some(end) = subject.find(']')
+    {
+        subject = subject[end + 1..].trim_start().to_string();
     }
     let body = match message.find("\n---\n").or_else(|| message.starts_with("---\n").then_some(0)) {
         Some(end) => &message[..end],

@@ -135,9 +135,8 @@ impl Server {
         for _ in 0..n {
             let mut store = generation.store(&self.shims)?;
             let started = std::time::Instant::now();
-            let proxy = generation.pre.instantiate_async(&mut store).await.map_err(anyhow::Error::from)?;
+            generation.pre.instantiate_async(&mut store).await.map_err(anyhow::Error::from)?;
             timings.push(started.elapsed());
-            drop(proxy);
         }
         Ok(timings)
     }

@@ -341,8 +341,11 @@ impl Connection {
     /// Up to `max` bytes, waiting for at least one; empty at end of stream.
     pub async fn recv(&mut self, max: u32) -> Result<Vec<u8>, Error> {
         let max = max.clamp(1, RECV_MAX) as usize;
-        let mut buf = vec![0; max];
-        while self.inbox.is_empty() {
+        loop {
+            if !self.inbox.is_empty() {
+                let n = max.min(self.inbox.len());
+                return Ok(self.inbox.drain(..n).collect());
+            }
             let quit = match &self.follow {
                 Follow::Redis { quit } => *quit,
                 Follow::Mysql(session) => session.quit(),
@@ -351,6 +354,7 @@ impl Connection {
             if quit {
                 return Ok(Vec::new());
             }
+            let mut buf = vec![0; max];
             let n = match tokio::time::timeout(RECV_TIMEOUT, self.stream.read(&mut buf)).await {
                 Err(_) => return Err(Error::Timeout),
                 Ok(Ok(0)) => {
@@ -363,25 +367,23 @@ impl Connection {
                 }
                 Ok(Ok(n)) => n,
             };
-            // A MySQL session may hold part of a packet it rewrites.
+            buf.truncate(n);
             match &mut self.follow {
-                Follow::Mysql(session) => session.from_server(&buf[..n], &mut self.inbox),
+                // A MySQL session may hold part of a packet it rewrites.
+                Follow::Mysql(session) => session.from_server(&buf, &mut self.inbox),
                 Follow::Postgres(session) => {
-                    session.from_server(&buf[..n]);
-                    self.inbox.extend_from_slice(&buf[..n]);
+                    session.from_server(&buf);
+                    return Ok(buf);
                 }
-                Follow::Redis { .. } => self.inbox.extend_from_slice(&buf[..n]),
+                Follow::Redis { .. } => return Ok(buf),
             }
         }
-        let n = max.min(self.inbox.len());
-        Ok(self.inbox.drain(..n).collect())
     }
 }
 
 /// Whether `data` is exactly Redis `QUIT` (inline or as a RESP array).
 fn is_redis_quit(data: &[u8]) -> bool {
-    let upper = data.to_ascii_uppercase();
-    upper == b"QUIT\r\n" || upper == b"*1\r\n$4\r\nQUIT\r\n"
+    [&b"QUIT\r\n"[..], b"*1\r\n$4\r\nQUIT\r\n"].iter().any(|quit| data.eq_ignore_ascii_case(quit))
 }
 
 async fn open(endpoint: &Endpoint, table: &dns::Table, cache: &dns::Cache) -> Result<Opened, Error> {

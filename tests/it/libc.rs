@@ -315,10 +315,14 @@ fn postgres_bin() -> Option<PathBuf> {
     found.pop().map(|(_, bin)| bin)
 }
 
-/// Builds the patched sysroot into `cache`, packs fixture `name` with the
-/// database port `default_port` in its warp.toml replaced by `port` (and,
-/// given a CA, the endpoint asking for TLS with it), and runs it.
-fn pack_and_run_database_client(name: &str, default_port: u16, port: u16, ca: Option<&Path>, cache: &Path) -> Run {
+/// Packs fixture `name` with the database port `default_port` in its
+/// warp.toml replaced by `port` (and, given a CA, the endpoint asking for
+/// TLS with it), and runs it. The database tests share one build of the
+/// patched sysroot, kept in cargo's test scratch directory (the full
+/// cycle from a fresh cache is `a_c_program_reaches_the_shims_…`'s).
+fn pack_and_run_database_client(name: &str, default_port: u16, port: u16, ca: Option<&Path>) -> Run {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("libc-database-cache");
+    let cache = cache.as_path();
     let lock = BUILD.get_or_init(Default::default).lock().unwrap();
     run(warp(&repo())
         .args(["toolchain", "build", "wasi-libc"])
@@ -423,10 +427,9 @@ fn a_c_program_talks_to_redis_through_the_database_proxy() {
     let temp = tempfile::tempdir().unwrap();
     let certs = Certs::new(temp.path());
     let server = Server::redis(temp.path(), &certs);
-    let cache = temp.path().join("cache");
     // In plaintext, then on the port that only speaks TLS.
     for (port, ca) in [(server.port, None), (server.tls_port, Some(certs.ca.as_path()))] {
-        let run = pack_and_run_database_client("c-redis", 6379, port, ca, &cache);
+        let run = pack_and_run_database_client("c-redis", 6379, port, ca);
         run.expect_code(0);
         let out = &run.stdout;
         // The bytes went to the real server and back.
@@ -456,7 +459,7 @@ fn a_c_program_talks_to_redis_through_the_database_proxy() {
     }
     // A CA that did not sign the server's certificate: no connection, and
     // the log says why.
-    let run = pack_and_run_database_client("c-redis", 6379, server.tls_port, Some(&certs.stranger), &cache);
+    let run = pack_and_run_database_client("c-redis", 6379, server.tls_port, Some(&certs.stranger));
     run.expect_code(1);
     run.stderr_has(&format!("database connection to cache.production.warp.local:{} failed", server.tls_port))
         .stderr_has("invalid peer certificate");
@@ -473,7 +476,7 @@ fn a_c_program_logs_in_to_postgres_through_the_pooling_proxy() {
     let certs = Certs::new(temp.path());
     let server = Server::postgres(&bin.unwrap(), temp.path(), &certs);
     for (ca, ssl) in [(None, "f"), (Some(certs.ca.as_path()), "t")] {
-        let run = pack_and_run_database_client("c-postgres", 5432, server.port, ca, &temp.path().join("cache"));
+        let run = pack_and_run_database_client("c-postgres", 5432, server.port, ca);
         let out = &run.stdout;
         assert_eq!(run.code, 0, "stdout:\n{out}\nstderr:\n{}", run.stderr);
         // `round N <backend pid> <ssl> <application_name> <search_path>`.
@@ -513,7 +516,7 @@ fn a_c_program_logs_in_to_mariadb_through_the_pooling_proxy() {
     let certs = Certs::new(temp.path());
     let server = Server::mariadb(temp.path(), &certs);
     for ca in [None, Some(certs.ca.as_path())] {
-        let run = pack_and_run_database_client("c-mysql", 3306, server.port, ca, &temp.path().join("cache"));
+        let run = pack_and_run_database_client("c-mysql", 3306, server.port, ca);
         let out = &run.stdout;
         assert_eq!(run.code, 0, "stdout:\n{out}\nstderr:\n{}", run.stderr);
         // `round N <connection id> 42 <user> <database> <@leftover> tls:<version>`.

@@ -10,6 +10,7 @@ pub mod component;
 pub mod doctor;
 pub mod error;
 pub mod fork;
+pub mod fs;
 pub mod lang;
 pub mod manifest;
 pub mod optimize;

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::Diagnostic;
+use crate::fs::sha256_hex;
 use crate::project::{Http, Lang, Limits, Shims, World};
 use crate::size::{Budget, Contributor, Sizes};
 
@@ -152,36 +152,6 @@ impl Manifest {
         }
         Ok(bytes)
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for byte in digest {
-        out.push_str(&format!("{byte:02x}"));
-    }
-    out
-}
-
-/// Writes `contents` to `path` atomically: a temporary file in the same
-/// directory, then a rename, so readers never see a half-written file. An
-/// identical existing file is left alone (its mtime too).
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    if std::fs::read(path).is_ok_and(|existing| existing == contents) {
-        return Ok(());
-    }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("failed to create directory `{}`", dir.display()))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".warp-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
-    std::io::Write::write_all(&mut temp, contents)
-        .with_context(|| format!("failed to write `{}`", temp.path().display()))?;
-    temp.as_file().sync_all().ok();
-    temp.persist(path).map_err(|e| e.error).with_context(|| format!("failed to write `{}`", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]

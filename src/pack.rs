@@ -172,7 +172,7 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
         name: built.name,
         component: ComponentInfo {
             path: component_path.file_name().expect("component path names a file").to_string_lossy().into_owned(),
-            sha256: manifest::sha256_hex(&component),
+            sha256: crate::fs::sha256_hex(&component),
             sizes,
             world,
             language: lang,
@@ -190,8 +190,8 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
     };
 
     reporter.phase("Writing");
-    manifest::write_atomic(&component_path, &component)?;
-    manifest::write_atomic(&manifest_path, manifest.to_json().as_bytes())?;
+    crate::fs::write_atomic(&component_path, &component)?;
+    crate::fs::write_atomic(&manifest_path, manifest.to_json().as_bytes())?;
     Ok(Packed { manifest, component_path, manifest_path, breaches, reused })
 }
 
@@ -223,7 +223,7 @@ impl ComponentCache {
         keyed.extend_from_slice(WARP_VERSION.as_bytes());
         keyed.extend_from_slice(optimize::BINARYEN_VERSION.as_bytes());
         keyed.extend_from_slice(PIPELINE_REVISION.as_bytes());
-        let key = manifest::sha256_hex(&keyed);
+        let key = crate::fs::sha256_hex(&keyed);
         let dir = out_dir.join(".cache");
         ComponentCache { component: dir.join(format!("{key}.wasm")), names: dir.join(format!("{key}.names.json")) }
     }
@@ -237,8 +237,8 @@ impl ComponentCache {
     /// Best effort: a cache that cannot be written only costs time.
     fn store(&self, component: &[u8], names: &FunctionNames) {
         let names = serde_json::to_vec(names).expect("names serialize");
-        let _ = manifest::write_atomic(&self.names, &names)
-            .and_then(|()| manifest::write_atomic(&self.component, component));
+        let _ = crate::fs::write_atomic(&self.names, &names)
+            .and_then(|()| crate::fs::write_atomic(&self.component, component));
     }
 }
 

@@ -104,7 +104,7 @@ fn load(path: &Path) -> Result<(String, Vec<u8>, Option<Manifest>)> {
     let name = stem.strip_suffix(".wasm").unwrap_or(&stem).to_string();
     // A manifest beside the artifact carries its budget and contributor names.
     let beside = manifest::path_for(path);
-    let manifest = Manifest::read(&beside).ok().filter(|m| m.component.sha256 == manifest::sha256_hex(&bytes));
+    let manifest = Manifest::read(&beside).ok().filter(|m| m.component.sha256 == crate::fs::sha256_hex(&bytes));
     Ok((name, bytes, manifest))
 }
 

@@ -15,16 +15,14 @@ use anyhow::{Context, Result};
 
 use super::recipe::{Build, Fork, Requirement};
 use crate::error::Diagnostic;
-use crate::manifest::{sha256_hex, write_atomic};
+use crate::fs::{find_program, sha256_hex, write_atomic};
 
 const STAMP: &str = ".warp-build";
 const LOG: &str = "build.log";
 
 /// Where `NAME`'s build outputs live (whether or not it has been built).
 pub fn output_dir(name: &str) -> Result<PathBuf> {
-    let cache =
-        crate::runner::cache_dir().ok_or_else(|| Diagnostic::env("no cache directory: set WARP_CACHE_DIR or HOME"))?;
-    Ok(cache.join("toolchain-builds").join(name))
+    Ok(crate::fs::cache_root()?.join("toolchain-builds").join(name))
 }
 
 /// `NAME`'s output directory, if a build of it finished there.
@@ -122,13 +120,6 @@ fn check_requirements(name: &str, requires: &[Requirement]) -> Result<()> {
         error = error.help(format!("on Debian: `apt-get install {}`", packages.join(" ")));
     }
     Err(error.into())
-}
-
-pub fn find_program(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        return Path::new(program).is_file().then(|| PathBuf::from(program));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|path| path.is_file())
 }
 
 /// The steps with `{out}` (the output directory) and `{jobs}` (the number

@@ -18,7 +18,7 @@ use git2::{Commit, Oid, Repository, Signature, build::CheckoutBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Diagnostic;
-use crate::manifest::{sha256_hex, write_atomic};
+use crate::fs::{sha256_hex, write_atomic};
 pub use recipe::{Fork, Source};
 
 /// The branch the series lives on in the cache repository.
@@ -47,9 +47,7 @@ pub fn upstream_url(fork: &Fork, override_url: Option<&str>) -> Option<String> {
 
 /// The cache repository for `fork`.
 pub fn work_dir(fork: &Fork) -> Result<PathBuf> {
-    let cache =
-        crate::runner::cache_dir().ok_or_else(|| Diagnostic::env("no cache directory: set WARP_CACHE_DIR or HOME"))?;
-    Ok(cache.join("toolchains").join(&fork.name))
+    Ok(crate::fs::cache_root()?.join("toolchains").join(&fork.name))
 }
 
 fn open_or_init(dir: &Path) -> Result<Repository> {

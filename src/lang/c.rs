@@ -192,7 +192,7 @@ fn find_clang() -> Result<Clang> {
         Err(_) => vec!["clang-19".into(), "clang".into()],
     };
     for candidate in &candidates {
-        let Some(program) = crate::fork::build::find_program(candidate) else { continue };
+        let Some(program) = crate::fs::find_program(candidate) else { continue };
         let Ok(output) = Command::new(&program).arg("--version").output() else { continue };
         let text = String::from_utf8_lossy(&output.stdout);
         let first = text.lines().next().unwrap_or_default().trim().to_string();

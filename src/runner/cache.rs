@@ -9,24 +9,12 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::error::Diagnostic;
-use crate::manifest;
-
-/// `$WARP_CACHE_DIR`, else `$XDG_CACHE_HOME/warp`, else `~/.cache/warp`.
-pub fn cache_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("WARP_CACHE_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return Some(PathBuf::from(dir).join("warp"));
-    }
-    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/warp"))
-}
 
 fn entry(engine: &Engine, sha256: &str) -> Option<PathBuf> {
     // `DefaultHasher::new()` has fixed keys, so this is stable across runs.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    Some(cache_dir()?.join("compiled").join(format!("{:016x}-{sha256}.cwasm", hasher.finish())))
+    Some(crate::fs::cache_root().ok()?.join("compiled").join(format!("{:016x}-{sha256}.cwasm", hasher.finish())))
 }
 
 /// The compiled component, and whether it came from the cache.
@@ -46,7 +34,7 @@ pub fn component(engine: &Engine, bytes: &[u8], sha256: &str) -> Result<(Compone
     if let Some(path) = path {
         // Best effort: an unwritable cache only costs the next start time.
         if let Ok(serialized) = component.serialize() {
-            let _ = manifest::write_atomic(&path, &serialized);
+            let _ = crate::fs::write_atomic(&path, &serialized);
         }
     }
     Ok((component, false))

@@ -27,7 +27,6 @@ use crate::error::Diagnostic;
 use crate::manifest::Manifest;
 use crate::project::World;
 
-pub use cache::cache_dir;
 pub use http::Server;
 pub use shims::{ShimHost, Shims, Signal};
 

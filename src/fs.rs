@@ -1,0 +1,150 @@
+//! The ground floor: plumbing every domain module may use and none owns —
+//! warp's cache root, atomic writes, digests, and finding programs on PATH.
+//!
+//! Nothing here knows about packing, running or forks; a domain module
+//! imports another domain module only for its domain, never for these.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+use crate::error::Diagnostic;
+
+/// `$WARP_CACHE_DIR`, else `$XDG_CACHE_HOME/warp`, else `~/.cache/warp`.
+pub fn cache_root() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("WARP_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("warp"));
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".cache").join("warp")),
+        None => Err(Diagnostic::env("warp has no cache directory: neither WARP_CACHE_DIR, XDG_CACHE_HOME nor HOME is set")
+            .help("set WARP_CACHE_DIR to a writable directory")
+            .into()),
+    }
+}
+
+/// The SHA-256 of `bytes`, as 64 lowercase hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same
+/// directory, then a rename, so readers never see a half-written file. An
+/// identical existing file is left alone (its mtime too).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|existing| existing == contents) {
+        return Ok(());
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create directory `{}`", dir.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".warp-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
+    std::io::Write::write_all(&mut temp, contents)
+        .with_context(|| format!("failed to write `{}`", temp.path().display()))?;
+    temp.as_file().sync_all().ok();
+    temp.persist(path).map_err(|e| e.error).with_context(|| format!("failed to write `{}`", path.display()))?;
+    Ok(())
+}
+
+/// `program` as a path: itself when it contains a `/`, else the first
+/// match on PATH.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Path::new(program).is_file().then(|| PathBuf::from(program));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|path| path.is_file())
+}
+
+/// The total size in bytes of the files under `dir` (0 when it is absent).
+pub fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_size(&entry.path()),
+            Ok(kind) if kind.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Keeps the files directly in `dir` within `max_bytes` by removing the
+/// least recently modified ones first; `keep` names files never removed
+/// (the one just written). Returns the bytes freed. A cache that cannot be
+/// trimmed only costs disk, so failures to remove are skipped.
+pub fn evict_oldest(dir: &Path, max_bytes: u64, keep: &[&Path]) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let metadata = entry.metadata().ok().filter(|m| m.is_file())?;
+            Some((metadata.modified().ok()?, metadata.len(), entry.path()))
+        })
+        .collect();
+    let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
+    files.sort();
+    let mut freed = 0;
+    for (_, len, path) in files {
+        if total <= max_bytes {
+            break;
+        }
+        if keep.contains(&path.as_path()) {
+            continue;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= len;
+            freed += len;
+        }
+    }
+    freed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_lowercase_hex() {
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn atomic_writes_leave_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b.txt");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("a")).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(names, ["b.txt"]);
+        assert_eq!(dir_size(dir.path()), 3);
+    }
+
+    #[test]
+    fn eviction_removes_the_oldest_first_and_spares_the_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str, seconds: u64| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, [0u8; 10]).unwrap();
+            let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(time).unwrap();
+            path
+        };
+        let (oldest, old, new) = (at("a", 100), at("b", 200), at("c", 300));
+        assert_eq!(evict_oldest(dir.path(), 15, &[&oldest]), 20);
+        assert!(oldest.exists() && !old.exists() && !new.exists());
+        assert_eq!(evict_oldest(dir.path(), 100, &[]), 0);
+    }
+}

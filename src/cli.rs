@@ -69,10 +69,13 @@ pub enum Command {
     Toolchain(commands::toolchain::Opts),
     Rebase(commands::rebase::Opts),
     Patches(commands::patches::Opts),
+    Cache(commands::cache::Opts),
 }
 
 pub fn main() -> std::process::ExitCode {
-    let matches = match Cli::command().try_get_matches() {
+    static LONG_VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let long_version = LONG_VERSION.get_or_init(long_version);
+    let matches = match Cli::command().long_version(long_version.as_str()).try_get_matches() {
         Ok(matches) => matches,
         Err(e) => {
             let _ = e.print();
@@ -91,6 +94,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Toolchain(opts) => commands::toolchain::run(opts, &printer),
         Command::Rebase(opts) => commands::rebase::run(opts, &printer),
         Command::Patches(opts) => commands::patches::run(opts, &printer),
+        Command::Cache(opts) => commands::cache::run(opts, &printer),
     };
     let exit = match result {
         Ok(exit) => exit,
@@ -99,10 +103,29 @@ pub fn main() -> std::process::ExitCode {
     std::process::ExitCode::from(exit.code())
 }
 
+/// `warp --version`: the version, then the toolchain recipes and patch
+/// series this binary carries (`-V` prints only the first line).
+fn long_version() -> String {
+    let mut text = format!("{}\ntoolchain recipes and patch series built in:", env!("CARGO_PKG_VERSION"));
+    for line in crate::fork::recipe::embedded_summary() {
+        text.push_str("\n  ");
+        text.push_str(&line);
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn verify_cli() {
         <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn the_long_version_names_the_carried_series() {
+        let text = super::long_version();
+        assert!(text.contains("wasi-libc"), "{text}");
+        assert!(text.contains("(alias libc)"), "{text}");
+        assert!(text.contains("npm @bytecodealliance/componentize-js@"), "{text}");
     }
 }

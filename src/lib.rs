@@ -4,6 +4,8 @@
 //! The binary's `main` calls [`cli::main`]; everything else is domain code
 //! the commands in [`commands`] call. See `docs/ARCHITECTURE.md`.
 
+pub mod assets;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod component;
@@ -21,5 +23,4 @@ pub mod runner;
 pub mod size;
 pub mod size_report;
 pub mod templates;
-pub mod toolchain;
 pub mod ui;

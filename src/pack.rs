@@ -91,6 +91,10 @@ fn relative_path(path: &Path, base: &Path) -> PathBuf {
 /// so a stale cached component is never served.
 const PIPELINE_REVISION: &str = "pipeline-4: wasm-opt -Oz gufa converge, strip custom sections, no component names";
 
+/// How much a project's pack reuse cache (`<out>/.cache`) keeps: a few
+/// versions of a JS engine-sized component, hundreds of a Rust one.
+pub const REUSE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 #[derive(Debug, Clone, Default)]
 pub struct PackOptions {
     pub lang: Option<Lang>,
@@ -107,28 +111,30 @@ pub struct Packed {
     pub breaches: Vec<Breach>,
     /// Optimizing and componentizing were skipped: the build output was unchanged.
     pub reused: bool,
+    /// The source files the build read (what `warp dev` watches).
+    pub sources: Vec<PathBuf>,
 }
 
 pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Result<Packed> {
     let project = Project::open(path)?;
-    let lang = options.lang.or_else(|| project.detect_lang()).ok_or_else(|| {
-        Diagnostic::env(format!(
-            "cannot tell the language of `{}`: no `Cargo.toml`, `go.mod` or `package.json`, and no `lang` in warp.toml",
-            project.root.display()
-        ))
-        .help("name it: `warp pack --lang rust|go|ts|bun PATH`")
-    })?;
-    let builder = lang::builder_for(lang)?;
-    let built = builder.build(&project, &options.build, reporter)?;
-    // A workspace member's own warp.toml describes that member.
-    let project = match project.for_member(&built.package_root)? {
-        Some(member) => member,
-        None => project,
-    };
+    let mut language = lang::for_project(&project, options.lang)?;
+    let mut resolved = language.resolve(&project, &options.build, reporter)?;
+    // A member whose own warp.toml names another language is that language's.
+    if options.lang.is_none()
+        && let Some(member_lang) = resolved.unit().project.config.lang
+        && member_lang != language.lang()
+    {
+        let member = resolved.unit().project.clone();
+        language = lang::get(member_lang)?;
+        resolved = language.resolve(&member, &options.build, reporter)?;
+    }
+    let built = resolved.build(reporter)?;
+    let unit = resolved.unit();
+    let project = &unit.project;
 
     let (component, names, reused) = match built.artifact {
         Artifact::CoreModule(core) => {
-            let cache = ComponentCache::new(&built.out_dir, &core);
+            let cache = ComponentCache::new(&unit.out_dir, &core);
             match cache.load() {
                 Some((component, names)) => (component, Some(names), true),
                 None => {
@@ -138,7 +144,7 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
                     let stripped = optimize::strip_custom_sections(&optimized, optimize::is_needed_section)?;
                     reporter.phase("Componentizing");
                     let component = component::componentize(&stripped)
-                        .map_err(|e| Diagnostic::check(format!("`{}` cannot become a component: {e:#}", built.name)))?;
+                        .map_err(|e| Diagnostic::check(format!("`{}` cannot become a component: {e:#}", unit.name)))?;
                     cache.store(&component, &names);
                     (component, Some(names), false)
                 }
@@ -149,7 +155,7 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
 
     reporter.phase("Validating");
     component::validate(&component)
-        .map_err(|e| Diagnostic::check(format!("the component for `{}` is not valid: {e}", built.name)))?;
+        .map_err(|e| Diagnostic::check(format!("the component for `{}` is not valid: {e}", unit.name)))?;
     let interfaces = component::interfaces(&component)?;
     let world = resolve_world(project.config.world, &interfaces)?;
     component::check_world(world, &interfaces, &project.config.shims.enabled())?;
@@ -158,10 +164,10 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
     let sizes = Sizes::of(&component);
     let mut contributors = size::contributors(&component, names.as_ref())?;
     contributors.truncate(MANIFEST_CONTRIBUTORS);
-    let budget = project.budget(lang);
+    let budget = project.budget(language.default_budget());
     let breaches = size::check_budget(sizes, budget);
 
-    let component_path = options.out.clone().unwrap_or_else(|| built.out_dir.join(format!("{}.wasm", built.name)));
+    let component_path = options.out.clone().unwrap_or_else(|| unit.out_dir.join(format!("{}.wasm", unit.name)));
     let manifest_path = manifest::path_for(&component_path);
     let mut toolchain = built.toolchain;
     toolchain.insert("warp".into(), WARP_VERSION.into());
@@ -169,30 +175,30 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
     toolchain.insert("wit-component".into(), WIT_COMPONENT_VERSION.into());
     let manifest = Manifest {
         schema: SCHEMA,
-        name: built.name,
+        name: unit.name.clone(),
         component: ComponentInfo {
             path: component_path.file_name().expect("component path names a file").to_string_lossy().into_owned(),
             sha256: crate::fs::sha256_hex(&component),
             sizes,
             world,
-            language: lang,
+            language: language.lang(),
             exports: interfaces.exports,
             imports: interfaces.imports,
         },
         toolchain,
         budget,
-        shims: manifest_shims(&project, &manifest_path)?,
+        shims: manifest_shims(project, &manifest_path)?,
         env: project.config.env.clone(),
         limits: project.config.limits.clone(),
         http: (world == World::Http).then(|| project.config.http.clone()),
-        dirs: manifest_dirs(&project, &manifest_path)?,
+        dirs: manifest_dirs(project, &manifest_path)?,
         contributors,
     };
 
     reporter.phase("Writing");
     crate::fs::write_atomic(&component_path, &component)?;
     crate::fs::write_atomic(&manifest_path, manifest.to_json().as_bytes())?;
-    Ok(Packed { manifest, component_path, manifest_path, breaches, reused })
+    Ok(Packed { manifest, component_path, manifest_path, breaches, reused, sources: built.sources })
 }
 
 fn resolve_world(declared: Option<World>, interfaces: &Interfaces) -> Result<World> {
@@ -211,6 +217,7 @@ fn resolve_world(declared: Option<World>, interfaces: &Interfaces) -> Result<Wor
 
 /// Optimized components keyed by the digest of the core module they came
 /// from, so an unchanged build repacks without running wasm-opt again.
+/// Each rebuild adds an entry; the oldest go beyond [`REUSE_CACHE_BYTES`].
 struct ComponentCache {
     component: PathBuf,
     names: PathBuf,
@@ -237,8 +244,13 @@ impl ComponentCache {
     /// Best effort: a cache that cannot be written only costs time.
     fn store(&self, component: &[u8], names: &FunctionNames) {
         let names = serde_json::to_vec(names).expect("names serialize");
-        let _ = crate::fs::write_atomic(&self.names, &names)
+        let stored = crate::fs::write_atomic(&self.names, &names)
             .and_then(|()| crate::fs::write_atomic(&self.component, component));
+        if stored.is_ok()
+            && let Some(dir) = self.component.parent()
+        {
+            crate::fs::evict_oldest(dir, REUSE_CACHE_BYTES, &[&self.component, &self.names]);
+        }
     }
 }
 

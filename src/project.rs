@@ -38,15 +38,15 @@ impl Lang {
         }
     }
 
-    /// Default budget when neither `warp.toml` nor flags set one. Engines
-    /// that ship a runtime (Go, JS) start an order of magnitude larger.
-    pub fn default_budget(self) -> Budget {
-        let (raw, gzip) = match self {
-            Lang::Rust | Lang::C => (300_000, 120_000),
-            Lang::Go => (8_000_000, 3_000_000),
-            Lang::Ts | Lang::Bun => (16_000_000, 6_000_000),
-        };
-        Budget { raw_bytes: Some(raw), gzip_bytes: Some(gzip) }
+    /// The language's name in prose: "TypeScript".
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Lang::Rust => "Rust",
+            Lang::Go => "Go",
+            Lang::Ts => "TypeScript",
+            Lang::Bun => "Bun",
+            Lang::C => "C",
+        }
     }
 }
 
@@ -408,14 +408,8 @@ impl Project {
         Project::open(member).map(Some)
     }
 
-    /// The language: `warp.toml`'s `lang`, else inferred from the files present.
-    pub fn detect_lang(&self) -> Option<Lang> {
-        self.config.lang.or_else(|| infer_lang(&self.root))
-    }
-
-    /// The budget: `warp.toml` over the language default.
-    pub fn budget(&self, lang: Lang) -> Budget {
-        let default = lang.default_budget();
+    /// The budget: `warp.toml` over the language's default.
+    pub fn budget(&self, default: Budget) -> Budget {
         Budget {
             raw_bytes: self.config.budget.raw.map(|b| b.0).or(default.raw_bytes),
             gzip_bytes: self.config.budget.gzip.map(|b| b.0).or(default.gzip_bytes),
@@ -447,26 +441,6 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
         }
     }
     Ok(config)
-}
-
-/// Which language the files in `dir` say it is.
-pub fn infer_lang(dir: &Path) -> Option<Lang> {
-    if dir.join("Cargo.toml").is_file() {
-        return Some(Lang::Rust);
-    }
-    if dir.join("go.mod").is_file() {
-        return Some(Lang::Go);
-    }
-    if dir.join("bunfig.toml").is_file() || dir.join("bun.lockb").is_file() || dir.join("bun.lock").is_file() {
-        return Some(Lang::Bun);
-    }
-    if dir.join("package.json").is_file() {
-        return Some(Lang::Ts);
-    }
-    if dir.join("src/main.c").is_file() || dir.join("main.c").is_file() {
-        return Some(Lang::C);
-    }
-    None
 }
 
 #[cfg(test)]

@@ -120,6 +120,10 @@ pub struct Budget {
     pub gzip_bytes: Option<u64>,
 }
 
+/// The budget of a component without a runtime of its own (Rust, C), and of
+/// a bare `.wasm` that `size-check` measures without a manifest.
+pub const SMALL_COMPONENT_BUDGET: Budget = Budget { raw_bytes: Some(300_000), gzip_bytes: Some(120_000) };
+
 /// Which measurement broke its budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use crate::component;
 use crate::error::Diagnostic;
 use crate::manifest::{self, Manifest};
-use crate::project::Lang;
 use crate::size::{self, Breach, Budget, Contributor, Delta, Sizes};
 
 /// One measured artifact.
@@ -61,7 +60,7 @@ pub type BudgetOverride = Budget;
 pub fn measure(path: &Path, overrides: BudgetOverride, top: usize) -> Result<Entry> {
     let (name, bytes, manifest) = load(path)?;
     let sizes = Sizes::of(&bytes);
-    let default = manifest.as_ref().map_or(Lang::Rust.default_budget(), |m| m.budget);
+    let default = manifest.as_ref().map_or(size::SMALL_COMPONENT_BUDGET, |m| m.budget);
     let budget = Budget {
         raw_bytes: overrides.raw_bytes.or(default.raw_bytes),
         gzip_bytes: overrides.gzip_bytes.or(default.gzip_bytes),

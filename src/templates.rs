@@ -1,52 +1,38 @@
-//! `warp new`: the project templates under `templates/`, embedded in the
-//! binary so that `warp new` works from anywhere.
+//! `warp new`: writes a template into a new project. The templates live in
+//! `templates/` and are embedded in the binary (`crate::assets`); each
+//! language lists its own ([`crate::lang::Language::templates`]).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use crate::error::Diagnostic;
+use crate::lang::{self, Language};
 use crate::project::Lang;
 
-/// A template: the directory it came from, and its files.
+/// A template: `templates/DIR`, the name it uses where the project's goes,
+/// and the guest SDK it references, if any.
 pub struct Template {
     pub dir: &'static str,
-    /// The package name the template uses in place of the project's name.
+    pub kind: Kind,
+    /// The package name the template uses, replaced by the project's name in every file.
     pub placeholder: &'static str,
-    pub files: &'static [(&'static str, &'static str)],
+    pub sdk: Option<Sdk>,
 }
 
-macro_rules! template_files {
-    ($dir:literal: $($file:literal),+ $(,)?) => {
-        &[$(($file, include_str!(concat!("../templates/", $dir, "/", $file)))),+]
-    };
+/// A guest SDK a template depends on by a path into this repository; a new
+/// project gets its own copy, so it builds anywhere, offline, at the version
+/// this warp speaks.
+pub struct Sdk {
+    /// Where the SDK is embedded (`sdk/rust`).
+    pub source: &'static str,
+    /// Where a new project keeps its copy (`vendor/warpgrid-sdk`).
+    pub vendor_dir: &'static str,
+    /// How the template names the SDK in the repository, and how a new
+    /// project names its copy instead.
+    pub repo_reference: &'static str,
+    pub vendored_reference: &'static str,
 }
-
-pub const RUST_HTTP: Template = Template {
-    dir: "rust-http",
-    placeholder: "rust-http",
-    files: template_files!("rust-http": "Cargo.toml", "Cargo.lock", "warp.toml", ".gitignore", "src/lib.rs"),
-};
-
-/// The Rust guest SDK (`sdk/rust`), written into each new Rust project at
-/// [`SDK_VENDOR_DIR`]: it is not on crates.io, and a vendored copy keeps the
-/// project buildable anywhere, offline, at the version this warp speaks.
-pub const RUST_SDK: &[(&str, &str)] = &[
-    ("Cargo.toml", include_str!("../sdk/rust/Cargo.toml")),
-    ("src/lib.rs", include_str!("../sdk/rust/src/lib.rs")),
-    ("src/bindings.rs", include_str!("../sdk/rust/src/bindings.rs")),
-];
-
-pub const SDK_VENDOR_DIR: &str = "vendor/warpgrid-sdk";
-
-/// How the templates in this repository name the SDK.
-const SDK_REPO_PATH: &str = "path = \"../../sdk/rust\"";
-
-pub const RUST_CLI: Template = Template {
-    dir: "rust-cli",
-    placeholder: "rust-cli",
-    files: template_files!("rust-cli": "Cargo.toml", "Cargo.lock", "warp.toml", ".gitignore", "src/main.rs"),
-};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
@@ -56,14 +42,32 @@ pub enum Kind {
     Cli,
 }
 
-pub fn find(lang: Lang, kind: Kind) -> Result<&'static Template> {
-    match (lang, kind) {
-        (Lang::Rust, Kind::Http) => Ok(&RUST_HTTP),
-        (Lang::Rust, Kind::Cli) => Ok(&RUST_CLI),
-        (other, _) => Err(Diagnostic::env(format!("there is no `{other}` template yet; this warp has Rust templates"))
-            .help("use `warp new --lang rust NAME`")
-            .into()),
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Http => "http",
+            Kind::Cli => "cli",
+        }
     }
+}
+
+/// The `kind` template of `lang`.
+pub fn find(lang: Lang, kind: Kind) -> Result<&'static Template> {
+    let language: &dyn Language = lang::get(lang)?;
+    let templates = language.templates();
+    templates.iter().find(|t| t.kind == kind).ok_or_else(|| {
+        let kinds: Vec<&str> = templates.iter().map(|t| t.kind.name()).collect();
+        Diagnostic::env(format!("there is no `{}` template for {}", kind.name(), lang.display_name()))
+            .help(format!("{} templates: {}", lang.display_name(), kinds.join(", ")))
+            .into()
+    })
+}
+
+/// The first template of `lang` (`warp new` without `--template`).
+pub fn first(lang: Lang) -> Result<&'static Template> {
+    lang::get(lang)?.templates().first().ok_or_else(|| {
+        Diagnostic::env(format!("there is no {} template yet", lang.display_name())).into()
+    })
 }
 
 /// Checks `name` is usable as a package name in every language.
@@ -72,40 +76,53 @@ pub fn check_name(name: &str) -> Result<()> {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid {
         return Err(Diagnostic::env(format!("invalid project name `{name}`"))
-            .help("start with a letter; use letters, digits, `-` and `_`")
+            .help("start with a letter; use letters, digits, `-` and `_` (or pass `--name`)")
             .into());
     }
     Ok(())
 }
 
+/// The project name `warp new PATH` gives: the last part of the path.
+pub fn name_from_path(path: &Path) -> Result<String> {
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+        Diagnostic::env(format!("`{}` does not end in a directory name", path.display()))
+            .help("give a path such as `services/api`, or name the project with `--name`")
+    })?;
+    Ok(name.to_string())
+}
+
 /// Writes `template` into `dest` (which must not exist or be empty) with the
-/// package named `name`. Returns the files written.
+/// package named `name`. Returns the files written. Nothing is written when
+/// a check fails; a failure midway removes what it created.
 pub fn instantiate(template: &Template, name: &str, dest: &Path) -> Result<Vec<PathBuf>> {
     check_name(name)?;
     if dest.exists() && dest.read_dir().map(|mut d| d.next().is_some()).unwrap_or(true) {
         return Err(Diagnostic::env(format!("destination `{}` already exists", dest.display()))
-            .help("choose another name, or remove the directory")
+            .help("choose another path, or remove the directory")
             .into());
     }
-    let from = format!("name = \"{}\"", template.placeholder);
-    let to = format!("name = \"{name}\"");
-    let vendored = format!("path = \"{SDK_VENDOR_DIR}\"");
-    let mut written = Vec::new();
-    let mut uses_sdk = false;
-    for (file, contents) in template.files {
-        let contents = match *file {
-            "Cargo.toml" => {
-                uses_sdk = contents.contains(SDK_REPO_PATH);
-                contents.replace(&from, &to).replace(SDK_REPO_PATH, &vendored)
-            }
-            "Cargo.lock" => contents.replace(&from, &to),
-            _ => contents.to_string(),
-        };
-        written.push(write(&dest.join(file), &contents)?);
+    let created = !dest.exists();
+    let result = write_all(template, name, dest);
+    if result.is_err() && created {
+        let _ = std::fs::remove_dir_all(dest);
     }
-    if uses_sdk {
-        for (file, contents) in RUST_SDK {
-            written.push(write(&dest.join(SDK_VENDOR_DIR).join(file), contents)?);
+    result
+}
+
+fn write_all(template: &Template, name: &str, dest: &Path) -> Result<Vec<PathBuf>> {
+    let source = format!("templates/{}", template.dir);
+    let mut written = Vec::new();
+    for (file, bytes) in crate::assets::under(&source) {
+        let mut text = String::from_utf8_lossy(bytes).replace(template.placeholder, name);
+        if let Some(sdk) = &template.sdk {
+            text = text.replace(sdk.repo_reference, sdk.vendored_reference);
+        }
+        written.push(write(&dest.join(file), &text)?);
+    }
+    if let Some(sdk) = &template.sdk {
+        // A vendored SDK is its manifest and sources, not a local build's lock file.
+        for (file, bytes) in crate::assets::under(sdk.source).filter(|(f, _)| *f == "Cargo.toml" || f.starts_with("src/")) {
+            written.push(write(&dest.join(sdk.vendor_dir).join(file), &String::from_utf8_lossy(bytes))?);
         }
     }
     Ok(written)
@@ -117,4 +134,16 @@ fn write(path: &Path, contents: &str) -> Result<PathBuf> {
     }
     std::fs::write(path, contents).with_context(|| format!("failed to write `{}`", path.display()))?;
     Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_last_path_component() {
+        assert_eq!(name_from_path(Path::new("services/api")).unwrap(), "api");
+        assert_eq!(name_from_path(Path::new("api")).unwrap(), "api");
+        assert!(name_from_path(Path::new("..")).is_err());
+    }
 }

@@ -6,6 +6,7 @@ use clap::Args;
 use crate::doctor;
 use crate::error::Exit;
 use crate::project::Lang;
+use crate::size::human_bytes;
 use crate::ui::Printer;
 
 /// Check the toolchains each language path needs.
@@ -23,7 +24,13 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let checks = doctor::run_checks();
     let failing: Vec<_> =
         checks.iter().filter(|c| !c.ok() && c.needed_for.iter().any(|l| opts.lang.contains(l))).collect();
-    printer.json(&serde_json::json!({ "ok": failing.is_empty(), "checks": checks }));
+    let areas = crate::cache::areas()?;
+    let cache_bytes: u64 = areas.iter().map(|a| a.bytes).sum();
+    printer.json(&serde_json::json!({
+        "ok": failing.is_empty(),
+        "checks": checks,
+        "cache": { "root": crate::fs::cache_root()?, "bytes": cache_bytes, "areas": areas },
+    }));
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let mut text = String::new();
     for check in &checks {
@@ -48,6 +55,11 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
             }
         }
     }
+    text += &format!(
+        "\ncache  {} in `{}` (`warp cache` for each area, `warp cache clear` to free it)\n",
+        human_bytes(cache_bytes),
+        crate::fs::cache_root()?.display()
+    );
     printer.out(text);
     Ok(if failing.is_empty() { Exit::Ok } else { Exit::Environment })
 }

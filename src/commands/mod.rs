@@ -1,6 +1,7 @@
 //! One module per subcommand: a clap `Opts` and a `run` that calls the
 //! domain modules and prints. No build logic lives here.
 
+pub mod cache;
 pub mod doctor;
 pub mod new;
 pub mod pack;

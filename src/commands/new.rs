@@ -10,29 +10,46 @@ use crate::project::Lang;
 use crate::templates::{self, Kind};
 use crate::ui::Printer;
 
+const AFTER_HELP: &str = "\
+Examples:
+  warp new hello                          a Rust wasi:http service in ./hello
+  warp new services/api                   in services/api, named `api`
+  warp new --lang rust --template cli tool
+  warp new --lang c tool                  a C wasi:cli program
+
+Exit status:
+  0  created
+  2  the path exists and is not empty, the name is invalid, or there is no such template";
+
 /// Create a project from a template.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  warp new --lang rust hello\n  warp new --lang rust --template cli tool")]
+#[command(after_help = AFTER_HELP)]
 pub struct Opts {
-    /// The project's name (also its directory, unless --path is given).
-    pub name: String,
+    /// Where to create the project; its last component is the project's name.
+    pub path: PathBuf,
+    /// The project's name, when it should differ from the directory's.
+    #[arg(long)]
+    pub name: Option<String>,
     /// The language.
     #[arg(long, value_enum, default_value = "rust")]
     pub lang: Lang,
-    /// What kind of component.
-    #[arg(long, value_enum, default_value = "http")]
-    pub template: Kind,
-    /// Where to create it (default: ./NAME).
-    #[arg(long)]
-    pub path: Option<PathBuf>,
+    /// What kind of component (default: the language's first template).
+    #[arg(long, value_enum)]
+    pub template: Option<Kind>,
 }
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
-    let template = templates::find(opts.lang, opts.template)?;
-    let dest = opts.path.unwrap_or_else(|| PathBuf::from(&opts.name));
-    let files = templates::instantiate(template, &opts.name, &dest)?;
-    printer.json(&serde_json::json!({ "path": dest, "template": template.dir, "files": files }));
-    printer.status("Created", format_args!("`{}` from template `{}`", dest.display(), template.dir));
-    printer.out(format_args!("next: warp pack {}\n", dest.display()));
+    let template = match opts.template {
+        Some(kind) => templates::find(opts.lang, kind)?,
+        None => templates::first(opts.lang)?,
+    };
+    let name = match opts.name {
+        Some(name) => name,
+        None => templates::name_from_path(&opts.path)?,
+    };
+    let files = templates::instantiate(template, &name, &opts.path)?;
+    printer.json(&serde_json::json!({ "path": opts.path, "name": name, "template": template.dir, "files": files }));
+    printer.status("Created", format_args!("`{}` ({name}) from template `{}`", opts.path.display(), template.dir));
+    printer.out(format_args!("next: warp pack {}\n", opts.path.display()));
     Ok(Exit::Ok)
 }

@@ -10,7 +10,7 @@ use crate::ui::Printer;
 
 const AFTER_HELP: &str = "\
 Examples:
-  warp rebase wasi-libc                       onto the recipe's ref, fetched anew
+  warp rebase libc                            onto the recipe's ref, fetched anew
   warp rebase wasi-libc --onto v0.3 --upstream ../mirrors/wasi-libc
   warp rebase wasi-libc --continue            after resolving a conflict
   warp rebase wasi-libc --abort
@@ -26,7 +26,7 @@ Exit status: 0 rebased; 1 stopped on a conflict; 2 usage or environment";
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Opts {
-    /// A recipe in `toolchains/`.
+    /// A toolchain recipe in this checkout's `toolchains/` (e.g. wasi-libc, or its alias libc).
     pub name: String,
     /// The upstream branch, tag or commit (npm: version) to rebase onto.
     #[arg(long, value_name = "REF", conflicts_with_all = ["r#continue", "abort"])]
@@ -42,7 +42,7 @@ pub struct Opts {
 }
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
-    let fork = fork::recipe::load(&std::env::current_dir()?, &opts.name)?;
+    let fork = fork::recipe::load_for_editing(&std::env::current_dir()?, &opts.name)?;
     if opts.abort {
         let dir = fork::abort_rebase(&fork)?;
         printer.json(&serde_json::json!({ "name": opts.name, "aborted": true }));

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use crate::doctor;
 use crate::error::Exit;
 use crate::fork;
-use crate::toolchain;
+use crate::lang;
 use crate::ui::Printer;
 
 /// List, install, prepare and inspect toolchains.
@@ -21,7 +21,8 @@ pub struct Opts {
 pub enum Action {
     /// Show the toolchains and whether they are ready.
     List,
-    /// Install a toolchain (`rust`: the wasm32-wasip2 and wasm32-wasip1 targets).
+    /// Install a language's toolchain (`rust`: the wasm32-wasip2 and
+    /// wasm32-wasip1 targets; `c`: warp's wasi-libc, built with Debian's clang 19).
     Install {
         /// Toolchain name.
         name: String,
@@ -29,7 +30,7 @@ pub enum Action {
     /// Materialize a forked toolchain: its upstream at the pinned base in
     /// warp's cache, then each patch of `patches/NAME/` as one commit.
     Prepare {
-        /// A recipe in `toolchains/` (e.g. wasi-libc).
+        /// A toolchain recipe (e.g. wasi-libc, or its alias libc).
         name: String,
         #[command(flatten)]
         upstream: UpstreamOpts,
@@ -40,7 +41,7 @@ pub enum Action {
     /// Prepare a forked toolchain and run its recipe's build steps into
     /// warp's cache (nothing runs when sources and steps are unchanged).
     Build {
-        /// A recipe in `toolchains/` with a `[build]` section (e.g. wasi-libc).
+        /// A toolchain recipe with a `[build]` section (e.g. wasi-libc, or libc).
         name: String,
         #[command(flatten)]
         upstream: UpstreamOpts,
@@ -73,7 +74,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
         Action::Install { name } => {
             {
                 let progress = printer.progress();
-                toolchain::install(&name, &progress)?;
+                lang::by_toolchain(&name)?.install(&progress)?;
             }
             printer.json(&serde_json::json!({ "installed": name }));
             printer.status("Installed", format_args!("toolchain `{name}`"));

@@ -14,10 +14,14 @@
 //!
 //! The exact commit the series applies to is `patches/NAME/UPSTREAM_REF`
 //! (written by `warp rebase`); without it, `ref` is resolved.
+//!
+//! Recipes and series travel inside the binary (`crate::assets`); a
+//! checkout that keeps its own `toolchains/` wins, so the people who
+//! maintain the forks edit and rebase the series in their repository.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::error::Diagnostic;
@@ -31,6 +35,9 @@ pub const UPSTREAM_REF_FILE: &str = "UPSTREAM_REF";
 pub struct Recipe {
     #[serde(default)]
     pub description: Option<String>,
+    /// Short names that also find this recipe (`libc` for `wasi-libc`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub upstream: Upstream,
     #[serde(default)]
     pub build: Option<Build>,
@@ -92,6 +99,16 @@ impl Recipe {
     }
 }
 
+/// Where a recipe was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A checkout that keeps `toolchains/` and `patches/` (the people who
+    /// maintain the forks): its series is the one to edit and rebase.
+    Checkout(PathBuf),
+    /// The copy embedded in this binary, unpacked into warp's cache.
+    Embedded(PathBuf),
+}
+
 /// A recipe found on disk, with the places that go with it.
 #[derive(Debug, Clone)]
 pub struct Fork {
@@ -100,11 +117,12 @@ pub struct Fork {
     pub recipe_path: PathBuf,
     /// `patches/NAME/`: the series, in file-name order, and `UPSTREAM_REF`.
     pub patches_dir: PathBuf,
+    pub origin: Origin,
 }
 
-/// The directory holding `toolchains/`: `start` or the nearest ancestor.
+/// The nearest directory at or above `start` that keeps recipes.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|dir| dir.join(RECIPES_DIR).is_dir()).map(Path::to_path_buf)
+    start.ancestors().find(|dir| !names(dir).is_empty()).map(Path::to_path_buf)
 }
 
 /// The recipe names under `root/toolchains`, sorted.
@@ -119,28 +137,114 @@ pub fn names(root: &Path) -> Vec<String> {
     names
 }
 
-/// Loads recipe `name` from the `toolchains/` at or above `start`.
+/// The recipes embedded in this binary: (name, recipe), sorted by name.
+pub fn embedded() -> Vec<(String, Recipe)> {
+    crate::assets::under(RECIPES_DIR)
+        .filter_map(|(file, bytes)| {
+            let name = file.strip_suffix(".toml").filter(|n| !n.contains('/'))?;
+            let path = Path::new(RECIPES_DIR).join(file);
+            let recipe = parse(std::str::from_utf8(bytes).ok()?, &path).ok()?;
+            Some((name.to_string(), recipe))
+        })
+        .collect()
+}
+
+/// One line per recipe carried in this binary, for `warp --version`:
+/// name, aliases, upstream and pinned base, and the length of its series.
+pub fn embedded_summary() -> Vec<String> {
+    let recipes = embedded();
+    let width = recipes.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    recipes
+        .iter()
+        .map(|(name, recipe)| {
+            let series = crate::assets::under(&format!("{PATCHES_DIR}/{name}"))
+                .filter(|(file, _)| file.ends_with(".patch"))
+                .count();
+            let pinned = crate::assets::file(&format!("{PATCHES_DIR}/{name}/{UPSTREAM_REF_FILE}"))
+                .map(|id| String::from_utf8_lossy(id).trim().chars().take(12).collect::<String>());
+            let upstream = match recipe.source() {
+                Source::Git { reference, .. } => format!("git {}", pinned.unwrap_or(reference)),
+                Source::Npm { package, version } => format!("npm {package}@{version}"),
+            };
+            let aliases = if recipe.aliases.is_empty() { String::new() } else { format!(" (alias {})", recipe.aliases.join(", ")) };
+            let plural = if series == 1 { "" } else { "es" };
+            format!("{name:<width$}  {upstream}, {series} patch{plural}{aliases}")
+        })
+        .collect()
+}
+
+/// `name`, or the recipe in `root` that carries it as an alias.
+fn canonical(root: &Path, name: &str) -> Option<String> {
+    let known = names(root);
+    if known.iter().any(|n| n == name) {
+        return Some(name.to_string());
+    }
+    known.into_iter().find(|candidate| {
+        let path = root.join(RECIPES_DIR).join(format!("{candidate}.toml"));
+        std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| parse(&text, &path).ok())
+            .is_some_and(|recipe| recipe.aliases.iter().any(|alias| alias == name))
+    })
+}
+
+/// Loads recipe `name` (or an alias such as `libc`): from a checkout at or
+/// above `start` when it has that recipe, else the copy in this binary.
 pub fn load(start: &Path, name: &str) -> Result<Fork> {
-    let root = find_root(start).ok_or_else(|| {
-        Diagnostic::env(format!("no `{RECIPES_DIR}/` directory in `{}` or above it", start.display()))
-            .help("run warp from the repository that keeps the toolchain recipes")
-    })?;
-    let recipe_path = root.join(RECIPES_DIR).join(format!("{name}.toml"));
-    let text = match std::fs::read_to_string(&recipe_path) {
-        Ok(text) => text,
-        Err(_) => {
-            let known = names(&root);
-            return Err(Diagnostic::env(format!("unknown toolchain `{name}`: no `{}`", recipe_path.display()))
-                .help(if known.is_empty() {
-                    format!("add a recipe at `{RECIPES_DIR}/{name}.toml` (see docs/FORK-MAINTENANCE.md)")
-                } else {
-                    format!("known toolchains: {}", known.join(", "))
-                })
-                .into());
+    let checkout = find_root(start);
+    if let Some(root) = &checkout
+        && let Some(found) = canonical(root, name)
+    {
+        return load_from(root, &found, Origin::Checkout(root.clone()));
+    }
+    let unpacked = crate::assets::unpacked()?;
+    if let Some(found) = canonical(&unpacked, name) {
+        return load_from(&unpacked, &found, Origin::Embedded(unpacked.clone()));
+    }
+    let mut known = checkout.as_deref().map(names).unwrap_or_default();
+    for (embedded, recipe) in embedded() {
+        if !known.contains(&embedded) {
+            known.push(match recipe.aliases.as_slice() {
+                [] => embedded,
+                aliases => format!("{embedded} ({})", aliases.join(", ")),
+            });
         }
-    };
+    }
+    Err(Diagnostic::env(format!("unknown toolchain `{name}`"))
+        .help(format!(
+            "known toolchains: {}; a new one is a recipe at `{RECIPES_DIR}/{name}.toml` (see docs/FORK-MAINTENANCE.md)",
+            known.join(", ")
+        ))
+        .into())
+}
+
+/// Loads recipe `name` from a checkout, for the commands that rewrite its
+/// series (`warp rebase`, `warp patches export`): the copy inside the
+/// binary is not anyone's to edit.
+pub fn load_for_editing(start: &Path, name: &str) -> Result<Fork> {
+    let fork = load(start, name)?;
+    if let Origin::Embedded(_) = fork.origin {
+        return Err(Diagnostic::env(format!(
+            "no `{RECIPES_DIR}/{0}.toml` in `{1}` or above it: the `{0}` series to rewrite lives in a checkout",
+            fork.name,
+            start.display()
+        ))
+        .help(format!(
+            "run this in the repository that keeps `{RECIPES_DIR}/` and `{PATCHES_DIR}/` (a clone of warp's own); \
+             `warp toolchain prepare {}` works anywhere with the series built into warp",
+            fork.name
+        ))
+        .into());
+    }
+    Ok(fork)
+}
+
+fn load_from(root: &Path, name: &str, origin: Origin) -> Result<Fork> {
+    let recipe_path = root.join(RECIPES_DIR).join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(&recipe_path)
+        .with_context(|| format!("failed to read `{}`", recipe_path.display()))?;
     let recipe = parse(&text, &recipe_path)?;
-    Ok(Fork { name: name.to_string(), recipe, recipe_path, patches_dir: root.join(PATCHES_DIR).join(name) })
+    Ok(Fork { name: name.to_string(), recipe, recipe_path, patches_dir: root.join(PATCHES_DIR).join(name), origin })
 }
 
 /// Parses a recipe; errors name the file and the field.
@@ -197,6 +301,15 @@ impl Fork {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_embedded_recipe_parses_and_libc_is_an_alias() {
+        let embedded = embedded();
+        let names: Vec<&str> = embedded.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(crate::assets::under(RECIPES_DIR).filter(|(f, _)| f.ends_with(".toml")).count(), names.len());
+        let (_, libc) = embedded.iter().find(|(name, _)| name == "wasi-libc").expect("wasi-libc is embedded");
+        assert_eq!(libc.aliases, ["libc"]);
+    }
 
     #[test]
     fn recipes_parse_and_bad_ones_name_the_field() {

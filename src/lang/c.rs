@@ -15,10 +15,13 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use wit_component::StringEncoding;
 
-use super::{Artifact, BuildOutput, BuildRequest, Builder};
+use super::{Artifact, BuildOutput, BuildRequest, Language, Resolved, Unit};
+use crate::doctor::Check;
 use crate::error::{Diagnostic, ToolOutput};
 use crate::project::{Lang, Project, World};
 use crate::report::Reporter;
+use crate::size::{Budget, SMALL_COMPONENT_BUDGET};
+use crate::templates::{Kind, Template};
 
 pub const TARGET: &str = "wasm32-wasi";
 
@@ -41,14 +44,59 @@ const SHIMS_LIBRARY: &str = "libwarpgrid-shims.a";
 /// them so wit-component knows their types.
 const SHIM_WIT: &str = include_str!("../../wit/shim.wit");
 
-pub struct CBuilder;
+/// The C path: clang 19 and warp's wasi-libc.
+pub struct C;
 
-impl Builder for CBuilder {
+pub static TEMPLATES: [Template; 1] = [Template { dir: "c-cli", kind: Kind::Cli, placeholder: "c-cli", sdk: None }];
+
+impl Language for C {
     fn lang(&self) -> Lang {
         Lang::C
     }
 
-    fn build(&self, project: &Project, _request: &BuildRequest, reporter: &dyn Reporter) -> Result<BuildOutput> {
+    fn detect(&self, dir: &Path) -> bool {
+        dir.join("src/main.c").is_file() || dir.join("main.c").is_file()
+    }
+
+    fn default_budget(&self) -> Budget {
+        SMALL_COMPONENT_BUDGET
+    }
+
+    fn checks(&self) -> Vec<Check> {
+        let libc = crate::fork::build::finished_output(LIBC_RECIPE).ok().flatten().map(|dir| {
+            let stamp = std::fs::read_to_string(dir.join(".warp-build")).unwrap_or_default();
+            format!("built ({})", &stamp.trim()[..stamp.trim().len().min(12)])
+        });
+        vec![
+            Check::new(
+                Lang::C,
+                "clang-19",
+                find_clang().ok().map(|c| c.version),
+                &format!("apt-get install {DEBIAN_PACKAGES}"),
+            ),
+            Check::new(Lang::C, "warp's wasi-libc", libc, "warp toolchain install c"),
+        ]
+    }
+
+    fn toolchain(&self) -> &'static str {
+        "c"
+    }
+
+    /// Builds warp's wasi-libc (from the recipe built into warp, or a
+    /// checkout's): clang must already be there, from Debian.
+    fn install(&self, reporter: &dyn Reporter) -> Result<()> {
+        reporter.phase("Building");
+        reporter.detail(&format!("warp toolchain build {LIBC_RECIPE}"));
+        let fork = crate::fork::recipe::load(&std::env::current_dir()?, LIBC_RECIPE)?;
+        crate::fork::build::build(&fork, None, false)?;
+        Ok(())
+    }
+
+    fn templates(&self) -> &'static [Template] {
+        &TEMPLATES
+    }
+
+    fn resolve(&self, project: &Project, _request: &BuildRequest, reporter: &dyn Reporter) -> Result<Box<dyn Resolved>> {
         if project.config.world == Some(World::Http) {
             return Err(Diagnostic::check(format!(
                 "`{}`: C projects build `cli` components (wasi:cli/command); `world = \"http\"` is not supported for C",
@@ -58,31 +106,64 @@ impl Builder for CBuilder {
             .into());
         }
         reporter.phase("Resolving");
-        let name = project_name(project);
-        let sources = sources(project)?;
+        let root = project.root.canonicalize().unwrap_or_else(|_| project.root.clone());
+        let unit = Unit {
+            name: project_name(project),
+            package_root: project.root.clone(),
+            out_dir: root.join("target").join("warp"),
+            project: project.clone(),
+        };
+        Ok(Box::new(CUnit { sources: sources(project)?, root, unit }))
+    }
+}
+
+/// A C project: its sources, resolved.
+struct CUnit {
+    unit: Unit,
+    /// Relative to the project.
+    sources: Vec<PathBuf>,
+    /// The project directory, canonical.
+    root: PathBuf,
+}
+
+impl Resolved for CUnit {
+    fn unit(&self) -> &Unit {
+        &self.unit
+    }
+
+    fn build(&self, reporter: &dyn Reporter) -> Result<BuildOutput> {
+        let project = &self.unit.project;
+        let name = &self.unit.name;
         let clang = find_clang()?;
         let sysroot = sysroot(project)?;
         let hooks = hooks(project, &sysroot)?;
 
-        let root = project.root.canonicalize().unwrap_or_else(|_| project.root.clone());
-        let out_dir = root.join("target").join("warp");
-        let module_path = out_dir.join("c").join(format!("{name}.core.wasm"));
-        std::fs::create_dir_all(module_path.parent().expect("has a parent"))
-            .with_context(|| format!("failed to create `{}`", out_dir.display()))?;
+        let work = self.unit.out_dir.join("c");
+        let module_path = work.join(format!("{name}.core.wasm"));
+        let objects_dir = work.join("obj");
+        std::fs::create_dir_all(&objects_dir).with_context(|| format!("failed to create `{}`", objects_dir.display()))?;
 
         reporter.phase("Compiling");
-        let mut command = Command::new(&clang.program);
-        command
-            .current_dir(&project.root)
-            .arg(format!("--target={TARGET}"))
-            .arg(format!("--sysroot={}", sysroot.dir.display()))
-            .args(["-Oz", "-Wl,--gc-sections"])
-            .arg(format!("-ffile-prefix-map={}=.", root.display()))
-            .args(&project.config.c.cflags);
-        if project.root.join("include").is_dir() {
-            command.arg("-Iinclude");
+        // One clang per source, each writing its dependency file (`-MD`):
+        // what the build read is what `warp dev` watches.
+        let mut objects = Vec::new();
+        let mut read = Vec::new();
+        for source in &self.sources {
+            let stem = source.to_string_lossy().replace(['/', '\\'], "__");
+            let (object, deps) = (objects_dir.join(format!("{stem}.o")), objects_dir.join(format!("{stem}.d")));
+            let mut command = self.clang(&clang, &sysroot);
+            command.args(&project.config.c.cflags);
+            if project.root.join("include").is_dir() {
+                command.arg("-Iinclude");
+            }
+            command.arg("-c").arg(source).arg("-o").arg(&object).arg("-MD").arg("-MF").arg(&deps);
+            run_clang(command, &clang, name, reporter)?;
+            read.extend(std::fs::read_to_string(&deps).map(|text| crate::lang::parse_dep_info(&text)).unwrap_or_default());
+            objects.push(object);
         }
-        command.args(&sources).arg("-o").arg(&module_path);
+
+        let mut command = self.clang(&clang, &sysroot);
+        command.arg("-Wl,--gc-sections").args(&objects).arg("-o").arg(&module_path);
         for hook in &hooks {
             command.arg(format!("-Wl,-u,{hook}"));
         }
@@ -93,18 +174,7 @@ impl Builder for CBuilder {
             // (see command.c in the patch series).
             command.args(["-mexec-model=reactor", "-Wl,-u,__warpgrid_start", "-lwarpgrid-shims"]);
         }
-        let output = command.output().map_err(|e| {
-            Diagnostic::env(format!("failed to run `{}`: {e}", clang.program.display()))
-                .help(format!("on Debian: `apt-get install {DEBIAN_PACKAGES}`"))
-        })?;
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        for line in stderr.lines() {
-            reporter.detail(line);
-        }
-        if !output.status.success() {
-            return Err(anyhow::Error::new(ToolOutput { text: stderr })
-                .context(Diagnostic::check(format!("could not compile `{name}` for `{TARGET}`"))));
-        }
+        run_clang(command, &clang, name, reporter)?;
         let mut module =
             std::fs::read(&module_path).with_context(|| format!("failed to read `{}`", module_path.display()))?;
         if imports_shims(&module)? {
@@ -114,14 +184,43 @@ impl Builder for CBuilder {
         let mut toolchain = BTreeMap::new();
         toolchain.insert("clang".into(), clang.version);
         toolchain.insert("sysroot".into(), sysroot.description);
-        Ok(BuildOutput {
-            name,
-            artifact: Artifact::CoreModule(module),
-            out_dir,
-            package_root: project.root.clone(),
-            toolchain,
-        })
+        read.push(self.root.join(crate::project::CONFIG_FILE));
+        let read: Vec<PathBuf> = read.into_iter().filter(|f| f.exists()).collect();
+        let sources = crate::lang::normalize_sources(read, &self.root, &[sysroot.dir.clone(), PathBuf::from("/usr")]);
+        Ok(BuildOutput { artifact: Artifact::CoreModule(module), toolchain, sources })
     }
+}
+
+impl CUnit {
+    /// clang for `wasm32-wasi` against `sysroot`, in the project, with the
+    /// flags every step shares.
+    fn clang(&self, clang: &Clang, sysroot: &Sysroot) -> Command {
+        let mut command = Command::new(&clang.program);
+        command
+            .current_dir(&self.unit.project.root)
+            .arg(format!("--target={TARGET}"))
+            .arg(format!("--sysroot={}", sysroot.dir.display()))
+            .arg("-Oz")
+            .arg(format!("-ffile-prefix-map={}=.", self.root.display()));
+        command
+    }
+}
+
+/// Runs one clang step; its diagnostics become the error's tool output.
+fn run_clang(mut command: Command, clang: &Clang, name: &str, reporter: &dyn Reporter) -> Result<()> {
+    let output = command.output().map_err(|e| {
+        Diagnostic::env(format!("failed to run `{}`: {e}", clang.program.display()))
+            .help(format!("on Debian: `apt-get install {DEBIAN_PACKAGES}`"))
+    })?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    for line in stderr.lines() {
+        reporter.detail(line);
+    }
+    if !output.status.success() {
+        return Err(anyhow::Error::new(ToolOutput { text: stderr })
+            .context(Diagnostic::check(format!("could not compile `{name}` for `{TARGET}`"))));
+    }
+    Ok(())
 }
 
 /// `[c] name`, else the directory's name.

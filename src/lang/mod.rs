@@ -1,18 +1,51 @@
-//! Language builders: each turns a project into a core module (or a
-//! component) with its language's own toolchain. One file per language;
-//! adding one touches nothing else but [`builder_for`].
+//! Language paths. Each language is one type implementing [`Language`]:
+//! it recognizes its projects, knows its default budget, its `doctor`
+//! checks and `toolchain install`, carries its `warp new` templates,
+//! resolves a project (name, package root, output directory, a member's own
+//! `warp.toml`) and builds it, reporting the source files the build read.
+//!
+//! Adding a language is one module here plus one line in [`LANGUAGES`]
+//! (the checklist is in docs/ARCHITECTURE.md); the registration tests below
+//! fail when a language is only half there.
 
 pub mod c;
 pub mod rust;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::doctor::Check;
 use crate::error::Diagnostic;
 use crate::project::{Lang, Project};
 use crate::report::Reporter;
+use crate::size::Budget;
+use crate::templates::Template;
+
+/// Every language this warp packs, in detection order: the first whose
+/// [`Language::detect`] claims a directory wins.
+pub static LANGUAGES: &[&dyn Language] = &[&rust::Rust, &c::C];
+
+/// One language's whole path through warp.
+pub trait Language: Sync {
+    fn lang(&self) -> Lang;
+    /// Whether the files in `dir` say it is a project in this language.
+    fn detect(&self, dir: &Path) -> bool;
+    /// The budget when neither `warp.toml` nor flags set one.
+    fn default_budget(&self) -> Budget;
+    /// What this path needs on the machine: each present or missing, with the fix.
+    fn checks(&self) -> Vec<Check>;
+    /// The name `warp toolchain install NAME` knows this path's toolchain by.
+    fn toolchain(&self) -> &'static str;
+    /// `warp toolchain install`: makes [`Language::checks`] pass where warp can.
+    fn install(&self, reporter: &dyn Reporter) -> Result<()>;
+    /// `warp new --lang L --template KIND` templates.
+    fn templates(&self) -> &'static [Template];
+    /// Finds what to build in `project` (before building anything).
+    fn resolve(&self, project: &Project, request: &BuildRequest, reporter: &dyn Reporter)
+    -> Result<Box<dyn Resolved>>;
+}
 
 /// What the user asked to build.
 #[derive(Debug, Clone, Default)]
@@ -25,18 +58,34 @@ pub struct BuildRequest {
     pub color: bool,
 }
 
-/// What a builder produced.
-#[derive(Debug)]
-pub struct BuildOutput {
+/// A project resolved to the one thing that becomes a component.
+#[derive(Debug, Clone)]
+pub struct Unit {
     /// The component's name (the package name).
     pub name: String,
-    pub artifact: Artifact,
-    /// Where the packed component goes unless `-o` says otherwise.
-    pub out_dir: PathBuf,
     /// The built package's directory (a workspace member's, in a workspace).
     pub package_root: PathBuf,
+    /// Where the packed component goes unless `-o` says otherwise.
+    pub out_dir: PathBuf,
+    /// The settings that apply: the member's own `warp.toml` when it has one.
+    pub project: Project,
+}
+
+/// A resolved project, ready to build.
+pub trait Resolved {
+    fn unit(&self) -> &Unit;
+    fn build(&self, reporter: &dyn Reporter) -> Result<BuildOutput>;
+}
+
+/// What a build produced.
+#[derive(Debug)]
+pub struct BuildOutput {
+    pub artifact: Artifact,
     /// Tool → version, recorded in the run manifest.
     pub toolchain: BTreeMap<String, String>,
+    /// Every source file the build read (what `warp dev` watches), absolute
+    /// and sorted; files of the toolchain itself and of registries are left out.
+    pub sources: Vec<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -47,20 +96,110 @@ pub enum Artifact {
     Component(Vec<u8>),
 }
 
-/// One language's way of building a project.
-pub trait Builder {
-    fn lang(&self) -> Lang;
-    fn build(&self, project: &Project, request: &BuildRequest, reporter: &dyn Reporter) -> Result<BuildOutput>;
+/// The language registered for `lang`.
+pub fn get(lang: Lang) -> Result<&'static dyn Language> {
+    LANGUAGES.iter().copied().find(|l| l.lang() == lang).ok_or_else(|| {
+        Diagnostic::env(format!("`--lang {lang}` is not implemented yet; this warp packs {}", implemented()))
+            .help(format!("track the language's issue, or pack a {} project", implemented()))
+            .into()
+    })
 }
 
-pub fn builder_for(lang: Lang) -> Result<Box<dyn Builder>> {
-    match lang {
-        Lang::Rust => Ok(Box::new(rust::RustBuilder)),
-        Lang::C => Ok(Box::new(c::CBuilder)),
-        other => Err(Diagnostic::env(format!(
-            "`warp pack --lang {other}` is not implemented yet; this warp packs Rust and C"
-        ))
-        .help("track the language's issue, or pack a Rust or C project")
-        .into()),
+/// The first registered language whose files are in `dir`.
+pub fn detect(dir: &Path) -> Option<&'static dyn Language> {
+    LANGUAGES.iter().copied().find(|l| l.detect(dir))
+}
+
+/// The language of `project`: `explicit` (`--lang`), else `warp.toml`'s
+/// `lang`, else what its files say.
+pub fn for_project(project: &Project, explicit: Option<Lang>) -> Result<&'static dyn Language> {
+    match explicit.or(project.config.lang) {
+        Some(lang) => get(lang),
+        None => detect(&project.root).ok_or_else(|| {
+            Diagnostic::env(format!(
+                "cannot tell the language of `{}`: no project file of {} here, and no `lang` in warp.toml",
+                project.root.display(),
+                implemented()
+            ))
+            .help("name it: `warp pack --lang LANG PATH`, or set `lang` in warp.toml")
+            .into()
+        }),
     }
 }
+
+/// The language whose toolchain is called `name` (`warp toolchain install`).
+pub fn by_toolchain(name: &str) -> Result<&'static dyn Language> {
+    LANGUAGES.iter().copied().find(|l| l.toolchain() == name).ok_or_else(|| {
+        let known: Vec<&str> = LANGUAGES.iter().map(|l| l.toolchain()).collect();
+        Diagnostic::env(format!("unknown toolchain `{name}`"))
+            .help(format!(
+                "known toolchains: {} (forked toolchains are built with `warp toolchain build NAME`)",
+                known.join(", ")
+            ))
+            .into()
+    })
+}
+
+/// "Rust and C": the registered languages, for messages.
+fn implemented() -> String {
+    let names: Vec<&str> = LANGUAGES.iter().map(|l| l.lang().display_name()).collect();
+    match names.as_slice() {
+        [] => "nothing".into(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The files a make-style dependency file (`target: dep dep \`, as cargo and
+/// clang write) names, with `\ ` unescaped; targets are left out.
+pub fn parse_dep_info(text: &str) -> Vec<PathBuf> {
+    let joined = text.replace("\\\n", " ");
+    let mut files = Vec::new();
+    for line in joined.lines() {
+        let Some((_, deps)) = split_rule(line) else { continue };
+        let mut current = String::new();
+        let mut chars = deps.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&' ') => {
+                    current.push(' ');
+                    chars.next();
+                }
+                ' ' | '\t' => {
+                    if !current.is_empty() {
+                        files.push(PathBuf::from(std::mem::take(&mut current)));
+                    }
+                }
+                c => current.push(c),
+            }
+        }
+        if !current.is_empty() {
+            files.push(PathBuf::from(current));
+        }
+    }
+    files
+}
+
+/// `target: deps` → `deps`; the colon is the first one followed by a space
+/// or the end (so `C:\x` on other systems is not split).
+fn split_rule(line: &str) -> Option<(&str, &str)> {
+    let bytes = line.as_bytes();
+    let at = (0..bytes.len()).find(|&i| bytes[i] == b':' && bytes.get(i + 1).is_none_or(|b| *b == b' '))?;
+    Some((&line[..at], &line[at + 1..]))
+}
+
+/// `files` made absolute against `base`, without those under `exclude`,
+/// sorted and deduplicated.
+pub fn normalize_sources(files: Vec<PathBuf>, base: &Path, exclude: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = files
+        .into_iter()
+        .map(|f| if f.is_absolute() { f } else { base.join(f) })
+        .filter(|f| !exclude.iter().any(|e| f.starts_with(e)))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -12,10 +12,13 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result};
 use cargo_metadata::{Message, MetadataCommand, Package, Target, TargetKind};
 
-use super::{Artifact, BuildOutput, BuildRequest, Builder};
+use super::{Artifact, BuildOutput, BuildRequest, Language, Resolved, Unit};
+use crate::doctor::{Check, version};
 use crate::error::{Diagnostic, ToolOutput};
 use crate::project::{Lang, Project};
 use crate::report::Reporter;
+use crate::size::{Budget, SMALL_COMPONENT_BUDGET};
+use crate::templates::{Kind, Sdk, Template};
 
 pub const TARGET: &str = "wasm32-wasip2";
 
@@ -36,14 +39,85 @@ pub const PROFILE_SETTINGS: &[(&str, &str)] = &[
     ("incremental", "false"),
 ];
 
-pub struct RustBuilder;
+/// The Rust path: cargo's projects, rustup's wasm targets.
+pub struct Rust;
 
-impl Builder for RustBuilder {
+/// How the Rust templates name the SDK inside this repository.
+const RUST_SDK: Sdk = Sdk {
+    source: "sdk/rust",
+    vendor_dir: "vendor/warpgrid-sdk",
+    repo_reference: "path = \"../../sdk/rust\"",
+    vendored_reference: "path = \"vendor/warpgrid-sdk\"",
+};
+
+pub static TEMPLATES: [Template; 2] = [
+    Template { dir: "rust-http", kind: Kind::Http, placeholder: "rust-http", sdk: Some(RUST_SDK) },
+    Template { dir: "rust-cli", kind: Kind::Cli, placeholder: "rust-cli", sdk: Some(RUST_SDK) },
+];
+
+/// The wasm targets `warp toolchain install rust` adds: wasip2 for
+/// components, wasip1 for preview1 modules.
+pub const TARGETS: &[&str] = &["wasm32-wasip2", "wasm32-wasip1"];
+
+impl Language for Rust {
     fn lang(&self) -> Lang {
         Lang::Rust
     }
 
-    fn build(&self, project: &Project, request: &BuildRequest, reporter: &dyn Reporter) -> Result<BuildOutput> {
+    fn detect(&self, dir: &Path) -> bool {
+        dir.join("Cargo.toml").is_file()
+    }
+
+    fn default_budget(&self) -> Budget {
+        SMALL_COMPONENT_BUDGET
+    }
+
+    fn checks(&self) -> Vec<Check> {
+        let rustup = "install Rust with rustup (https://rustup.rs)";
+        let target = |target: &str| {
+            let installed = std_installed(Path::new("."), target).unwrap_or(false);
+            Check::new(Lang::Rust, &format!("target {target}"), installed.then(|| "installed".into()), "warp toolchain install rust")
+        };
+        let mut checks = vec![
+            Check::new(Lang::Rust, "cargo", version("cargo", &["--version"]), rustup),
+            Check::new(Lang::Rust, "rustc", version("rustc", &["--version"]), rustup),
+        ];
+        checks.extend(TARGETS.iter().map(|t| target(t)));
+        checks
+    }
+
+    fn toolchain(&self) -> &'static str {
+        "rust"
+    }
+
+    fn install(&self, reporter: &dyn Reporter) -> Result<()> {
+        reporter.phase("Installing");
+        reporter.detail(&format!("rustup target add {}", TARGETS.join(" ")));
+        let output = Command::new("rustup").arg("target").arg("add").args(TARGETS).output().map_err(|e| {
+            Diagnostic::env(format!("failed to run `rustup`: {e}"))
+                .help("install rustup (https://rustup.rs), or add the wasm32-wasip2 standard library some other way")
+        })?;
+        if !output.status.success() {
+            return Err(Diagnostic::env(format!(
+                "`rustup target add {}` failed:\n{}",
+                TARGETS.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    fn templates(&self) -> &'static [Template] {
+        &TEMPLATES
+    }
+
+    fn resolve(
+        &self,
+        project: &Project,
+        request: &BuildRequest,
+        reporter: &dyn Reporter,
+    ) -> Result<Box<dyn Resolved>> {
         let manifest_path = project.root.join("Cargo.toml");
         if !manifest_path.is_file() {
             return Err(Diagnostic::env(format!("no `Cargo.toml` in `{}`", project.root.display()))
@@ -58,15 +132,57 @@ impl Builder for RustBuilder {
                 metadata_error(&e)
             ))
         })?;
-        let package = select_package(&metadata, &manifest_path, request.package.as_deref())?;
-        let target = select_target(package, request.bin.as_deref())?;
+        let package = select_package(&metadata, &manifest_path, request.package.as_deref())?.clone();
+        let target = select_target(&package, request.bin.as_deref())?.clone();
+        let package_root =
+            package.manifest_path.parent().map_or_else(|| project.root.clone(), |p| p.as_std_path().to_path_buf());
+        // A workspace member's own warp.toml describes that member.
+        let member = project.for_member(&package_root)?.unwrap_or_else(|| project.clone());
+        let unit = Unit {
+            name: package.name.to_string(),
+            package_root,
+            out_dir: metadata.target_directory.as_std_path().join("warp"),
+            project: member,
+        };
+        Ok(Box::new(RustUnit {
+            unit,
+            manifest_path,
+            package,
+            target,
+            workspace_root: metadata.workspace_root.as_std_path().to_path_buf(),
+            request: request.clone(),
+        }))
+    }
+}
 
-        check_target_installed(&project.root)?;
-        let toolchain = toolchain_versions(&project.root);
+/// A cargo package and target, resolved.
+struct RustUnit {
+    unit: Unit,
+    manifest_path: PathBuf,
+    package: Package,
+    target: Target,
+    workspace_root: PathBuf,
+    request: BuildRequest,
+}
 
+impl Resolved for RustUnit {
+    fn unit(&self) -> &Unit {
+        &self.unit
+    }
+
+    fn build(&self, reporter: &dyn Reporter) -> Result<BuildOutput> {
+        let root = &self.unit.project.root;
+        check_target_installed(root)?;
+        let toolchain = toolchain_versions(root);
         reporter.phase("Compiling");
-        let module_path =
-            cargo_rustc(&manifest_path, package, target, metadata.workspace_root.as_std_path(), request, reporter)?;
+        let module_path = cargo_rustc(
+            &self.manifest_path,
+            &self.package,
+            &self.target,
+            &self.workspace_root,
+            &self.request,
+            reporter,
+        )?;
         let bytes =
             std::fs::read(&module_path).with_context(|| format!("failed to read `{}`", module_path.display()))?;
         let artifact = if wasmparser::Parser::is_component(&bytes) {
@@ -74,17 +190,42 @@ impl Builder for RustBuilder {
         } else {
             Artifact::CoreModule(bytes)
         };
-        Ok(BuildOutput {
-            name: package.name.to_string(),
-            artifact,
-            out_dir: metadata.target_directory.as_std_path().join("warp"),
-            package_root: package
-                .manifest_path
-                .parent()
-                .map_or_else(|| project.root.clone(), |p| p.as_std_path().to_path_buf()),
-            toolchain,
-        })
+        Ok(BuildOutput { artifact, toolchain, sources: self.sources(&module_path) })
     }
+}
+
+impl RustUnit {
+    /// What cargo's dep-info beside the artifact lists (the crate, its path
+    /// dependencies and build scripts' inputs), minus registry and git
+    /// checkouts, plus the manifests and lock file that steer the build.
+    fn sources(&self, artifact: &Path) -> Vec<PathBuf> {
+        let mut files = std::fs::read_to_string(artifact.with_extension("d"))
+            .map(|text| crate::lang::parse_dep_info(&text))
+            .unwrap_or_default();
+        files.push(self.package.manifest_path.as_std_path().to_path_buf());
+        files.push(self.workspace_root.join("Cargo.toml"));
+        files.push(self.workspace_root.join("Cargo.lock"));
+        let mut exclude = Vec::new();
+        if let Some(home) = cargo_home() {
+            exclude.push(home);
+        }
+        if let Some(sysroot) = rustc_sysroot(&self.unit.project.root) {
+            exclude.push(sysroot);
+        }
+        let files: Vec<PathBuf> = files.into_iter().filter(|f| f.exists()).collect();
+        crate::lang::normalize_sources(files, &self.workspace_root, &exclude)
+    }
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+}
+
+fn rustc_sysroot(dir: &Path) -> Option<PathBuf> {
+    let output = rustc_command(dir).args(["--print", "sysroot"]).output().ok()?;
+    output.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()))
 }
 
 fn metadata_error(error: &cargo_metadata::Error) -> String {
@@ -279,10 +420,7 @@ fn cargo_rustc(
     cmd.arg("--")
         .arg("-Clink-arg=--skip-wit-component")
         .arg(format!("--remap-path-prefix={}=.", workspace_root.display()));
-    if let Some(home) = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-    {
+    if let Some(home) = cargo_home() {
         cmd.arg(format!("--remap-path-prefix={}=/cargo", home.display()));
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());

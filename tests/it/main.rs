@@ -4,6 +4,7 @@
 mod cli;
 mod errors;
 mod fork;
+mod install;
 mod libc;
 mod pack;
 mod run;

@@ -196,9 +196,12 @@ pub struct Served {
 
 impl Served {
     pub fn start(manifest: &Path, cache: &Path) -> Served {
-        let mut child = warp(Path::new("."))
-            .arg("run")
-            .arg(manifest)
+        Served::start_with(warp(Path::new(".")).arg("run").arg(manifest), cache)
+    }
+
+    /// Starts `command` (a `warp run MANIFEST` of some warp binary).
+    pub fn start_with(command: &mut Command, cache: &Path) -> Served {
+        let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .env("WARP_CACHE_DIR", cache)
             .stdout(Stdio::piped())

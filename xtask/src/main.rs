@@ -151,7 +151,7 @@ fn bench(sh: &Shell) -> Result<()> {
             match source.strip_prefix("templates/") {
                 // What `warp new` writes: the template with the SDK vendored.
                 Some("rust-http") => {
-                    warp::templates::instantiate(&warp::templates::RUST_HTTP, "rust-http", dir)?;
+                    warp::templates::instantiate(&warp::lang::rust::TEMPLATES[0], "rust-http", dir)?;
                 }
                 _ => copy_tree(&root().join(source), dir)?,
             }

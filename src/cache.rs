@@ -1,0 +1,76 @@
+//! What warp keeps in its cache directory (`$WARP_CACHE_DIR`, else
+//! `~/.cache/warp`), area by area, for `warp cache` and `warp doctor`.
+//!
+//! Each area belongs to the module that fills it; this one only names them,
+//! measures them and clears them.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::error::Diagnostic;
+
+/// One area of the cache.
+#[derive(Debug, Clone, Serialize)]
+pub struct Area {
+    pub name: &'static str,
+    pub what: &'static str,
+    pub dir: PathBuf,
+    pub bytes: u64,
+    /// Clearing it can lose work that exists nowhere else (unexported
+    /// commits in a toolchain's work tree), so only `--all` clears it.
+    pub holds_work: bool,
+}
+
+/// (directory under the cache root, what it holds, whether it holds work).
+const AREAS: &[(&str, &str, bool)] = &[
+    ("compiled", "compiled components of `warp run` (bounded; oldest evicted first)", false),
+    ("embedded", "recipes and patch series unpacked from this binary", false),
+    ("toolchain-builds", "outputs of `warp toolchain build` (e.g. the wasi-libc sysroot)", false),
+    ("toolchains", "toolchain work trees: upstream + patch series as git commits", true),
+];
+
+/// Every area, measured.
+pub fn areas() -> Result<Vec<Area>> {
+    let root = crate::fs::cache_root()?;
+    Ok(AREAS
+        .iter()
+        .map(|(name, what, holds_work)| {
+            let dir = root.join(name);
+            Area { name, what, bytes: crate::fs::dir_size(&dir), dir, holds_work: *holds_work }
+        })
+        .collect())
+}
+
+/// The names `warp cache clear` accepts.
+pub fn names() -> Vec<&'static str> {
+    AREAS.iter().map(|(name, _, _)| *name).collect()
+}
+
+/// Removes the named areas (all of them with `all`; without names, those
+/// that hold no work). Returns the areas cleared, as they were.
+pub fn clear(names: &[String], all: bool) -> Result<Vec<Area>> {
+    for name in names {
+        if !AREAS.iter().any(|(known, _, _)| known == name) {
+            return Err(Diagnostic::env(format!("unknown cache area `{name}`"))
+                .help(format!("areas: {}", self::names().join(", ")))
+                .into());
+        }
+    }
+    let chosen: Vec<Area> = areas()?
+        .into_iter()
+        .filter(|area| {
+            if names.is_empty() { all || !area.holds_work } else { names.iter().any(|n| n == area.name) }
+        })
+        .collect();
+    for area in &chosen {
+        match std::fs::remove_dir_all(&area.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("failed to remove `{}`", area.dir.display()))?
+            }
+            _ => {}
+        }
+    }
+    Ok(chosen)
+}

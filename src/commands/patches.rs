@@ -25,6 +25,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     match opts.action {
         Action::Export { name } => {
             let fork = fork::recipe::load_for_editing(&std::env::current_dir()?, &name)?;
+            let name = fork.name.clone();
             let written = fork::export(&fork)?;
             printer.json(&serde_json::json!({ "name": name, "written": written }));
             for path in &written {

@@ -43,10 +43,11 @@ pub struct Opts {
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let fork = fork::recipe::load_for_editing(&std::env::current_dir()?, &opts.name)?;
+    let name = &fork.name;
     if opts.abort {
         let dir = fork::abort_rebase(&fork)?;
-        printer.json(&serde_json::json!({ "name": opts.name, "aborted": true }));
-        printer.status("Aborted", format_args!("rebase of {}; `{}` is back on the series", opts.name, dir.display()));
+        printer.json(&serde_json::json!({ "name": name, "aborted": true }));
+        printer.status("Aborted", format_args!("rebase of {}; `{}` is back on the series", name, dir.display()));
         return Ok(Exit::Ok);
     }
     let rebased = if opts.r#continue {
@@ -72,7 +73,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     if !rebased.finished {
         printer.warn(format_args!(
             "stopped on a conflict; `patches/{0}/` is unchanged.\n  resolve it in `{1}` (edit out the conflict markers), then run `warp rebase {0} --continue`;\n  or give up with `warp rebase {0} --abort`",
-            opts.name,
+            name,
             rebased.dir.display()
         ));
         return Ok(Exit::CheckFailed);
@@ -81,7 +82,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
         "Rebased",
         format_args!(
             "{} onto {}: {} patches written to `{}`",
-            opts.name,
+            name,
             short(&rebased.new_base),
             rebased.written.len(),
             fork.patches_dir.display()

@@ -81,6 +81,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
         }
         Action::Prepare { name, upstream, force } => {
             let fork = fork::recipe::load(&std::env::current_dir()?, &name)?;
+            let name = fork.name.clone();
             let prepared = fork::prepare(&fork, upstream.upstream.as_deref(), force)?;
             printer.json(&serde_json::json!({
                 "name": name, "dir": prepared.dir, "base": prepared.base.to_string(),
@@ -95,6 +96,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
         }
         Action::Build { name, upstream, force } => {
             let fork = fork::recipe::load(&std::env::current_dir()?, &name)?;
+            let name = fork.name.clone();
             let built = fork::build::build(&fork, upstream.upstream.as_deref(), force)?;
             printer.json(&serde_json::json!({
                 "name": name, "out": built.out, "head": built.head.to_string(), "patches": built.patches,
@@ -118,6 +120,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
         }
         Action::Status { name } => {
             let fork = fork::recipe::load(&std::env::current_dir()?, &name)?;
+            let name = fork.name.clone();
             let status = fork::status(&fork)?;
             printer.json(&serde_json::to_value(&status)?);
             if !status.materialized {

@@ -18,15 +18,24 @@ fn have_clang() -> bool {
 }
 
 /// Installs warp from this checkout into `root` with cargo, as the README
-/// says. It shares the checkout's release build, so nothing is compiled
-/// twice.
+/// says, in a user's environment: without the variables cargo sets for a
+/// test (`OUT_DIR`, `CARGO_PKG_*`, …), which would make build scripts rerun
+/// and the install rebuild what the test build already has.
 fn install(root: &Path) -> PathBuf {
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.env_clear();
+    for (key, value) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if matches!(key_text.as_ref(), "PATH" | "HOME" | "CARGO_HOME" | "RUSTUP_HOME" | "RUSTUP_TOOLCHAIN" | "TMPDIR")
+        {
+            cargo.env(&key, value);
+        }
+    }
+    let output = cargo
         .args(["install", "--locked", "--quiet", "--path"])
         .arg(repo())
         .arg("--root")
         .arg(root)
-        .env_remove("CARGO_TARGET_DIR")
         .output()
         .expect("cargo runs");
     assert!(output.status.success(), "cargo install failed:\n{}", String::from_utf8_lossy(&output.stderr));

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde::Serialize;
 
-use crate::lang::LANGUAGES;
+use crate::lang;
 use crate::project::Lang;
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +45,7 @@ pub fn version(program: &str, args: &[&str]) -> Option<String> {
 /// once, naming both.
 pub fn run_checks() -> Vec<Check> {
     let mut checks: Vec<Check> = Vec::new();
-    for language in LANGUAGES {
+    for language in lang::languages() {
         for check in language.checks() {
             match checks.iter_mut().find(|c| c.name == check.name) {
                 Some(existing) => existing.needed_for.extend(check.needed_for),

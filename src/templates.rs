@@ -53,8 +53,7 @@ impl Kind {
 
 /// The `kind` template of `lang`.
 pub fn find(lang: Lang, kind: Kind) -> Result<&'static Template> {
-    let language: &dyn Language = lang::get(lang)?;
-    let templates = language.templates();
+    let templates = templates_of(lang)?;
     templates.iter().find(|t| t.kind == kind).ok_or_else(|| {
         let kinds: Vec<&str> = templates.iter().map(|t| t.kind.name()).collect();
         Diagnostic::env(format!("there is no `{}` template for {}", kind.name(), lang.display_name()))
@@ -65,9 +64,16 @@ pub fn find(lang: Lang, kind: Kind) -> Result<&'static Template> {
 
 /// The first template of `lang` (`warp new` without `--template`).
 pub fn first(lang: Lang) -> Result<&'static Template> {
-    lang::get(lang)?.templates().first().ok_or_else(|| {
-        Diagnostic::env(format!("there is no {} template yet", lang.display_name())).into()
-    })
+    let templates = templates_of(lang)?;
+    templates.first().ok_or_else(|| Diagnostic::env(format!("there is no `{lang}` template yet")).into())
+}
+
+fn templates_of(lang: Lang) -> Result<&'static [Template]> {
+    let language: &dyn Language = lang::get(lang).map_err(|_| {
+        Diagnostic::env(format!("there is no `{lang}` template yet: this warp does not pack {} yet", lang.display_name()))
+            .help("`warp new --lang rust` or `--lang c`")
+    })?;
+    Ok(language.templates())
 }
 
 /// Checks `name` is usable as a package name in every language.

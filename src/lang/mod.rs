@@ -4,7 +4,7 @@
 //! resolves a project (name, package root, output directory, a member's own
 //! `warp.toml`) and builds it, reporting the source files the build read.
 //!
-//! Adding a language is one module here plus one line in [`LANGUAGES`]
+//! Adding a language is one module here plus one line in [`REGISTRY`]
 //! (the checklist is in docs/ARCHITECTURE.md); the registration tests below
 //! fail when a language is only half there.
 
@@ -23,9 +23,30 @@ use crate::report::Reporter;
 use crate::size::Budget;
 use crate::templates::Template;
 
-/// Every language this warp packs, in detection order: the first whose
-/// [`Language::detect`] claims a directory wins.
-pub static LANGUAGES: &[&dyn Language] = &[&rust::Rust, &c::C];
+/// Every language name, in detection order: the first entry that claims a
+/// directory wins. A language without a path yet is `Planned` with the
+/// files that mark its projects (so they are told so, not "unknown");
+/// adding its path turns that line into `Ready(&NAME::Type)`.
+pub static REGISTRY: &[Registration] = &[
+    Registration::Ready(&rust::Rust),
+    Registration::Planned(Lang::Go, &["go.mod"]),
+    Registration::Planned(Lang::Bun, &["bunfig.toml", "bun.lock", "bun.lockb"]),
+    Registration::Planned(Lang::Ts, &["package.json", "tsconfig.json"]),
+    Registration::Ready(&c::C),
+];
+
+pub enum Registration {
+    Ready(&'static dyn Language),
+    Planned(Lang, &'static [&'static str]),
+}
+
+/// The languages this warp packs, in detection order.
+pub fn languages() -> impl Iterator<Item = &'static dyn Language> {
+    REGISTRY.iter().filter_map(|entry| match entry {
+        Registration::Ready(language) => Some(*language),
+        Registration::Planned(..) => None,
+    })
+}
 
 /// One language's whole path through warp.
 pub trait Language: Sync {
@@ -98,16 +119,20 @@ pub enum Artifact {
 
 /// The language registered for `lang`.
 pub fn get(lang: Lang) -> Result<&'static dyn Language> {
-    LANGUAGES.iter().copied().find(|l| l.lang() == lang).ok_or_else(|| {
-        Diagnostic::env(format!("`--lang {lang}` is not implemented yet; this warp packs {}", implemented()))
-            .help(format!("track the language's issue, or pack a {} project", implemented()))
+    languages().find(|l| l.lang() == lang).ok_or_else(|| {
+        Diagnostic::env(format!("`warp pack --lang {lang}` is not implemented yet; this warp packs {}", implemented("and")))
+            .help(format!("track the language's issue, or pack a {} project", implemented("or")))
             .into()
     })
 }
 
-/// The first registered language whose files are in `dir`.
-pub fn detect(dir: &Path) -> Option<&'static dyn Language> {
-    LANGUAGES.iter().copied().find(|l| l.detect(dir))
+/// The language whose files are in `dir`: the first entry of the
+/// registry that claims it (a planned one is an error saying so).
+pub fn detect(dir: &Path) -> Option<Result<&'static dyn Language>> {
+    REGISTRY.iter().find_map(|entry| match entry {
+        Registration::Ready(language) => language.detect(dir).then_some(Ok(*language)),
+        Registration::Planned(lang, files) => files.iter().any(|f| dir.join(f).is_file()).then(|| get(*lang)),
+    })
 }
 
 /// The language of `project`: `explicit` (`--lang`), else `warp.toml`'s
@@ -115,22 +140,22 @@ pub fn detect(dir: &Path) -> Option<&'static dyn Language> {
 pub fn for_project(project: &Project, explicit: Option<Lang>) -> Result<&'static dyn Language> {
     match explicit.or(project.config.lang) {
         Some(lang) => get(lang),
-        None => detect(&project.root).ok_or_else(|| {
-            Diagnostic::env(format!(
+        None => detect(&project.root).unwrap_or_else(|| {
+            Err(Diagnostic::env(format!(
                 "cannot tell the language of `{}`: no project file of {} here, and no `lang` in warp.toml",
                 project.root.display(),
-                implemented()
+                implemented("or")
             ))
             .help("name it: `warp pack --lang LANG PATH`, or set `lang` in warp.toml")
-            .into()
+            .into())
         }),
     }
 }
 
 /// The language whose toolchain is called `name` (`warp toolchain install`).
 pub fn by_toolchain(name: &str) -> Result<&'static dyn Language> {
-    LANGUAGES.iter().copied().find(|l| l.toolchain() == name).ok_or_else(|| {
-        let known: Vec<&str> = LANGUAGES.iter().map(|l| l.toolchain()).collect();
+    languages().find(|l| l.toolchain() == name).ok_or_else(|| {
+        let known: Vec<&str> = languages().map(|l| l.toolchain()).collect();
         Diagnostic::env(format!("unknown toolchain `{name}`"))
             .help(format!(
                 "known toolchains: {} (forked toolchains are built with `warp toolchain build NAME`)",
@@ -140,13 +165,13 @@ pub fn by_toolchain(name: &str) -> Result<&'static dyn Language> {
     })
 }
 
-/// "Rust and C": the registered languages, for messages.
-fn implemented() -> String {
-    let names: Vec<&str> = LANGUAGES.iter().map(|l| l.lang().display_name()).collect();
+/// "Rust and C" (or "Rust or C"): the registered languages, for messages.
+fn implemented(conjunction: &str) -> String {
+    let names: Vec<&str> = languages().map(|l| l.lang().display_name()).collect();
     match names.as_slice() {
         [] => "nothing".into(),
         [one] => one.to_string(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        [rest @ .., last] => format!("{} {conjunction} {last}", rest.join(", ")),
     }
 }
 

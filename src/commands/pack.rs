@@ -75,6 +75,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
         "budget": manifest.budget,
         "breaches": packed.breaches,
         "reused": packed.reused,
+        "sources": packed.sources,
     }));
     printer.status(
         "Packed",

@@ -197,7 +197,8 @@ impl Resolved for RustUnit {
 impl RustUnit {
     /// What cargo's dep-info beside the artifact lists (the crate, its path
     /// dependencies and build scripts' inputs), minus registry and git
-    /// checkouts, plus the manifests and lock file that steer the build.
+    /// checkouts (under `CARGO_HOME`), plus the manifests and lock file that
+    /// steer the build.
     fn sources(&self, artifact: &Path) -> Vec<PathBuf> {
         let mut files = std::fs::read_to_string(artifact.with_extension("d"))
             .map(|text| crate::lang::parse_dep_info(&text))
@@ -205,13 +206,8 @@ impl RustUnit {
         files.push(self.package.manifest_path.as_std_path().to_path_buf());
         files.push(self.workspace_root.join("Cargo.toml"));
         files.push(self.workspace_root.join("Cargo.lock"));
-        let mut exclude = Vec::new();
-        if let Some(home) = cargo_home() {
-            exclude.push(home);
-        }
-        if let Some(sysroot) = rustc_sysroot(&self.unit.project.root) {
-            exclude.push(sysroot);
-        }
+        // The standard library is prebuilt, so the Rust sysroot never shows up.
+        let exclude: Vec<PathBuf> = cargo_home().into_iter().collect();
         let files: Vec<PathBuf> = files.into_iter().filter(|f| f.exists()).collect();
         crate::lang::normalize_sources(files, &self.workspace_root, &exclude)
     }
@@ -221,11 +217,6 @@ fn cargo_home() -> Option<PathBuf> {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-}
-
-fn rustc_sysroot(dir: &Path) -> Option<PathBuf> {
-    let output = rustc_command(dir).args(["--print", "sysroot"]).output().ok()?;
-    output.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()))
 }
 
 fn metadata_error(error: &cargo_metadata::Error) -> String {

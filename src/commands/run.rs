@@ -10,7 +10,7 @@ use clap::Args;
 
 use crate::error::Exit;
 use crate::project::World;
-use crate::runner::{self, OsSignals, Shims, Signal, log};
+use crate::runner::{self, OsSignals, ShimState, Signal, log};
 use crate::ui::Printer;
 use serde_json::json;
 
@@ -52,7 +52,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let started = std::time::Instant::now();
     runner::log::use_json(printer.json);
     let loaded = runner::load(&opts.manifest)?;
-    let shims = Shims::new(&loaded);
+    let shims = ShimState::new(&loaded);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -128,7 +128,7 @@ async fn reload(server: &runner::Server, manifest: &Path, printer: &Printer) {
 /// Runs a CLI component. With the signals shim enabled, a signal the guest
 /// asked for is queued for it; any other keeps its usual effect (SIGTERM
 /// and Ctrl-C stop the program, SIGHUP is ignored).
-async fn run_cli(loaded: &runner::Loaded, shims: &Arc<Shims>, args: &[String]) -> Result<Exit> {
+async fn run_cli(loaded: &runner::Loaded, shims: &Arc<ShimState>, args: &[String]) -> Result<Exit> {
     let exit = |code: u8| if code == 0 { Exit::Ok } else { Exit::Guest(code) };
     if !loaded.manifest.shims.signals {
         return Ok(exit(runner::run_cli(loaded, shims, args).await?));

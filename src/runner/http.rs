@@ -25,7 +25,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use serde_json::json;
 
-use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, Shims, Ticker, log, ticks};
+use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, ShimState, Ticker, log, ticks};
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -40,7 +40,7 @@ pub struct Stats {
 
 pub struct Server {
     current: RwLock<Arc<Generation>>,
-    shims: Arc<Shims>,
+    shims: Arc<ShimState>,
     /// Held for the whole request while the deployment runs cooperatively.
     sequential: Arc<tokio::sync::Mutex<()>>,
     pub stats: Arc<Stats>,
@@ -69,7 +69,7 @@ impl Generation {
         Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout), _ticker: ticker })
     }
 
-    fn store(&self, shims: &Arc<Shims>) -> Result<Store<Host>> {
+    fn store(&self, shims: &Arc<ShimState>) -> Result<Store<Host>> {
         let mut store = Store::new(self.pre.engine(), Host::new(&self.loaded, shims, &[])?);
         store.limiter(|host| &mut host.limits);
         store.set_epoch_deadline(self.deadline_ticks);
@@ -88,7 +88,7 @@ pub struct Reloaded {
 }
 
 impl Server {
-    pub fn new(loaded: Loaded, shims: Arc<Shims>) -> Result<Arc<Server>> {
+    pub fn new(loaded: Loaded, shims: Arc<ShimState>) -> Result<Arc<Server>> {
         Ok(Arc::new(Server {
             current: RwLock::new(Arc::new(Generation::new(loaded)?)),
             shims,
@@ -101,7 +101,7 @@ impl Server {
         self.current.read().unwrap().clone()
     }
 
-    pub fn shims(&self) -> &Arc<Shims> {
+    pub fn shims(&self) -> &Arc<ShimState> {
         &self.shims
     }
 

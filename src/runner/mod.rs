@@ -28,7 +28,7 @@ use crate::manifest::Manifest;
 use crate::project::World;
 
 pub use http::Server;
-pub use shims::{ShimHost, Shims, Signal};
+pub use shims::{ShimHost, ShimState, Signal};
 
 /// How often the epoch advances; request deadlines are counted in ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -65,7 +65,7 @@ pub struct Host {
 }
 
 impl Host {
-    pub fn new(loaded: &Loaded, shims: &Arc<Shims>, args: &[String]) -> Result<Host> {
+    pub fn new(loaded: &Loaded, shims: &Arc<ShimState>, args: &[String]) -> Result<Host> {
         let manifest = &loaded.manifest;
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdio();
@@ -112,17 +112,9 @@ impl WasiHttpView for Host {
 pub fn load(manifest_path: &Path) -> Result<Loaded> {
     let manifest = Manifest::read(manifest_path)?;
     let bytes = manifest.read_component(manifest_path)?;
+    // Unknown shims were refused when the manifest was read; every `Shim`
+    // can be linked (`shims::link` matches them all).
     let enabled = manifest.shims.enabled();
-    let missing: Vec<&str> = enabled.iter().copied().filter(|name| !shims::PROVIDED.contains(name)).collect();
-    if !missing.is_empty() {
-        return Err(Diagnostic::env(format!(
-            "`{}` enables shims ({}) that this warp cannot provide yet (field `shims`)",
-            manifest_path.display(),
-            missing.join(", ")
-        ))
-        .help(format!("this warp provides the {} shims", shims::PROVIDED.join(", ")))
-        .into());
-    }
     let database_tls = shims::database::tls::configs(&manifest, manifest_path)?;
     let preopens = manifest.preopens(manifest_path)?;
     let interfaces = component::interfaces(&bytes)
@@ -171,7 +163,7 @@ fn engine(manifest: &Manifest) -> Result<(Engine, bool)> {
 }
 
 /// Runs a `wasi:cli/run` component to completion; returns its exit code.
-pub async fn run_cli(loaded: &Loaded, shims: &Arc<Shims>, args: &[String]) -> Result<u8> {
+pub async fn run_cli(loaded: &Loaded, shims: &Arc<ShimState>, args: &[String]) -> Result<u8> {
     let pre = loaded
         .linker
         .instantiate_pre(&loaded.component)

@@ -253,7 +253,7 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
 
     // Per-request instantiation, measured in-process through the library.
     let loaded = warp::runner::load(&manifest)?;
-    let shims = warp::runner::Shims::new(&loaded);
+    let shims = warp::runner::ShimState::new(&loaded);
     let server = warp::runner::Server::new(loaded, shims)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let mut timings = runtime.block_on(server.instantiate_timings(2000))?;

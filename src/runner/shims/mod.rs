@@ -1,6 +1,6 @@
 //! The host side of `warpgrid:shim@0.1.0` (`wit/shim.wit`).
 //!
-//! One [`Shims`] per deployment holds what outlives a single instance: the
+//! One [`ShimState`] per deployment holds what outlives a single instance: the
 //! virtual files and DNS table generated from the manifest, the DNS cache,
 //! the signal queue and the declared threading model. Every store gets a
 //! [`ShimHost`] pointing at it. [`link`] adds to a linker only the
@@ -25,6 +25,7 @@ use serde_json::json;
 use super::Loaded;
 use super::log;
 use crate::project::{DbProtocol, ThreadingModel};
+use crate::shim::Shim;
 
 pub use signals::Signal;
 
@@ -45,9 +46,6 @@ use bindings::warpgrid::shim::{
     database_proxy as wit_db, dns as wit_dns, filesystem as wit_fs, signals as wit_signals, threading as wit_threading,
 };
 
-/// The interfaces this warp can link.
-pub const PROVIDED: &[&str] = &["filesystem", "dns", "signals", "database-proxy", "threading"];
-
 /// What the manifest configures; replaced whole on reload.
 struct Setup {
     files: filesystem::VirtualFs,
@@ -56,7 +54,7 @@ struct Setup {
 
 /// A deployment's shim state, shared by all its instances and kept across
 /// reloads (the DNS cache and queued signals survive a SIGHUP).
-pub struct Shims {
+pub struct ShimState {
     name: RwLock<String>,
     setup: RwLock<Arc<Setup>>,
     dns_cache: dns::Cache,
@@ -69,9 +67,9 @@ pub struct Shims {
     degraded: AtomicBool,
 }
 
-impl Shims {
-    pub fn new(loaded: &Loaded) -> Arc<Shims> {
-        let shims = Arc::new(Shims {
+impl ShimState {
+    pub fn new(loaded: &Loaded) -> Arc<ShimState> {
+        let shims = Arc::new(ShimState {
             name: RwLock::new(String::new()),
             setup: RwLock::new(Arc::new(Setup { files: Default::default(), dns: Default::default() })),
             dns_cache: dns::Cache::default(),
@@ -159,9 +157,9 @@ impl Shims {
     }
 }
 
-/// Per-store view of the deployment's [`Shims`].
+/// Per-store view of the deployment's [`ShimState`].
 pub struct ShimHost {
-    shims: Arc<Shims>,
+    shims: Arc<ShimState>,
     /// This instance's database connections, by handle.
     connections: HashMap<u64, database::Connection>,
     next_connection: u64,
@@ -170,7 +168,7 @@ pub struct ShimHost {
 }
 
 impl ShimHost {
-    pub fn new(shims: &Arc<Shims>) -> ShimHost {
+    pub fn new(shims: &Arc<ShimState>) -> ShimHost {
         ShimHost { shims: shims.clone(), connections: HashMap::new(), next_connection: 1, reported: HashSet::new() }
     }
 }
@@ -185,22 +183,22 @@ impl Drop for ShimHost {
     }
 }
 
-/// Adds the enabled shim interfaces to `linker`.
+/// Adds the enabled shim interfaces to `linker`. Every [`Shim`] has an arm
+/// here, so whatever a manifest can enable, this warp can link.
 pub fn link<T: Send + 'static>(
     linker: &mut Linker<T>,
-    enabled: &[&str],
+    enabled: &[Shim],
     host: fn(&mut T) -> &mut ShimHost,
 ) -> Result<()> {
-    for name in enabled {
-        let linked = match *name {
-            "filesystem" => wit_fs::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
-            "dns" => wit_dns::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
-            "signals" => wit_signals::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
-            "threading" => wit_threading::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
-            "database-proxy" => wit_db::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
-            other => anyhow::bail!("this warp cannot link the `{other}` shim"),
+    for &shim in enabled {
+        let linked = match shim {
+            Shim::Filesystem => wit_fs::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            Shim::Dns => wit_dns::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            Shim::Signals => wit_signals::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            Shim::Threading => wit_threading::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            Shim::DatabaseProxy => wit_db::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
         };
-        linked.map_err(anyhow::Error::from).with_context(|| format!("failed to link the `{name}` shim"))?;
+        linked.map_err(anyhow::Error::from).with_context(|| format!("failed to link the `{shim}` shim"))?;
     }
     Ok(())
 }
@@ -357,21 +355,5 @@ impl wit_threading::Host for ShimHost {
             wit_threading::ThreadingModel::Cooperative => ThreadingModel::Cooperative,
             wit_threading::ThreadingModel::ParallelRequired => ThreadingModel::ParallelRequired,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_wit_package_resolves() {
-        let mut resolve = wit_parser::Resolve::default();
-        let (package, _) = resolve.push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/wit")).unwrap();
-        let package = &resolve.packages[package];
-        assert_eq!(package.name.to_string(), "warpgrid:shim@0.1.0");
-        let interfaces: Vec<&str> = package.interfaces.keys().map(String::as_str).collect();
-        assert_eq!(interfaces, ["filesystem", "dns", "signals", "database-proxy", "threading"]);
-        for provided in super::PROVIDED {
-            assert!(interfaces.contains(provided));
-        }
     }
 }

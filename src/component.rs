@@ -80,9 +80,15 @@ pub fn componentize(module: &[u8]) -> Result<Vec<u8>> {
     crate::optimize::strip_custom_sections(&component, |name| name != "component-name")
 }
 
-/// Validates a component (or module) the way `wasm-tools validate` does.
+/// Validates a component (or module) with the WebAssembly features the
+/// runner's Wasmtime accepts ([`crate::runner::wasm_features`]), so that what
+/// `pack` accepts, `run` loads.
 pub fn validate(bytes: &[u8]) -> Result<()> {
-    Validator::new_with_features(WasmFeatures::all())
+    validate_with(bytes, crate::runner::wasm_features()?)
+}
+
+fn validate_with(bytes: &[u8], features: WasmFeatures) -> Result<()> {
+    Validator::new_with_features(features)
         .validate_all(bytes)
         .map(|_| ())
         .map_err(|e| anyhow::anyhow!("invalid WebAssembly: {e}"))
@@ -221,6 +227,22 @@ mod tests {
         let err = check_world(World::Http, &cli, &[]).unwrap_err().to_string();
         assert!(err.contains("missing export `wasi:http/incoming-handler`"), "{err}");
         assert!(err.contains("`wasi:cli/run@0.2.0`"), "{err}");
+    }
+
+    #[test]
+    fn validation_refuses_what_the_runner_refuses() {
+        // Wide arithmetic is a finished proposal that Wasmtime 48 leaves off.
+        let wide = wat::parse_str(
+            r#"(module (func (export "add") (param i64 i64 i64 i64) (result i64 i64)
+                local.get 0 local.get 1 local.get 2 local.get 3 i64.add128))"#,
+        )
+        .unwrap();
+        validate_with(&wide, WasmFeatures::all()).unwrap();
+        let err = validate(&wide).unwrap_err().to_string();
+        assert!(err.contains("wide arithmetic support is not enabled"), "{err}");
+
+        let plain = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 1))"#).unwrap();
+        validate(&plain).unwrap();
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod shims;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -138,8 +138,7 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
 /// An engine for serving: async, epoch interruption, and the pooling
 /// allocator when the machine grants its virtual memory reservation.
 fn engine(manifest: &Manifest) -> Result<(Engine, bool)> {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
+    let config = base_config();
     let instances = manifest.limits.instances.unwrap_or(DEFAULT_INSTANCES).max(1);
     let mut pool = PoolingAllocationConfig::default();
     // A component instance holds several core instances (its module plus
@@ -160,6 +159,30 @@ fn engine(manifest: &Manifest) -> Result<(Engine, bool)> {
     let engine =
         Engine::new(&config).map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?;
     Ok((engine, false))
+}
+
+/// The configuration every serving engine starts from; what it enables is
+/// what `warp pack` validates against ([`wasm_features`]).
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config
+}
+
+/// The WebAssembly features the runner's engines accept: this build's
+/// Wasmtime defaults, narrowed by the Wasmtime crate features warp enables
+/// (no `gc`, no `threads`). `warp pack` validates with these, so what packs
+/// also loads.
+pub fn wasm_features() -> Result<wasmparser::WasmFeatures> {
+    static FEATURES: OnceLock<wasmparser::WasmFeatures> = OnceLock::new();
+    if let Some(features) = FEATURES.get() {
+        return Ok(*features);
+    }
+    // The allocator does not change the features, so a plain engine will do
+    // (the pooling one reserves gigabytes of address space).
+    let engine = Engine::new(&base_config())
+        .map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?;
+    Ok(*FEATURES.get_or_init(|| engine.get_wasm_features()))
 }
 
 /// Runs a `wasi:cli/run` component to completion; returns its exit code.

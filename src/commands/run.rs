@@ -22,7 +22,8 @@ Examples:
 
 The manifest is checked before anything runs: schema version, the component's
 sha256, and the shims it enables. Compiled code is cached in
-`$WARP_CACHE_DIR` (default `~/.cache/warp`), so a restart compiles nothing.
+`$WARP_CACHE_DIR` (default `~/.cache/warp`), so a restart compiles nothing;
+`WARP_CACHE_MAX_COMPILED` bounds that cache (default 512MiB).
 Each request gets a fresh instance; a trap answers 500, a request past
 `limits.request_timeout` (default 30s) 504, a full instance pool 503.
 Ctrl-C or SIGTERM stops accepting and drains in-flight requests (up to 10s).

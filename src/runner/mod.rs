@@ -6,7 +6,7 @@
 //! cache or freshly compiled → pre-instantiated once → a fresh instance per
 //! request (`http`) or one run (`cli`).
 
-mod cache;
+pub mod cache;
 pub mod http;
 pub mod log;
 pub mod shims;

@@ -5,16 +5,23 @@
 //! allocator, epoch interruption) → compiled component from the on-disk
 //! cache or freshly compiled → pre-instantiated once → a fresh instance per
 //! request (`http`) or one run (`cli`).
+//!
+//! It is a library: [`load`], then [`serve`] or [`run_cli`], driven by a
+//! channel of [`Control`] messages and reporting [`Event`]s to the caller's
+//! [`EventSink`]. `warp run` is one caller; nothing here prints.
 
 pub mod cache;
+mod cli;
+pub mod events;
 pub mod http;
-pub mod log;
+mod serve;
 pub mod shims;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -27,7 +34,10 @@ use crate::error::Diagnostic;
 use crate::manifest::Manifest;
 use crate::project::World;
 
-pub use http::Server;
+pub use cli::{CliExit, run_cli};
+pub use events::{Event, EventSink, Reloaded, Stopped};
+pub use http::{Server, bind};
+pub use serve::{Control, serve};
 pub use shims::{ShimHost, ShimState, Signal};
 
 /// How often the epoch advances; request deadlines are counted in ticks.
@@ -42,6 +52,8 @@ pub const DEFAULT_INSTANCES: u32 = 1000;
 /// A manifest whose component is compiled and ready to instantiate.
 pub struct Loaded {
     pub manifest: Manifest,
+    /// Where the manifest was read from (a reload without a path re-reads it).
+    pub manifest_path: PathBuf,
     pub engine: Engine,
     pub component: Component,
     pub linker: Linker<Host>,
@@ -53,6 +65,8 @@ pub struct Loaded {
     pub pooling: bool,
     /// TLS client settings per `shims.database` entry.
     pub database_tls: shims::database::tls::Configs,
+    /// When `load` began (for the time to ready).
+    pub started: Instant,
 }
 
 /// Per-store host state: WASI, WASI HTTP, the shims, and limits.
@@ -110,6 +124,7 @@ impl WasiHttpView for Host {
 
 /// Reads and checks a manifest and compiles (or loads) its component.
 pub fn load(manifest_path: &Path) -> Result<Loaded> {
+    let started = Instant::now();
     let manifest = Manifest::read(manifest_path)?;
     let bytes = manifest.read_component(manifest_path)?;
     // Unknown shims were refused when the manifest was read; every `Shim`
@@ -132,7 +147,18 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
             .context("failed to link WASI HTTP")?;
     }
     shims::link(&mut linker, &enabled, |host| &mut host.shims)?;
-    Ok(Loaded { manifest, engine, component, linker, preopens, from_cache, pooling, database_tls })
+    Ok(Loaded {
+        manifest,
+        manifest_path: manifest_path.to_path_buf(),
+        engine,
+        component,
+        linker,
+        preopens,
+        from_cache,
+        pooling,
+        database_tls,
+        started,
+    })
 }
 
 /// An engine for serving: async, epoch interruption, and the pooling
@@ -185,64 +211,21 @@ pub fn wasm_features() -> Result<wasmparser::WasmFeatures> {
     Ok(*FEATURES.get_or_init(|| engine.get_wasm_features()))
 }
 
-/// Runs a `wasi:cli/run` component to completion; returns its exit code.
-pub async fn run_cli(loaded: &Loaded, shims: &Arc<ShimState>, args: &[String]) -> Result<u8> {
-    let pre = loaded
-        .linker
-        .instantiate_pre(&loaded.component)
-        .map_err(anyhow::Error::from)
-        .context("failed to link the component")?;
-    let pre = wasmtime_wasi::p2::bindings::CommandPre::new(pre)
-        .map_err(anyhow::Error::from)
-        .context("the component does not export `wasi:cli/run`")?;
-    let mut store = wasmtime::Store::new(&loaded.engine, Host::new(loaded, shims, args)?);
-    store.limiter(|host| &mut host.limits);
-    // CLI programs run without a deadline unless the manifest sets one. The
-    // guest yields to the runtime every tick so signals are handled even
-    // while it computes.
-    let limit = loaded.manifest.limits.request_timeout.as_ref().map_or(u64::MAX, |t| ticks(t.duration));
-    let mut elapsed = 0u64;
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        elapsed += 1;
-        if elapsed >= limit {
-            return Err(wasmtime::Trap::Interrupt.into());
-        }
-        Ok(wasmtime::UpdateDeadline::Yield(1))
-    });
-    let ticker = Ticker::start(loaded.engine.clone());
-    let command = pre
-        .instantiate_async(&mut store)
-        .await
-        .map_err(anyhow::Error::from)
-        .context("failed to instantiate the component")?;
-    let result = command.wasi_cli_run().call_run(&mut store).await;
-    drop(ticker);
-    match result {
-        Ok(Ok(())) => Ok(0),
-        Ok(Err(())) => Ok(1),
-        Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-            Some(exit) => Ok(exit.0.clamp(0, 255) as u8),
-            None => Err(anyhow::Error::from(e).context("the program trapped")),
-        },
-    }
-}
-
 pub fn ticks(duration: Duration) -> u64 {
     (duration.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
-pub struct Ticker {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+struct Ticker {
+    stop: Arc<AtomicBool>,
 }
 
 impl Ticker {
-    pub fn start(engine: Engine) -> Ticker {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    fn start(engine: Engine) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         std::thread::spawn(move || {
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(EPOCH_TICK);
                 engine.increment_epoch();
             }
@@ -253,7 +236,7 @@ impl Ticker {
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -261,33 +244,4 @@ impl Drop for Ticker {
 pub fn default_listen(manifest: &Manifest) -> SocketAddr {
     let port = manifest.http.as_ref().map_or(8080, |h| h.port);
     SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-/// The process signals `warp run` maps to the shim's lifecycle signals:
-/// SIGTERM → terminate, SIGHUP → hangup, SIGINT (Ctrl-C) → interrupt.
-pub struct OsSignals {
-    terminate: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
-    interrupt: tokio::signal::unix::Signal,
-}
-
-impl OsSignals {
-    /// Installs the handlers (which replaces the default actions).
-    pub fn install() -> Result<OsSignals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let install = |kind: SignalKind| signal(kind).context("failed to install a signal handler");
-        Ok(OsSignals {
-            terminate: install(SignalKind::terminate())?,
-            hangup: install(SignalKind::hangup())?,
-            interrupt: install(SignalKind::interrupt())?,
-        })
-    }
-
-    pub async fn recv(&mut self) -> Signal {
-        tokio::select! {
-            _ = self.terminate.recv() => Signal::Terminate,
-            _ = self.hangup.recv() => Signal::Hangup,
-            _ = self.interrupt.recv() => Signal::Interrupt,
-        }
-    }
 }

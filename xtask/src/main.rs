@@ -253,8 +253,9 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
 
     // Per-request instantiation, measured in-process through the library.
     let loaded = warp::runner::load(&manifest)?;
-    let shims = warp::runner::ShimState::new(&loaded);
-    let server = warp::runner::Server::new(loaded, shims)?;
+    let events: std::sync::Arc<dyn warp::runner::EventSink> = std::sync::Arc::new(warp::runner::events::Discard);
+    let shims = warp::runner::ShimState::new(&loaded, events.clone());
+    let server = warp::runner::Server::new(loaded, shims, events)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let mut timings = runtime.block_on(server.instantiate_timings(2000))?;
     timings.sort();

@@ -12,7 +12,7 @@ pub mod dns;
 pub mod filesystem;
 pub mod signals;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -20,10 +20,8 @@ use std::sync::{Arc, RwLock};
 use anyhow::{Context, Result};
 use wasmtime::component::{HasSelf, Linker};
 
-use serde_json::json;
-
 use super::Loaded;
-use super::log;
+use super::events::{Event, EventSink};
 use crate::project::{DbProtocol, ThreadingModel};
 use crate::shim::Shim;
 
@@ -56,6 +54,7 @@ struct Setup {
 /// reloads (the DNS cache and queued signals survive a SIGHUP).
 pub struct ShimState {
     name: RwLock<String>,
+    events: Arc<dyn EventSink>,
     setup: RwLock<Arc<Setup>>,
     dns_cache: dns::Cache,
     pub signals: signals::Queue,
@@ -68,9 +67,11 @@ pub struct ShimState {
 }
 
 impl ShimState {
-    pub fn new(loaded: &Loaded) -> Arc<ShimState> {
+    /// The state for `loaded`'s deployment; what it notices goes to `events`.
+    pub fn new(loaded: &Loaded, events: Arc<dyn EventSink>) -> Arc<ShimState> {
         let shims = Arc::new(ShimState {
             name: RwLock::new(String::new()),
+            events,
             setup: RwLock::new(Arc::new(Setup { files: Default::default(), dns: Default::default() })),
             dns_cache: dns::Cache::default(),
             signals: signals::Queue::default(),
@@ -95,6 +96,11 @@ impl ShimState {
         }
     }
 
+    /// The deployment's name (the manifest's `name`).
+    pub fn name(&self) -> String {
+        self.name.read().unwrap().clone()
+    }
+
     fn setup(&self) -> Arc<Setup> {
         self.setup.read().unwrap().clone()
     }
@@ -115,25 +121,12 @@ impl ShimState {
             ThreadingModel::SingleThreaded => {}
             ThreadingModel::Cooperative => {
                 if !self.sequential.swap(true, Ordering::Relaxed) {
-                    let name = self.name.read().unwrap().clone();
-                    log::event(
-                        "threading",
-                        json!({ "name": name, "model": "cooperative" }),
-                        format_args!("{name} runs cooperatively: requests now run one at a time"),
-                    );
+                    self.events.emit(&Event::Threading { name: self.name(), model });
                 }
             }
             ThreadingModel::ParallelRequired => {
                 if !self.degraded.swap(true, Ordering::Relaxed) {
-                    let name = self.name.read().unwrap().clone();
-                    log::event(
-                        "threading",
-                        json!({ "name": name, "model": "parallel-required", "degraded": true }),
-                        format_args!(
-                            "warning: {name} requires parallel threads, which WebAssembly components here do not \
-                             have; it runs single-threaded and the deployment is flagged degraded"
-                        ),
-                    );
+                    self.events.emit(&Event::Threading { name: self.name(), model });
                 }
             }
         }
@@ -143,15 +136,7 @@ impl ShimState {
     pub fn deliver(&self, signal: Signal) -> signals::Delivery {
         let delivery = self.signals.deliver(signal);
         if let signals::Delivery::QueuedDroppingOldest(oldest) = delivery {
-            log::event(
-                "signal-dropped",
-                json!({ "dropped": oldest.name(), "capacity": signals::CAPACITY }),
-                format_args!(
-                    "the signal queue is full ({}); dropped the oldest ({})",
-                    signals::CAPACITY,
-                    oldest.name()
-                ),
-            );
+            self.events.emit(&Event::SignalDropped { dropped: oldest, capacity: signals::CAPACITY });
         }
         delivery
     }
@@ -163,13 +148,14 @@ pub struct ShimHost {
     /// This instance's database connections, by handle.
     connections: HashMap<u64, database::Connection>,
     next_connection: u64,
-    /// What was logged about database connections (once each per instance).
-    reported: HashSet<String>,
+    /// What was reported about database connections (once each per instance).
+    /// (A handful at most, so a list.)
+    reported: Vec<Event>,
 }
 
 impl ShimHost {
     pub fn new(shims: &Arc<ShimState>) -> ShimHost {
-        ShimHost { shims: shims.clone(), connections: HashMap::new(), next_connection: 1, reported: HashSet::new() }
+        ShimHost { shims: shims.clone(), connections: HashMap::new(), next_connection: 1, reported: Vec::new() }
     }
 }
 
@@ -282,14 +268,11 @@ impl wit_db::Host for ShimHost {
                 let unlisted = e == database::Error::ConnectionRefused
                     && !self.shims.databases.lists_address(&request, &setup.dns, &self.shims.dns_cache).await;
                 if unlisted {
-                    self.report(
-                        "database-refused",
-                        json!({ "host": request.host, "port": request.port }),
-                        format!(
-                            "database connection to {}:{} refused: not listed in `shims.database`",
-                            request.host, request.port
-                        ),
-                    );
+                    self.report(Event::DatabaseRefused {
+                        name: self.shims.name(),
+                        host: request.host.clone(),
+                        port: request.port,
+                    });
                 }
                 Err(self.failed(e))
             }
@@ -317,12 +300,11 @@ impl wit_db::Host for ShimHost {
 }
 
 impl ShimHost {
-    /// Logs `message` once per instance.
-    fn report(&mut self, kind: &str, mut fields: serde_json::Value, message: String) {
-        if self.reported.insert(message.clone()) {
-            let name = self.shims.name.read().unwrap().clone();
-            fields["name"] = json!(name);
-            log::event(kind, fields, format_args!("{name}: {message}"));
+    /// Reports `event` once per instance.
+    fn report(&mut self, event: Event) {
+        if !self.reported.contains(&event) {
+            self.shims.events.emit(&event);
+            self.reported.push(event);
         }
     }
 
@@ -330,8 +312,7 @@ impl ShimHost {
     /// (the guest sees only `protocol-error`).
     fn failed(&mut self, error: database::Error) -> wit_db::DbError {
         if let database::Error::Tls(reason) = &error {
-            let message = format!("database connection to {reason}");
-            self.report("database-tls-failed", json!({ "reason": reason }), message);
+            self.report(Event::DatabaseTlsFailed { name: self.shims.name(), reason: reason.clone() });
         }
         db_error(error)
     }

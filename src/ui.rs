@@ -236,7 +236,8 @@ impl EventSink for HumanEvents {
                     (true, true) => "new component, compiled code from cache",
                     (true, false) => "new component, compiled",
                 };
-                printer.status("Reloaded", format_args!("{} ({what})", reloaded.name));
+                let engine = if reloaded.engine_reused { "" } else { ", new engine for the new limits" };
+                printer.status("Reloaded", format_args!("{} ({what}{engine})", reloaded.name));
             }
             Event::ReloadFailed { error } => {
                 printer.warn(format_args!("reload failed; still serving the previous version: {error}"))

@@ -54,7 +54,7 @@ pub struct Opts {
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let events: Arc<dyn EventSink> =
         if printer.json { Arc::new(JsonLines::stdout()) } else { Arc::new(HumanEvents::new(*printer)) };
-    let loaded = runner::load(&opts.manifest)?;
+    let loaded = runner::load(&opts.manifest, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

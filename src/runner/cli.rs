@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
-use super::{Control, Host, Loaded, ShimState, Signal, Ticker, ticks};
+use super::{Control, Host, Loaded, ShimState, Signal, ticks};
 
 /// How a CLI run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,7 @@ async fn run_program(loaded: &Loaded, shims: &Arc<ShimState>, args: &[String]) -
     let pre = wasmtime_wasi::p2::bindings::CommandPre::new(pre)
         .map_err(anyhow::Error::from)
         .context("the component does not export `wasi:cli/run`")?;
-    let mut store = wasmtime::Store::new(&loaded.engine, Host::new(loaded, shims, args)?);
+    let mut store = wasmtime::Store::new(&loaded.engine.engine, Host::new(loaded, shims, args)?);
     store.limiter(|host| &mut host.limits);
     // CLI programs run without a deadline unless the manifest sets one. The
     // guest yields to the runtime every tick so signals are handled even
@@ -76,15 +76,12 @@ async fn run_program(loaded: &Loaded, shims: &Arc<ShimState>, args: &[String]) -
         }
         Ok(wasmtime::UpdateDeadline::Yield(1))
     });
-    let ticker = Ticker::start(loaded.engine.clone());
     let command = pre
         .instantiate_async(&mut store)
         .await
         .map_err(anyhow::Error::from)
         .context("failed to instantiate the component")?;
-    let result = command.wasi_cli_run().call_run(&mut store).await;
-    drop(ticker);
-    match result {
+    match command.wasi_cli_run().call_run(&mut store).await {
         Ok(Ok(())) => Ok(0),
         Ok(Err(())) => Ok(1),
         Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {

@@ -80,6 +80,9 @@ pub struct Reloaded {
     /// The component changed (not only its settings).
     pub swapped: bool,
     pub from_cache: bool,
+    /// The Wasmtime engine (and its epoch ticker) was kept: the limits that
+    /// shape it did not change.
+    pub engine_reused: bool,
 }
 
 /// How a server ended.
@@ -134,6 +137,7 @@ impl Event {
                 "name": reloaded.name,
                 "swapped": reloaded.swapped,
                 "from_cache": reloaded.from_cache,
+                "engine_reused": reloaded.engine_reused,
             }),
             Event::ReloadFailed { error } => json!({ "error": error }),
             Event::Stopping { signal } => json!({ "signal": signal.name() }),

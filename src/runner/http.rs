@@ -24,7 +24,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::events::{Event, EventSink, Reloaded, Stopped};
-use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, ShimState, Ticker, ticks};
+use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, ShimState, ticks};
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -46,12 +46,12 @@ pub struct Server {
     pub stats: Arc<Stats>,
 }
 
-/// One loaded version of the deployment.
+/// One loaded version of the deployment. Its engine's epoch ticker runs
+/// while any generation on that engine is alive.
 pub struct Generation {
     pre: ProxyPre<Host>,
     loaded: Loaded,
     deadline_ticks: u64,
-    _ticker: Ticker,
 }
 
 impl Generation {
@@ -65,8 +65,7 @@ impl Generation {
             .map_err(anyhow::Error::from)
             .context("the component does not export `wasi:http/incoming-handler`")?;
         let timeout = loaded.manifest.limits.request_timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.duration);
-        let ticker = Ticker::start(loaded.engine.clone());
-        Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout), _ticker: ticker })
+        Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout) })
     }
 
     fn store(&self, shims: &Arc<ShimState>) -> Result<Store<Host>> {
@@ -109,12 +108,15 @@ impl Server {
     }
 
     /// Re-reads the manifest (`manifest`, or the one being served) and swaps
-    /// in what it names. On any error the server keeps serving what it had.
+    /// in what it names, on the same engine when its limits allow. On any
+    /// error the server keeps serving what it had.
     pub async fn reload(&self, manifest: Option<PathBuf>) -> Result<Reloaded> {
         let current = self.current();
         let path = manifest.unwrap_or_else(|| current.loaded.manifest_path.clone());
-        let loaded =
-            tokio::task::spawn_blocking(move || super::load(&path)).await.context("the reload task failed")??;
+        let engine = current.loaded.engine.clone();
+        let loaded = tokio::task::spawn_blocking(move || super::load(&path, Some(&engine)))
+            .await
+            .context("the reload task failed")??;
         anyhow::ensure!(
             loaded.manifest.component.world == crate::project::World::Http,
             "the manifest now names a `{}` component; `warp run` keeps serving the http one",
@@ -125,6 +127,7 @@ impl Server {
             name: generation.loaded.manifest.name.clone(),
             swapped: generation.loaded.manifest.component.sha256 != current.loaded.manifest.component.sha256,
             from_cache: generation.loaded.from_cache,
+            engine_reused: generation.loaded.engine_reused,
         };
         self.shims.configure(&generation.loaded);
         *self.current.write().unwrap() = Arc::new(generation);

@@ -2,9 +2,10 @@
 //! runs `wasi:cli` ones, as a run manifest describes.
 //!
 //! Load path: manifest checks (schema, digest, shims) → engine (pooling
-//! allocator, epoch interruption) → compiled component from the on-disk
-//! cache or freshly compiled → pre-instantiated once → a fresh instance per
-//! request (`http`) or one run (`cli`).
+//! allocator, epoch interruption; the previous one when a reload keeps the
+//! limits) → compiled component from the on-disk cache or freshly compiled
+//! → pre-instantiated once → a fresh instance per request (`http`) or one
+//! run (`cli`).
 //!
 //! It is a library: [`load`], then [`serve`] or [`run_cli`], driven by a
 //! channel of [`Control`] messages and reporting [`Event`]s to the caller's
@@ -54,15 +55,15 @@ pub struct Loaded {
     pub manifest: Manifest,
     /// Where the manifest was read from (a reload without a path re-reads it).
     pub manifest_path: PathBuf,
-    pub engine: Engine,
+    pub engine: Arc<ServingEngine>,
+    /// Whether `engine` is the one `load` was offered (not a new one).
+    pub engine_reused: bool,
     pub component: Component,
     pub linker: Linker<Host>,
     /// Preopened directories: (host path, guest path).
     pub preopens: Vec<(PathBuf, String)>,
     /// Whether the compiled code came from the on-disk cache.
     pub from_cache: bool,
-    /// Whether instances come from the pooling allocator.
-    pub pooling: bool,
     /// TLS client settings per `shims.database` entry.
     pub database_tls: shims::database::tls::Configs,
     /// When `load` began (for the time to ready).
@@ -123,7 +124,10 @@ impl WasiHttpView for Host {
 }
 
 /// Reads and checks a manifest and compiles (or loads) its component.
-pub fn load(manifest_path: &Path) -> Result<Loaded> {
+/// `engine` is offered for reuse: it is kept when the manifest's limits
+/// would configure an identical one, so a reload keeps the engine and its
+/// epoch ticker.
+pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>) -> Result<Loaded> {
     let started = Instant::now();
     let manifest = Manifest::read(manifest_path)?;
     let bytes = manifest.read_component(manifest_path)?;
@@ -137,9 +141,13 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
     component::check_world(manifest.component.world, &interfaces, &enabled)
         .map_err(|e| Diagnostic::env(format!("refusing to load `{}`: {e:#}", manifest.component.path)))?;
 
-    let (engine, pooling) = engine(&manifest)?;
-    let (component, from_cache) = cache::component(&engine, &bytes, &manifest.component.sha256)?;
-    let mut linker: Linker<Host> = Linker::new(&engine);
+    let shape = EngineShape::of(&manifest);
+    let (engine, engine_reused) = match engine.filter(|engine| engine.shape == shape) {
+        Some(engine) => (engine.clone(), true),
+        None => (Arc::new(ServingEngine::new(shape)?), false),
+    };
+    let (component, from_cache) = cache::component(&engine.engine, &bytes, &manifest.component.sha256)?;
+    let mut linker: Linker<Host> = Linker::new(&engine.engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from).context("failed to link WASI")?;
     if manifest.component.world == World::Http {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
@@ -151,40 +159,75 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
         manifest,
         manifest_path: manifest_path.to_path_buf(),
         engine,
+        engine_reused,
         component,
         linker,
         preopens,
         from_cache,
-        pooling,
         database_tls,
         started,
     })
 }
 
-/// An engine for serving: async, epoch interruption, and the pooling
-/// allocator when the machine grants its virtual memory reservation.
-fn engine(manifest: &Manifest) -> Result<(Engine, bool)> {
-    let config = base_config();
-    let instances = manifest.limits.instances.unwrap_or(DEFAULT_INSTANCES).max(1);
-    let mut pool = PoolingAllocationConfig::default();
-    // A component instance holds several core instances (its module plus
-    // wit-component's shim and fixup modules), one memory, and a table or two
-    // (the shim module has its own).
-    pool.total_component_instances(instances)
-        .total_core_instances(instances.saturating_mul(8))
-        .total_memories(instances)
-        .total_tables(instances.saturating_mul(4));
-    if let Some(memory) = manifest.limits.memory {
-        pool.max_memory_size(memory.0 as usize);
+/// What a manifest sets that goes into the engine's configuration. Two
+/// manifests with the same shape are served by identical engines, so a
+/// reload that keeps the shape keeps the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineShape {
+    /// Instances alive at once (the pool's size).
+    pub instances: u32,
+    /// The largest linear memory, in bytes (`limits.memory`).
+    pub memory: Option<u64>,
+}
+
+impl EngineShape {
+    pub fn of(manifest: &Manifest) -> EngineShape {
+        EngineShape {
+            instances: manifest.limits.instances.unwrap_or(DEFAULT_INSTANCES).max(1),
+            memory: manifest.limits.memory.map(|memory| memory.0),
+        }
     }
-    let mut pooled = config.clone();
-    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    if let Ok(engine) = Engine::new(&pooled) {
-        return Ok((engine, true));
+}
+
+/// A Wasmtime engine for serving (async, epoch interruption, the pooling
+/// allocator when the machine grants its virtual memory reservation) and
+/// the thread that advances its epoch, which stops when the last
+/// [`Loaded`] using the engine is gone.
+pub struct ServingEngine {
+    pub engine: Engine,
+    pub shape: EngineShape,
+    /// Whether instances come from the pooling allocator.
+    pub pooling: bool,
+    _ticker: Ticker,
+}
+
+impl ServingEngine {
+    pub fn new(shape: EngineShape) -> Result<ServingEngine> {
+        let config = base_config();
+        let mut pool = PoolingAllocationConfig::default();
+        // A component instance holds several core instances (its module plus
+        // wit-component's shim and fixup modules), one memory, and a table or
+        // two (the shim module has its own).
+        pool.total_component_instances(shape.instances)
+            .total_core_instances(shape.instances.saturating_mul(8))
+            .total_memories(shape.instances)
+            .total_tables(shape.instances.saturating_mul(4));
+        if let Some(memory) = shape.memory {
+            pool.max_memory_size(memory as usize);
+        }
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let (engine, pooling) = match Engine::new(&pooled) {
+            Ok(engine) => (engine, true),
+            Err(_) => (
+                Engine::new(&config)
+                    .map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?,
+                false,
+            ),
+        };
+        let ticker = Ticker::start(engine.clone());
+        Ok(ServingEngine { engine, shape, pooling, _ticker: ticker })
     }
-    let engine =
-        Engine::new(&config).map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?;
-    Ok((engine, false))
 }
 
 /// The configuration every serving engine starts from; what it enables is

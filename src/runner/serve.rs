@@ -47,7 +47,7 @@ pub async fn serve(
 ) -> Result<Stopped> {
     let address = listener.local_addr().context("failed to read the bound address")?;
     let (name, from_cache, pooling, started) =
-        (loaded.manifest.name.clone(), loaded.from_cache, loaded.pooling, loaded.started);
+        (loaded.manifest.name.clone(), loaded.from_cache, loaded.engine.pooling, loaded.started);
     let shims = ShimState::new(&loaded, events.clone());
     let server = Server::new(loaded, shims, events.clone())?;
     events.emit(&Event::Listening { address, name, from_cache, pooling, ready: started.elapsed() });

@@ -49,7 +49,12 @@ const UNPACKED: &[&str] = &["toolchains", "patches"];
 /// The embedded recipes and patch series as files in warp's cache; returns
 /// the directory that holds them, laid out as in the repository.
 pub fn unpacked() -> Result<PathBuf> {
-    unpack_into(&crate::fs::cache_root()?.join("embedded"))
+    unpack_into(&cache_dir()?)
+}
+
+/// Where unpacked copies live, one directory per digest.
+pub fn cache_dir() -> Result<PathBuf> {
+    Ok(crate::fs::cache_root()?.join("embedded"))
 }
 
 /// Writes [`UNPACKED`] once per digest under `root`: into a temporary

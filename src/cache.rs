@@ -23,36 +23,37 @@ pub struct Area {
     pub holds_work: bool,
 }
 
-/// (directory under the cache root, what it holds, whether it holds work).
-const AREAS: &[(&str, &str, bool)] = &[
-    ("compiled", "compiled components of `warp run` (bounded; oldest evicted first)", false),
-    ("embedded", "recipes and patch series unpacked from this binary", false),
-    ("toolchain-builds", "outputs of `warp toolchain build` (e.g. the wasi-libc sysroot)", false),
-    ("toolchains", "toolchain work trees: upstream + patch series as git commits", true),
+type Locate = fn() -> Result<PathBuf>;
+
+/// (name, where its owner keeps it, what it holds, whether it holds work).
+const AREAS: &[(&str, Locate, &str, bool)] = &[
+    ("compiled", crate::runner::cache::dir, "compiled components of `warp run` (bounded; least recently used evicted first)", false),
+    ("embedded", crate::assets::cache_dir, "recipes and patch series unpacked from this binary", false),
+    ("toolchain-builds", crate::fork::build::builds_dir, "outputs of `warp toolchain build` (e.g. the wasi-libc sysroot)", false),
+    ("toolchains", crate::fork::work_root, "toolchain work trees: upstream + patch series as git commits", true),
 ];
 
 /// Every area, measured.
 pub fn areas() -> Result<Vec<Area>> {
-    let root = crate::fs::cache_root()?;
-    Ok(AREAS
+    AREAS
         .iter()
-        .map(|(name, what, holds_work)| {
-            let dir = root.join(name);
-            Area { name, what, bytes: crate::fs::dir_size(&dir), dir, holds_work: *holds_work }
+        .map(|(name, locate, what, holds_work)| {
+            let dir = locate()?;
+            Ok(Area { name, what, bytes: crate::fs::dir_size(&dir), dir, holds_work: *holds_work })
         })
-        .collect())
+        .collect()
 }
 
 /// The names `warp cache clear` accepts.
 pub fn names() -> Vec<&'static str> {
-    AREAS.iter().map(|(name, _, _)| *name).collect()
+    AREAS.iter().map(|(name, ..)| *name).collect()
 }
 
 /// Removes the named areas (all of them with `all`; without names, those
 /// that hold no work). Returns the areas cleared, as they were.
 pub fn clear(names: &[String], all: bool) -> Result<Vec<Area>> {
     for name in names {
-        if !AREAS.iter().any(|(known, _, _)| known == name) {
+        if !AREAS.iter().any(|(known, ..)| known == name) {
             return Err(Diagnostic::env(format!("unknown cache area `{name}`"))
                 .help(format!("areas: {}", self::names().join(", ")))
                 .into());

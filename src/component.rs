@@ -10,12 +10,10 @@ use wasmparser::{Encoding, Parser, Payload, Validator, WasmFeatures};
 
 use crate::error::Diagnostic;
 use crate::project::World;
+use crate::shim::Shim;
 
 /// WASI 0.2 packages the runner provides.
 const WASI_PACKAGES: &[&str] = &["cli", "clocks", "filesystem", "http", "io", "random", "sockets"];
-
-/// The `warpgrid:shim` interfaces (see `wit/`).
-pub const SHIM_INTERFACES: &[&str] = &["filesystem", "dns", "signals", "database-proxy", "threading"];
 
 /// What a core module imports and exports, as far as componentizing cares.
 #[derive(Debug, Default)]
@@ -82,9 +80,15 @@ pub fn componentize(module: &[u8]) -> Result<Vec<u8>> {
     crate::optimize::strip_custom_sections(&component, |name| name != "component-name")
 }
 
-/// Validates a component (or module) the way `wasm-tools validate` does.
+/// Validates a component (or module) with the WebAssembly features the
+/// runner's Wasmtime accepts ([`crate::runner::wasm_features`]), so that what
+/// `pack` accepts, `run` loads.
 pub fn validate(bytes: &[u8]) -> Result<()> {
-    Validator::new_with_features(WasmFeatures::all())
+    validate_with(bytes, crate::runner::wasm_features()?)
+}
+
+fn validate_with(bytes: &[u8], features: WasmFeatures) -> Result<()> {
+    Validator::new_with_features(features)
         .validate_all(bytes)
         .map(|_| ())
         .map_err(|e| anyhow::anyhow!("invalid WebAssembly: {e}"))
@@ -152,7 +156,7 @@ pub fn detect_world(interfaces: &Interfaces) -> Option<World> {
 
 /// Checks that the component targets `world` and imports nothing the runner
 /// cannot satisfy: WASI 0.2 and the shims that are enabled.
-pub fn check_world(world: World, interfaces: &Interfaces, enabled_shims: &[&str]) -> Result<()> {
+pub fn check_world(world: World, interfaces: &Interfaces, enabled_shims: &[Shim]) -> Result<()> {
     let required = world.required_export();
     if !interfaces.exports.iter().any(|e| is_export_of(e, required)) {
         let found = if interfaces.exports.is_empty() {
@@ -177,24 +181,19 @@ pub fn check_world(world: World, interfaces: &Interfaces, enabled_shims: &[&str]
         .into());
     }
     for import in &interfaces.imports {
+        if let Some(shim) = Shim::from_import(import) {
+            if !enabled_shims.contains(&shim) {
+                return Err(Diagnostic::check(format!(
+                    "the component imports `{import}`, but the `{shim}` shim is not enabled"
+                ))
+                .help(format!("enable it in warp.toml: `{}`", shim.config_snippet()))
+                .into());
+            }
+            continue;
+        }
         match split_name(import) {
             Some(("wasi", package, _, Some(version)))
                 if WASI_PACKAGES.contains(&package) && version.starts_with("0.2.") => {}
-            Some(("warpgrid", "shim", interface, _)) if SHIM_INTERFACES.contains(&interface) => {
-                if !enabled_shims.contains(&interface) {
-                    let table = match interface {
-                        "dns" => "[shims.dns]".to_string(),
-                        "database-proxy" => "[[shims.database]]".to_string(),
-                        "threading" => "[shims] threading = \"cooperative\"".to_string(),
-                        other => format!("[shims] {other} = true"),
-                    };
-                    return Err(Diagnostic::check(format!(
-                        "the component imports `{import}`, but the `{interface}` shim is not enabled"
-                    ))
-                    .help(format!("enable it in warp.toml: `{table}`"))
-                    .into());
-                }
-            }
             _ => {
                 return Err(Diagnostic::check(format!(
                     "the component imports `{import}`, which `warp run` cannot provide"
@@ -231,11 +230,31 @@ mod tests {
     }
 
     #[test]
+    fn validation_refuses_what_the_runner_refuses() {
+        // Wide arithmetic is a finished proposal that Wasmtime 48 leaves off.
+        let wide = wat::parse_str(
+            r#"(module (func (export "add") (param i64 i64 i64 i64) (result i64 i64)
+                local.get 0 local.get 1 local.get 2 local.get 3 i64.add128))"#,
+        )
+        .unwrap();
+        validate_with(&wide, WasmFeatures::all()).unwrap();
+        let err = validate(&wide).unwrap_err().to_string();
+        assert!(err.contains("wide arithmetic support is not enabled"), "{err}");
+
+        let plain = wat::parse_str(r#"(module (func (export "f") (result i32) i32.const 1))"#).unwrap();
+        validate(&plain).unwrap();
+    }
+
+    #[test]
     fn imports_must_be_satisfiable() {
         let shim = interfaces(&["warpgrid:shim/dns@0.1.0"], &["wasi:cli/run@0.2.0"]);
         let err = check_world(World::Cli, &shim, &[]).unwrap_err().to_string();
         assert!(err.contains("`dns` shim is not enabled"), "{err}");
-        check_world(World::Cli, &shim, &["dns"]).unwrap();
+        check_world(World::Cli, &shim, &[Shim::Dns]).unwrap();
+
+        let unknown = interfaces(&["warpgrid:shim/telepathy@0.1.0"], &["wasi:cli/run@0.2.0"]);
+        let err = check_world(World::Cli, &unknown, &Shim::ALL).unwrap_err().to_string();
+        assert!(err.contains("which `warp run` cannot provide"), "{err}");
 
         let foreign = interfaces(&["acme:billing/charge@1.0.0"], &["wasi:cli/run@0.2.0"]);
         let err = check_world(World::Cli, &foreign, &[]).unwrap_err().to_string();

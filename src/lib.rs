@@ -20,6 +20,7 @@ pub mod pack;
 pub mod project;
 pub mod report;
 pub mod runner;
+pub mod shim;
 pub mod size;
 pub mod size_report;
 pub mod templates;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Diagnostic;
 use crate::fs::sha256_hex;
-use crate::project::{Http, Lang, Limits, Shims, World};
+use crate::project::{Http, Lang, Limits, ShimConfig, World};
 use crate::size::{Budget, Contributor, Sizes};
 
 /// The schema version this `warp` writes and the newest it reads.
@@ -33,7 +33,7 @@ pub struct Manifest {
     pub toolchain: BTreeMap<String, String>,
     pub budget: Budget,
     #[serde(default)]
-    pub shims: Shims,
+    pub shims: ShimConfig,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     #[serde(default)]
@@ -173,7 +173,7 @@ mod tests {
             },
             toolchain: BTreeMap::from([("warp".into(), "0.1.0".into())]),
             budget: Budget { raw_bytes: Some(300_000), gzip_bytes: Some(120_000) },
-            shims: Shims::default(),
+            shims: ShimConfig::default(),
             env: BTreeMap::new(),
             limits: Limits::default(),
             http: Some(Http::default()),

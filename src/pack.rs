@@ -44,7 +44,7 @@ fn manifest_dirs(project: &Project, manifest_path: &Path) -> Result<BTreeMap<Str
 
 /// `warp.toml`'s shims, with each database's `ca` checked and re-expressed
 /// relative to the manifest's directory.
-fn manifest_shims(project: &Project, manifest_path: &Path) -> Result<crate::project::Shims> {
+fn manifest_shims(project: &Project, manifest_path: &Path) -> Result<crate::project::ShimConfig> {
     let mut shims = project.config.shims.clone();
     for (index, database) in shims.database.iter_mut().enumerate() {
         let Some(ca) = &database.ca else { continue };

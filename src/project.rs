@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Diagnostic;
+use crate::shim::Shim;
 use crate::size::{Budget, ByteSize};
 
 pub const CONFIG_FILE: &str = "warp.toml";
@@ -108,7 +109,7 @@ pub struct Config {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     #[serde(default)]
-    pub shims: Shims,
+    pub shims: ShimConfig,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -150,7 +151,7 @@ pub struct BudgetConfig {
 /// copied verbatim into the run manifest.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Shims {
+pub struct ShimConfig {
     #[serde(default, skip_serializing_if = "is_false")]
     pub filesystem: bool,
     #[serde(default, skip_serializing_if = "is_false")]
@@ -167,26 +168,21 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-impl Shims {
-    /// The `warpgrid:shim` interfaces these settings enable.
-    pub fn enabled(&self) -> Vec<&'static str> {
-        let mut enabled = Vec::new();
-        if self.filesystem {
-            enabled.push("filesystem");
+impl ShimConfig {
+    /// Whether these settings enable `shim`.
+    pub fn enables(&self, shim: Shim) -> bool {
+        match shim {
+            Shim::Filesystem => self.filesystem,
+            Shim::Dns => self.dns.is_some(),
+            Shim::Signals => self.signals,
+            Shim::DatabaseProxy => !self.database.is_empty(),
+            Shim::Threading => self.threading.is_some(),
         }
-        if self.dns.is_some() {
-            enabled.push("dns");
-        }
-        if self.signals {
-            enabled.push("signals");
-        }
-        if !self.database.is_empty() {
-            enabled.push("database-proxy");
-        }
-        if self.threading.is_some() {
-            enabled.push("threading");
-        }
-        enabled
+    }
+
+    /// The shims these settings enable, in [`Shim::ALL`]'s order.
+    pub fn enabled(&self) -> Vec<Shim> {
+        Shim::ALL.into_iter().filter(|&shim| self.enables(shim)).collect()
     }
 }
 
@@ -479,7 +475,7 @@ request_timeout = "10s"
         let config = parse_config(text, Path::new("warp.toml")).unwrap();
         assert_eq!(config.lang, Some(Lang::Rust));
         assert_eq!(config.budget.raw, Some(ByteSize(300_000)));
-        assert_eq!(config.shims.enabled(), ["filesystem", "dns", "signals", "database-proxy", "threading"]);
+        assert_eq!(config.shims.enabled(), Shim::ALL);
         assert_eq!(config.shims.dns.unwrap().ttl.unwrap().duration, Duration::from_secs(30));
         assert_eq!(config.limits.memory, Some(ByteSize(128_000_000)));
     }

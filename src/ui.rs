@@ -1,7 +1,8 @@
 //! The terminal: verbosity, colour, JSON output, progress bars and errors.
 //!
 //! Only the command layer uses this module; domain code reports through
-//! [`crate::report::Reporter`].
+//! [`crate::report::Reporter`], and a runner through
+//! [`crate::runner::EventSink`].
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -9,7 +10,9 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::{self, Exit};
+use crate::project::ThreadingModel;
 use crate::report::Reporter;
+use crate::runner::{Event, EventSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -172,6 +175,83 @@ impl Drop for Progress {
     fn drop(&mut self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// `warp run`'s events as a person reads them: status lines (`Serving`,
+/// `Reloaded`, `Stopped`) and warnings through the [`Printer`], the address
+/// on stdout, and what goes wrong while serving as `warp run: …` lines on
+/// stderr (shown even with `-q`).
+pub struct HumanEvents {
+    printer: Printer,
+}
+
+impl HumanEvents {
+    pub fn new(printer: Printer) -> Self {
+        HumanEvents { printer }
+    }
+
+    fn line(&self, text: impl std::fmt::Display) {
+        let _ = writeln!(std::io::stderr(), "warp run: {text}");
+    }
+}
+
+impl EventSink for HumanEvents {
+    fn emit(&self, event: &Event) {
+        let printer = &self.printer;
+        match event {
+            Event::Listening { address, name, from_cache, pooling, ready } => {
+                let origin = if *from_cache { "compiled code from cache" } else { "compiled" };
+                let pool = if *pooling { ", pooling allocator" } else { "" };
+                let ready = ready.as_millis();
+                printer.status("Serving", format_args!("{name} ({origin}{pool}, ready in {ready} ms)"));
+                printer.out(format_args!("listening on http://{address}\n"));
+            }
+            Event::AcceptFailed { error } => self.line(format_args!("accept failed: {error}")),
+            Event::RequestFailed { method, uri, status: Some(_), reason } => {
+                self.line(format_args!("{method} {uri} failed: {reason}"))
+            }
+            Event::RequestFailed { method, uri, status: None, reason } => {
+                self.line(format_args!("{method} {uri} failed after the response began: {reason}"))
+            }
+            Event::Threading { name, model: ThreadingModel::ParallelRequired } => self.line(format_args!(
+                "warning: {name} requires parallel threads, which WebAssembly components here do not have; it runs \
+                 single-threaded and the deployment is flagged degraded"
+            )),
+            Event::Threading { name, .. } => {
+                self.line(format_args!("{name} runs cooperatively: requests now run one at a time"))
+            }
+            Event::SignalDropped { dropped, capacity } => self
+                .line(format_args!("the signal queue is full ({capacity}); dropped the oldest ({})", dropped.name())),
+            Event::DatabaseRefused { name, host, port } => self.line(format_args!(
+                "{name}: database connection to {host}:{port} refused: not listed in `shims.database`"
+            )),
+            Event::DatabaseTlsFailed { name, reason } => {
+                self.line(format_args!("{name}: database connection to {reason}"))
+            }
+            Event::Reloaded(reloaded) => {
+                let what = match (reloaded.swapped, reloaded.from_cache) {
+                    (false, _) => "same component, new settings",
+                    (true, true) => "new component, compiled code from cache",
+                    (true, false) => "new component, compiled",
+                };
+                let engine = if reloaded.engine_reused { "" } else { ", new engine for the new limits" };
+                printer.status("Reloaded", format_args!("{} ({what}{engine})", reloaded.name));
+            }
+            Event::ReloadFailed { error } => {
+                printer.warn(format_args!("reload failed; still serving the previous version: {error}"))
+            }
+            Event::Stopping { signal } => {
+                printer.status("Stopping", format_args!("{}: draining in-flight requests", signal.name()))
+            }
+            Event::Stopped(stopped) => {
+                let status = if stopped.degraded { " (deployment degraded: see the warning above)" } else { "" };
+                printer.status(
+                    "Stopped",
+                    format_args!("{} requests served, {} failed{status}", stopped.served, stopped.failed),
+                );
+            }
         }
     }
 }

@@ -1,18 +1,20 @@
-//! `warp run`: serve a `wasi:http` component or run a `wasi:cli` one.
+//! `warp run`: serve a `wasi:http` component or run a `wasi:cli` one. The
+//! runner does the work; this file picks the event sink and turns process
+//! signals into the runner's control messages.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use tokio::sync::mpsc;
 
 use crate::error::Exit;
 use crate::project::World;
-use crate::runner::{self, OsSignals, Shims, Signal, log};
-use crate::ui::Printer;
-use serde_json::json;
+use crate::runner::events::JsonLines;
+use crate::runner::{self, CliExit, Control, EventSink, ShimState, Signal};
+use crate::ui::{HumanEvents, Printer};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -22,7 +24,8 @@ Examples:
 
 The manifest is checked before anything runs: schema version, the component's
 sha256, and the shims it enables. Compiled code is cached in
-`$WARP_CACHE_DIR` (default `~/.cache/warp`), so a restart compiles nothing.
+`$WARP_CACHE_DIR` (default `~/.cache/warp`), so a restart compiles nothing;
+`WARP_CACHE_MAX_COMPILED` bounds that cache (default 512MiB).
 Each request gets a fresh instance; a trap answers 500, a request past
 `limits.request_timeout` (default 30s) 504, a full instance pool 503.
 Ctrl-C or SIGTERM stops accepting and drains in-flight requests (up to 10s).
@@ -49,108 +52,82 @@ pub struct Opts {
 }
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
-    let started = std::time::Instant::now();
-    runner::log::use_json(printer.json);
-    let loaded = runner::load(&opts.manifest)?;
-    let shims = Shims::new(&loaded);
+    let events: Arc<dyn EventSink> =
+        if printer.json { Arc::new(JsonLines::stdout()) } else { Arc::new(HumanEvents::new(*printer)) };
+    let loaded = runner::load(&opts.manifest, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
     match loaded.manifest.component.world {
-        World::Cli => runtime.block_on(run_cli(&loaded, &shims, &opts.args)),
         World::Http => runtime.block_on(async {
-            let addr = opts.listen.unwrap_or_else(|| runner::default_listen(&loaded.manifest));
-            let listener = runner::http::bind(addr).await?;
-            let local = listener.local_addr().context("failed to read the bound address")?;
-            let mut signals = OsSignals::install()?;
-            let (name, from_cache, pooling) = (loaded.manifest.name.clone(), loaded.from_cache, loaded.pooling);
-            let server = runner::Server::new(loaded, shims)?;
-            let origin = if from_cache { "compiled code from cache" } else { "compiled" };
-            let pool = if pooling { ", pooling allocator" } else { "" };
-            let ready = started.elapsed().as_millis();
-            printer.status("Serving", format_args!("{name} ({origin}{pool}, ready in {ready} ms)"));
-            log::record(
-                "listening",
-                json!({ "address": format!("http://{local}"), "name": name, "from_cache": from_cache }),
-            );
-            printer.out(format_args!("listening on http://{local}\n"));
-            let stop = async {
-                loop {
-                    let signal = signals.recv().await;
-                    if signal == Signal::Hangup {
-                        reload(&server, &opts.manifest, printer).await;
-                    }
-                    server.shims().deliver(signal);
-                    if signal != Signal::Hangup {
-                        printer.status("Stopping", format_args!("{}: draining in-flight requests", signal.name()));
-                        log::record("stopping", json!({ "signal": signal.name() }));
-                        break;
-                    }
-                }
-            };
-            server.clone().serve(listener, stop).await?;
-            let (served, failed) = (server.stats.served.load(Relaxed), server.stats.failed.load(Relaxed));
-            let status = if server.shims().degraded() { " (deployment degraded: see the warning above)" } else { "" };
-            printer.status("Stopped", format_args!("{served} requests served, {failed} failed{status}"));
-            log::record(
-                "stopped",
-                json!({ "served": served, "failed": failed, "degraded": server.shims().degraded() }),
-            );
+            let listener =
+                runner::bind(opts.listen.unwrap_or_else(|| runner::default_listen(&loaded.manifest))).await?;
+            let control = forward(OsSignals::install()?);
+            runner::serve(loaded, listener, control, events).await?;
             Ok(Exit::Ok)
+        }),
+        World::Cli => runtime.block_on(async {
+            let shims = ShimState::new(&loaded, events);
+            // Without the signals shim, process signals keep their usual
+            // effect: nothing is installed, and the channel is closed.
+            let control =
+                if loaded.manifest.shims.signals { forward(OsSignals::install()?) } else { mpsc::channel(1).1 };
+            Ok(match runner::run_cli(&loaded, &shims, &opts.args, control).await? {
+                CliExit::Code(0) => Exit::Ok,
+                CliExit::Code(code) => Exit::Guest(code),
+                // What a shell reports for a program killed by the signal.
+                CliExit::Stopped(Signal::Terminate) => Exit::Guest(128 + 15),
+                CliExit::Stopped(Signal::Interrupt) => Exit::Guest(128 + 2),
+                CliExit::Stopped(Signal::Hangup) => Exit::Guest(128 + 1),
+            })
         }),
     }
 }
 
-/// SIGHUP: re-read the manifest and swap in what it names; keep serving
-/// the old version when the new one is refused.
-async fn reload(server: &runner::Server, manifest: &Path, printer: &Printer) {
-    match server.reload(manifest).await {
-        Ok(reloaded) => {
-            let what = match (reloaded.swapped, reloaded.from_cache) {
-                (false, _) => "same component, new settings",
-                (true, true) => "new component, compiled code from cache",
-                (true, false) => "new component, compiled",
+/// SIGHUP reloads; SIGTERM and Ctrl-C stop (each queued first for guests
+/// that asked for it, by the runner).
+fn forward(mut signals: OsSignals) -> mpsc::Receiver<Control> {
+    let (sender, receiver) = mpsc::channel(8);
+    tokio::spawn(async move {
+        loop {
+            let message = match signals.recv().await {
+                Signal::Hangup => Control::Reload(None),
+                signal => Control::Stop(signal),
             };
-            printer.status("Reloaded", format_args!("{} ({what})", reloaded.name));
-            log::record(
-                "reloaded",
-                json!({ "name": reloaded.name, "swapped": reloaded.swapped, "from_cache": reloaded.from_cache }),
-            );
+            if sender.send(message).await.is_err() {
+                break;
+            }
         }
-        Err(e) => {
-            printer.warn(format_args!("reload failed; still serving the previous version: {e:#}"));
-            log::record("reload-failed", json!({ "error": format!("{e:#}") }));
-        }
-    }
+    });
+    receiver
 }
 
-/// Runs a CLI component. With the signals shim enabled, a signal the guest
-/// asked for is queued for it; any other keeps its usual effect (SIGTERM
-/// and Ctrl-C stop the program, SIGHUP is ignored).
-async fn run_cli(loaded: &runner::Loaded, shims: &Arc<Shims>, args: &[String]) -> Result<Exit> {
-    let exit = |code: u8| if code == 0 { Exit::Ok } else { Exit::Guest(code) };
-    if !loaded.manifest.shims.signals {
-        return Ok(exit(runner::run_cli(loaded, shims, args).await?));
+/// The process signals `warp run` maps to the shim's lifecycle signals:
+/// SIGTERM → terminate, SIGHUP → hangup, SIGINT (Ctrl-C) → interrupt.
+struct OsSignals {
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl OsSignals {
+    /// Installs the handlers (which replaces the default actions).
+    fn install() -> Result<OsSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind: SignalKind| signal(kind).context("failed to install a signal handler");
+        Ok(OsSignals {
+            terminate: install(SignalKind::terminate())?,
+            hangup: install(SignalKind::hangup())?,
+            interrupt: install(SignalKind::interrupt())?,
+        })
     }
-    let mut signals = OsSignals::install()?;
-    let program = runner::run_cli(loaded, shims, args);
-    tokio::pin!(program);
-    loop {
+
+    async fn recv(&mut self) -> Signal {
         tokio::select! {
-            code = &mut program => return Ok(exit(code?)),
-            signal = signals.recv() => {
-                if shims.signals.wants(signal) {
-                    shims.deliver(signal);
-                    continue;
-                }
-                match signal {
-                    Signal::Hangup => continue,
-                    // What a shell reports for a program killed by the signal.
-                    Signal::Terminate => return Ok(Exit::Guest(128 + 15)),
-                    Signal::Interrupt => return Ok(Exit::Guest(128 + 2)),
-                }
-            }
+            _ = self.terminate.recv() => Signal::Terminate,
+            _ = self.hangup.recv() => Signal::Hangup,
+            _ = self.interrupt.recv() => Signal::Interrupt,
         }
     }
 }

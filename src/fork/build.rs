@@ -22,7 +22,12 @@ const LOG: &str = "build.log";
 
 /// Where `NAME`'s build outputs live (whether or not it has been built).
 pub fn output_dir(name: &str) -> Result<PathBuf> {
-    Ok(crate::fs::cache_root()?.join("toolchain-builds").join(name))
+    Ok(builds_dir()?.join(name))
+}
+
+/// Where every toolchain's build outputs live.
+pub fn builds_dir() -> Result<PathBuf> {
+    Ok(crate::fs::cache_root()?.join("toolchain-builds"))
 }
 
 /// `NAME`'s output directory, if a build of it finished there.

@@ -47,7 +47,12 @@ pub fn upstream_url(fork: &Fork, override_url: Option<&str>) -> Option<String> {
 
 /// The cache repository for `fork`.
 pub fn work_dir(fork: &Fork) -> Result<PathBuf> {
-    Ok(crate::fs::cache_root()?.join("toolchains").join(&fork.name))
+    Ok(work_root()?.join(&fork.name))
+}
+
+/// Where every fork's work tree lives.
+pub fn work_root() -> Result<PathBuf> {
+    Ok(crate::fs::cache_root()?.join("toolchains"))
 }
 
 fn open_or_init(dir: &Path) -> Result<Repository> {

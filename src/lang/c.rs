@@ -20,6 +20,7 @@ use crate::doctor::Check;
 use crate::error::{Diagnostic, ToolOutput};
 use crate::project::{Lang, Project, World};
 use crate::report::Reporter;
+use crate::shim::Shim;
 use crate::size::{Budget, SMALL_COMPONENT_BUDGET};
 use crate::templates::{Kind, Template};
 
@@ -31,12 +32,16 @@ const LIBC_RECIPE: &str = "wasi-libc";
 /// The Debian packages a C build needs.
 const DEBIAN_PACKAGES: &str = "clang-19 lld-19 libclang-rt-19-dev-wasm32";
 
-/// Shim → the libc hook that pulls its glue out of `libwarpgrid-shims.a`.
-const HOOKS: &[(&str, &str)] = &[
-    ("dns", "__warpgrid_dns_resolve"),
-    ("filesystem", "__warpgrid_fs_read_virtual"),
-    ("database-proxy", "__warpgrid_db_connect"),
-];
+/// The libc hook that pulls a shim's glue out of `libwarpgrid-shims.a`;
+/// `None` for the shims libc does not reach.
+fn hook(shim: Shim) -> Option<&'static str> {
+    match shim {
+        Shim::Dns => Some("__warpgrid_dns_resolve"),
+        Shim::Filesystem => Some("__warpgrid_fs_read_virtual"),
+        Shim::DatabaseProxy => Some("__warpgrid_db_connect"),
+        Shim::Signals | Shim::Threading => None,
+    }
+}
 
 const SHIMS_LIBRARY: &str = "libwarpgrid-shims.a";
 
@@ -350,15 +355,14 @@ fn sysroot(project: &Project) -> Result<Sysroot> {
 /// The hooks to link for the enabled shims that libc reaches.
 fn hooks(project: &Project, sysroot: &Sysroot) -> Result<Vec<&'static str>> {
     let enabled = project.config.shims.enabled();
-    let wanted: Vec<&'static str> =
-        HOOKS.iter().filter(|(shim, _)| enabled.contains(shim)).map(|(_, hook)| *hook).collect();
+    let wanted: Vec<&'static str> = enabled.iter().filter_map(|&shim| hook(shim)).collect();
     if wanted.is_empty() {
         return Ok(wanted);
     }
     if !sysroot.dir.join("lib").join(TARGET).join(SHIMS_LIBRARY).is_file() {
         return Err(Diagnostic::check(format!(
             "warp.toml enables shims ({}) but the sysroot `{}` has no `{SHIMS_LIBRARY}`: its libc cannot reach them",
-            enabled.join(", "),
+            Shim::list(&enabled),
             sysroot.dir.display()
         ))
         .help(format!(
@@ -373,7 +377,7 @@ fn imports_shims(module: &[u8]) -> Result<bool> {
     for payload in wasmparser::Parser::new(0).parse_all(module) {
         if let wasmparser::Payload::ImportSection(reader) = payload.context("failed to parse the core module")? {
             for import in reader.into_imports() {
-                if import?.module.starts_with("warpgrid:shim/") {
+                if import?.module.starts_with(Shim::IMPORT_PREFIX) {
                     return Ok(true);
                 }
             }

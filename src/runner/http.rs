@@ -6,7 +6,7 @@
 //! generation it started on, so requests in flight finish on the old one.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -23,14 +23,13 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use serde_json::json;
-
-use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, Shims, Ticker, log, ticks};
+use super::events::{Event, EventSink, Reloaded, Stopped};
+use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, ShimState, ticks};
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Counters a test or `--json` log can read.
+/// Counters a caller (or a test) can read while serving.
 #[derive(Debug, Default)]
 pub struct Stats {
     pub served: AtomicU64,
@@ -40,18 +39,19 @@ pub struct Stats {
 
 pub struct Server {
     current: RwLock<Arc<Generation>>,
-    shims: Arc<Shims>,
+    shims: Arc<ShimState>,
+    events: Arc<dyn EventSink>,
     /// Held for the whole request while the deployment runs cooperatively.
     sequential: Arc<tokio::sync::Mutex<()>>,
     pub stats: Arc<Stats>,
 }
 
-/// One loaded version of the deployment.
+/// One loaded version of the deployment. Its engine's epoch ticker runs
+/// while any generation on that engine is alive.
 pub struct Generation {
     pre: ProxyPre<Host>,
     loaded: Loaded,
     deadline_ticks: u64,
-    _ticker: Ticker,
 }
 
 impl Generation {
@@ -65,11 +65,10 @@ impl Generation {
             .map_err(anyhow::Error::from)
             .context("the component does not export `wasi:http/incoming-handler`")?;
         let timeout = loaded.manifest.limits.request_timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.duration);
-        let ticker = Ticker::start(loaded.engine.clone());
-        Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout), _ticker: ticker })
+        Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout) })
     }
 
-    fn store(&self, shims: &Arc<Shims>) -> Result<Store<Host>> {
+    fn store(&self, shims: &Arc<ShimState>) -> Result<Store<Host>> {
         let mut store = Store::new(self.pre.engine(), Host::new(&self.loaded, shims, &[])?);
         store.limiter(|host| &mut host.limits);
         store.set_epoch_deadline(self.deadline_ticks);
@@ -78,20 +77,14 @@ impl Generation {
     }
 }
 
-/// What a reload did.
-#[derive(Debug)]
-pub struct Reloaded {
-    pub name: String,
-    /// The component changed (not only its settings).
-    pub swapped: bool,
-    pub from_cache: bool,
-}
-
 impl Server {
-    pub fn new(loaded: Loaded, shims: Arc<Shims>) -> Result<Arc<Server>> {
+    /// A server for `loaded`, sharing `shims` with its later generations;
+    /// failed requests go to `events`.
+    pub fn new(loaded: Loaded, shims: Arc<ShimState>, events: Arc<dyn EventSink>) -> Result<Arc<Server>> {
         Ok(Arc::new(Server {
             current: RwLock::new(Arc::new(Generation::new(loaded)?)),
             shims,
+            events,
             sequential: Arc::default(),
             stats: Arc::default(),
         }))
@@ -101,16 +94,29 @@ impl Server {
         self.current.read().unwrap().clone()
     }
 
-    pub fn shims(&self) -> &Arc<Shims> {
+    pub fn shims(&self) -> &Arc<ShimState> {
         &self.shims
     }
 
-    /// Re-reads the manifest and swaps in what it names. On any error the
-    /// server keeps serving what it had.
-    pub async fn reload(&self, manifest_path: &Path) -> Result<Reloaded> {
-        let path = manifest_path.to_path_buf();
-        let loaded =
-            tokio::task::spawn_blocking(move || super::load(&path)).await.context("the reload task failed")??;
+    /// What the server has done so far.
+    pub fn stopped(&self) -> Stopped {
+        Stopped {
+            served: self.stats.served.load(Ordering::Relaxed),
+            failed: self.stats.failed.load(Ordering::Relaxed),
+            degraded: self.shims.degraded(),
+        }
+    }
+
+    /// Re-reads the manifest (`manifest`, or the one being served) and swaps
+    /// in what it names, on the same engine when its limits allow. On any
+    /// error the server keeps serving what it had.
+    pub async fn reload(&self, manifest: Option<PathBuf>) -> Result<Reloaded> {
+        let current = self.current();
+        let path = manifest.unwrap_or_else(|| current.loaded.manifest_path.clone());
+        let engine = current.loaded.engine.clone();
+        let loaded = tokio::task::spawn_blocking(move || super::load(&path, Some(&engine)))
+            .await
+            .context("the reload task failed")??;
         anyhow::ensure!(
             loaded.manifest.component.world == crate::project::World::Http,
             "the manifest now names a `{}` component; `warp run` keeps serving the http one",
@@ -119,8 +125,9 @@ impl Server {
         let generation = Generation::new(loaded)?;
         let reloaded = Reloaded {
             name: generation.loaded.manifest.name.clone(),
-            swapped: generation.loaded.manifest.component.sha256 != self.current().loaded.manifest.component.sha256,
+            swapped: generation.loaded.manifest.component.sha256 != current.loaded.manifest.component.sha256,
             from_cache: generation.loaded.from_cache,
+            engine_reused: generation.loaded.engine_reused,
         };
         self.shims.configure(&generation.loaded);
         *self.current.write().unwrap() = Arc::new(generation);
@@ -156,7 +163,7 @@ impl Server {
                     let (stream, _peer) = match accepted {
                         Ok(accepted) => accepted,
                         Err(e) => {
-                            log::event("accept-failed", json!({ "error": e.to_string() }), format_args!("accept failed: {e}"));
+                            self.events.emit(&Event::AcceptFailed { error: e.to_string() });
                             continue;
                         }
                     };
@@ -194,11 +201,12 @@ impl Server {
             }
             Err(failure) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                log::event(
-                    "request-failed",
-                    json!({ "method": method.as_str(), "uri": uri.to_string(), "status": failure.status, "reason": failure.reason }),
-                    format_args!("{method} {uri} failed: {}", failure.reason),
-                );
+                self.events.emit(&Event::RequestFailed {
+                    method: method.to_string(),
+                    uri: uri.to_string(),
+                    status: Some(failure.status),
+                    reason: failure.reason,
+                });
                 // The reason is for the operator's log, not for clients.
                 plain(failure.status)
             }
@@ -234,15 +242,11 @@ impl Server {
         match receiver.await {
             Ok(Ok(response)) => {
                 // The head is out; a failure now can only cut the body short.
-                let (method, uri) = (method.clone(), uri.clone());
+                let (method, uri, events) = (method.to_string(), uri.to_string(), self.events.clone());
                 tokio::spawn(async move {
                     if let Ok(Err(e)) = task.await {
-                        let failure = Failure::from_guest(e);
-                        log::event(
-                            "request-failed",
-                            json!({ "method": method.as_str(), "uri": uri.to_string(), "status": null, "reason": failure.reason }),
-                            format_args!("{method} {uri} failed after the response began: {}", failure.reason),
-                        );
+                        let reason = Failure::from_guest(e).reason;
+                        events.emit(&Event::RequestFailed { method, uri, status: None, reason });
                     }
                 });
                 Ok(response.map(|body| FlushBeforeError::new(body).boxed_unsync()))

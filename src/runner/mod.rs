@@ -2,19 +2,27 @@
 //! runs `wasi:cli` ones, as a run manifest describes.
 //!
 //! Load path: manifest checks (schema, digest, shims) → engine (pooling
-//! allocator, epoch interruption) → compiled component from the on-disk
-//! cache or freshly compiled → pre-instantiated once → a fresh instance per
-//! request (`http`) or one run (`cli`).
+//! allocator, epoch interruption; the previous one when a reload keeps the
+//! limits) → compiled component from the on-disk cache or freshly compiled
+//! → pre-instantiated once → a fresh instance per request (`http`) or one
+//! run (`cli`).
+//!
+//! It is a library: [`load`], then [`serve`] or [`run_cli`], driven by a
+//! channel of [`Control`] messages and reporting [`Event`]s to the caller's
+//! [`EventSink`]. `warp run` is one caller; nothing here prints.
 
-mod cache;
+pub mod cache;
+mod cli;
+pub mod events;
 pub mod http;
-pub mod log;
+mod serve;
 pub mod shims;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -27,8 +35,11 @@ use crate::error::Diagnostic;
 use crate::manifest::Manifest;
 use crate::project::World;
 
-pub use http::Server;
-pub use shims::{ShimHost, Shims, Signal};
+pub use cli::{CliExit, run_cli};
+pub use events::{Event, EventSink, Reloaded, Stopped};
+pub use http::{Server, bind};
+pub use serve::{Control, serve};
+pub use shims::{ShimHost, ShimState, Signal};
 
 /// How often the epoch advances; request deadlines are counted in ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -42,17 +53,21 @@ pub const DEFAULT_INSTANCES: u32 = 1000;
 /// A manifest whose component is compiled and ready to instantiate.
 pub struct Loaded {
     pub manifest: Manifest,
-    pub engine: Engine,
+    /// Where the manifest was read from (a reload without a path re-reads it).
+    pub manifest_path: PathBuf,
+    pub engine: Arc<ServingEngine>,
+    /// Whether `engine` is the one `load` was offered (not a new one).
+    pub engine_reused: bool,
     pub component: Component,
     pub linker: Linker<Host>,
     /// Preopened directories: (host path, guest path).
     pub preopens: Vec<(PathBuf, String)>,
     /// Whether the compiled code came from the on-disk cache.
     pub from_cache: bool,
-    /// Whether instances come from the pooling allocator.
-    pub pooling: bool,
     /// TLS client settings per `shims.database` entry.
     pub database_tls: shims::database::tls::Configs,
+    /// When `load` began (for the time to ready).
+    pub started: Instant,
 }
 
 /// Per-store host state: WASI, WASI HTTP, the shims, and limits.
@@ -65,7 +80,7 @@ pub struct Host {
 }
 
 impl Host {
-    pub fn new(loaded: &Loaded, shims: &Arc<Shims>, args: &[String]) -> Result<Host> {
+    pub fn new(loaded: &Loaded, shims: &Arc<ShimState>, args: &[String]) -> Result<Host> {
         let manifest = &loaded.manifest;
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdio();
@@ -109,20 +124,16 @@ impl WasiHttpView for Host {
 }
 
 /// Reads and checks a manifest and compiles (or loads) its component.
-pub fn load(manifest_path: &Path) -> Result<Loaded> {
+/// `engine` is offered for reuse: it is kept when the manifest's limits
+/// would configure an identical one, so a reload keeps the engine and its
+/// epoch ticker.
+pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>) -> Result<Loaded> {
+    let started = Instant::now();
     let manifest = Manifest::read(manifest_path)?;
     let bytes = manifest.read_component(manifest_path)?;
+    // Unknown shims were refused when the manifest was read; every `Shim`
+    // can be linked (`shims::link` matches them all).
     let enabled = manifest.shims.enabled();
-    let missing: Vec<&str> = enabled.iter().copied().filter(|name| !shims::PROVIDED.contains(name)).collect();
-    if !missing.is_empty() {
-        return Err(Diagnostic::env(format!(
-            "`{}` enables shims ({}) that this warp cannot provide yet (field `shims`)",
-            manifest_path.display(),
-            missing.join(", ")
-        ))
-        .help(format!("this warp provides the {} shims", shims::PROVIDED.join(", ")))
-        .into());
-    }
     let database_tls = shims::database::tls::configs(&manifest, manifest_path)?;
     let preopens = manifest.preopens(manifest_path)?;
     let interfaces = component::interfaces(&bytes)
@@ -130,9 +141,13 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
     component::check_world(manifest.component.world, &interfaces, &enabled)
         .map_err(|e| Diagnostic::env(format!("refusing to load `{}`: {e:#}", manifest.component.path)))?;
 
-    let (engine, pooling) = engine(&manifest)?;
-    let (component, from_cache) = cache::component(&engine, &bytes, &manifest.component.sha256)?;
-    let mut linker: Linker<Host> = Linker::new(&engine);
+    let shape = EngineShape::of(&manifest);
+    let (engine, engine_reused) = match engine.filter(|engine| engine.shape == shape) {
+        Some(engine) => (engine.clone(), true),
+        None => (Arc::new(ServingEngine::new(shape)?), false),
+    };
+    let (component, from_cache) = cache::component(&engine.engine, &bytes, &manifest.component.sha256)?;
+    let mut linker: Linker<Host> = Linker::new(&engine.engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from).context("failed to link WASI")?;
     if manifest.component.world == World::Http {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
@@ -140,77 +155,103 @@ pub fn load(manifest_path: &Path) -> Result<Loaded> {
             .context("failed to link WASI HTTP")?;
     }
     shims::link(&mut linker, &enabled, |host| &mut host.shims)?;
-    Ok(Loaded { manifest, engine, component, linker, preopens, from_cache, pooling, database_tls })
+    Ok(Loaded {
+        manifest,
+        manifest_path: manifest_path.to_path_buf(),
+        engine,
+        engine_reused,
+        component,
+        linker,
+        preopens,
+        from_cache,
+        database_tls,
+        started,
+    })
 }
 
-/// An engine for serving: async, epoch interruption, and the pooling
-/// allocator when the machine grants its virtual memory reservation.
-fn engine(manifest: &Manifest) -> Result<(Engine, bool)> {
+/// What a manifest sets that goes into the engine's configuration. Two
+/// manifests with the same shape are served by identical engines, so a
+/// reload that keeps the shape keeps the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineShape {
+    /// Instances alive at once (the pool's size).
+    pub instances: u32,
+    /// The largest linear memory, in bytes (`limits.memory`).
+    pub memory: Option<u64>,
+}
+
+impl EngineShape {
+    pub fn of(manifest: &Manifest) -> EngineShape {
+        EngineShape {
+            instances: manifest.limits.instances.unwrap_or(DEFAULT_INSTANCES).max(1),
+            memory: manifest.limits.memory.map(|memory| memory.0),
+        }
+    }
+}
+
+/// A Wasmtime engine for serving (async, epoch interruption, the pooling
+/// allocator when the machine grants its virtual memory reservation) and
+/// the thread that advances its epoch, which stops when the last
+/// [`Loaded`] using the engine is gone.
+pub struct ServingEngine {
+    pub engine: Engine,
+    pub shape: EngineShape,
+    /// Whether instances come from the pooling allocator.
+    pub pooling: bool,
+    _ticker: Ticker,
+}
+
+impl ServingEngine {
+    pub fn new(shape: EngineShape) -> Result<ServingEngine> {
+        let config = base_config();
+        let mut pool = PoolingAllocationConfig::default();
+        // A component instance holds several core instances (its module plus
+        // wit-component's shim and fixup modules), one memory, and a table or
+        // two (the shim module has its own).
+        pool.total_component_instances(shape.instances)
+            .total_core_instances(shape.instances.saturating_mul(8))
+            .total_memories(shape.instances)
+            .total_tables(shape.instances.saturating_mul(4));
+        if let Some(memory) = shape.memory {
+            pool.max_memory_size(memory as usize);
+        }
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let (engine, pooling) = match Engine::new(&pooled) {
+            Ok(engine) => (engine, true),
+            Err(_) => (
+                Engine::new(&config)
+                    .map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?,
+                false,
+            ),
+        };
+        let ticker = Ticker::start(engine.clone());
+        Ok(ServingEngine { engine, shape, pooling, _ticker: ticker })
+    }
+}
+
+/// The configuration every serving engine starts from; what it enables is
+/// what `warp pack` validates against ([`wasm_features`]).
+fn base_config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
-    let instances = manifest.limits.instances.unwrap_or(DEFAULT_INSTANCES).max(1);
-    let mut pool = PoolingAllocationConfig::default();
-    // A component instance holds several core instances (its module plus
-    // wit-component's shim and fixup modules), one memory, and a table or two
-    // (the shim module has its own).
-    pool.total_component_instances(instances)
-        .total_core_instances(instances.saturating_mul(8))
-        .total_memories(instances)
-        .total_tables(instances.saturating_mul(4));
-    if let Some(memory) = manifest.limits.memory {
-        pool.max_memory_size(memory.0 as usize);
-    }
-    let mut pooled = config.clone();
-    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    if let Ok(engine) = Engine::new(&pooled) {
-        return Ok((engine, true));
-    }
-    let engine =
-        Engine::new(&config).map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?;
-    Ok((engine, false))
+    config
 }
 
-/// Runs a `wasi:cli/run` component to completion; returns its exit code.
-pub async fn run_cli(loaded: &Loaded, shims: &Arc<Shims>, args: &[String]) -> Result<u8> {
-    let pre = loaded
-        .linker
-        .instantiate_pre(&loaded.component)
-        .map_err(anyhow::Error::from)
-        .context("failed to link the component")?;
-    let pre = wasmtime_wasi::p2::bindings::CommandPre::new(pre)
-        .map_err(anyhow::Error::from)
-        .context("the component does not export `wasi:cli/run`")?;
-    let mut store = wasmtime::Store::new(&loaded.engine, Host::new(loaded, shims, args)?);
-    store.limiter(|host| &mut host.limits);
-    // CLI programs run without a deadline unless the manifest sets one. The
-    // guest yields to the runtime every tick so signals are handled even
-    // while it computes.
-    let limit = loaded.manifest.limits.request_timeout.as_ref().map_or(u64::MAX, |t| ticks(t.duration));
-    let mut elapsed = 0u64;
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        elapsed += 1;
-        if elapsed >= limit {
-            return Err(wasmtime::Trap::Interrupt.into());
-        }
-        Ok(wasmtime::UpdateDeadline::Yield(1))
-    });
-    let ticker = Ticker::start(loaded.engine.clone());
-    let command = pre
-        .instantiate_async(&mut store)
-        .await
-        .map_err(anyhow::Error::from)
-        .context("failed to instantiate the component")?;
-    let result = command.wasi_cli_run().call_run(&mut store).await;
-    drop(ticker);
-    match result {
-        Ok(Ok(())) => Ok(0),
-        Ok(Err(())) => Ok(1),
-        Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-            Some(exit) => Ok(exit.0.clamp(0, 255) as u8),
-            None => Err(anyhow::Error::from(e).context("the program trapped")),
-        },
+/// The WebAssembly features the runner's engines accept: this build's
+/// Wasmtime defaults, narrowed by the Wasmtime crate features warp enables
+/// (no `gc`, no `threads`). `warp pack` validates with these, so what packs
+/// also loads.
+pub fn wasm_features() -> Result<wasmparser::WasmFeatures> {
+    static FEATURES: OnceLock<wasmparser::WasmFeatures> = OnceLock::new();
+    if let Some(features) = FEATURES.get() {
+        return Ok(*features);
     }
+    // The allocator does not change the features, so a plain engine will do
+    // (the pooling one reserves gigabytes of address space).
+    let engine = Engine::new(&base_config())
+        .map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?;
+    Ok(*FEATURES.get_or_init(|| engine.get_wasm_features()))
 }
 
 pub fn ticks(duration: Duration) -> u64 {
@@ -218,16 +259,16 @@ pub fn ticks(duration: Duration) -> u64 {
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
-pub struct Ticker {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+struct Ticker {
+    stop: Arc<AtomicBool>,
 }
 
 impl Ticker {
-    pub fn start(engine: Engine) -> Ticker {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    fn start(engine: Engine) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         std::thread::spawn(move || {
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(EPOCH_TICK);
                 engine.increment_epoch();
             }
@@ -238,7 +279,7 @@ impl Ticker {
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
@@ -246,33 +287,4 @@ impl Drop for Ticker {
 pub fn default_listen(manifest: &Manifest) -> SocketAddr {
     let port = manifest.http.as_ref().map_or(8080, |h| h.port);
     SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-/// The process signals `warp run` maps to the shim's lifecycle signals:
-/// SIGTERM → terminate, SIGHUP → hangup, SIGINT (Ctrl-C) → interrupt.
-pub struct OsSignals {
-    terminate: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
-    interrupt: tokio::signal::unix::Signal,
-}
-
-impl OsSignals {
-    /// Installs the handlers (which replaces the default actions).
-    pub fn install() -> Result<OsSignals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let install = |kind: SignalKind| signal(kind).context("failed to install a signal handler");
-        Ok(OsSignals {
-            terminate: install(SignalKind::terminate())?,
-            hangup: install(SignalKind::hangup())?,
-            interrupt: install(SignalKind::interrupt())?,
-        })
-    }
-
-    pub async fn recv(&mut self) -> Signal {
-        tokio::select! {
-            _ = self.terminate.recv() => Signal::Terminate,
-            _ = self.hangup.recv() => Signal::Hangup,
-            _ = self.interrupt.recv() => Signal::Interrupt,
-        }
-    }
 }

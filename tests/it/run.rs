@@ -202,3 +202,51 @@ fn json_logs_are_one_event_per_line() {
     assert_eq!((&stopped["event"], &stopped["failed"]), (&"stopped".into(), &1.into()), "{stopped}");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn a_reload_keeps_the_engine_unless_the_limits_change() {
+    if !have_wasm_target() {
+        return;
+    }
+    use std::io::BufRead;
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let mut child = warp(Path::new("."))
+        .args(["run", "--json", "--listen", "127.0.0.1:0"])
+        .arg(&manifest)
+        .env("WARP_CACHE_DIR", temp.path().join("cache"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines().map(|l| l.unwrap());
+    let mut next_event = || -> serde_json::Value { serde_json::from_str(&lines.next().unwrap()).unwrap() };
+    let kill = |signal: &str| {
+        std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+    };
+
+    let listening = next_event();
+    let addr = listening["address"].as_str().unwrap().strip_prefix("http://").unwrap().parse().unwrap();
+    write_edited_manifest(&manifest, &original, |value| value["env"]["NOTE"] = "settings only".into());
+    kill("-HUP");
+    let reloaded = next_event();
+    assert_eq!(
+        (&reloaded["event"], &reloaded["swapped"], &reloaded["engine_reused"]),
+        (&"reloaded".into(), &false.into(), &true.into()),
+        "{reloaded}"
+    );
+    // The pool is sized by the memory limit: a new limit needs a new engine,
+    // and the guest still runs (and traps) on it.
+    write_edited_manifest(&manifest, &original, |value| value["limits"]["memory"] = 64_000_000.into());
+    kill("-HUP");
+    let reloaded = next_event();
+    assert_eq!((&reloaded["event"], &reloaded["engine_reused"]), (&"reloaded".into(), &false.into()), "{reloaded}");
+    assert_eq!(request(addr, "GET", "/trap", "").0, 500);
+    assert_eq!(next_event()["event"], "request-failed");
+
+    kill("-TERM");
+    assert_eq!(next_event()["event"], "stopping");
+    assert_eq!(next_event()["event"], "stopped");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -252,9 +252,10 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
     let _ = std::fs::remove_dir_all(&cache);
 
     // Per-request instantiation, measured in-process through the library.
-    let loaded = warp::runner::load(&manifest)?;
-    let shims = warp::runner::Shims::new(&loaded);
-    let server = warp::runner::Server::new(loaded, shims)?;
+    let loaded = warp::runner::load(&manifest, None)?;
+    let events: std::sync::Arc<dyn warp::runner::EventSink> = std::sync::Arc::new(warp::runner::events::Discard);
+    let shims = warp::runner::ShimState::new(&loaded, events.clone());
+    let server = warp::runner::Server::new(loaded, shims, events)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let mut timings = runtime.block_on(server.instantiate_timings(2000))?;
     timings.sort();

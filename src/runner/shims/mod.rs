@@ -1,6 +1,6 @@
 //! The host side of `warpgrid:shim@0.1.0` (`wit/shim.wit`).
 //!
-//! One [`Shims`] per deployment holds what outlives a single instance: the
+//! One [`ShimState`] per deployment holds what outlives a single instance: the
 //! virtual files and DNS table generated from the manifest, the DNS cache,
 //! the signal queue and the declared threading model. Every store gets a
 //! [`ShimHost`] pointing at it. [`link`] adds to a linker only the
@@ -12,7 +12,7 @@ pub mod dns;
 pub mod filesystem;
 pub mod signals;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -20,11 +20,10 @@ use std::sync::{Arc, RwLock};
 use anyhow::{Context, Result};
 use wasmtime::component::{HasSelf, Linker};
 
-use serde_json::json;
-
 use super::Loaded;
-use super::log;
+use super::events::{Event, EventSink};
 use crate::project::{DbProtocol, ThreadingModel};
+use crate::shim::Shim;
 
 pub use signals::Signal;
 
@@ -45,9 +44,6 @@ use bindings::warpgrid::shim::{
     database_proxy as wit_db, dns as wit_dns, filesystem as wit_fs, signals as wit_signals, threading as wit_threading,
 };
 
-/// The interfaces this warp can link.
-pub const PROVIDED: &[&str] = &["filesystem", "dns", "signals", "database-proxy", "threading"];
-
 /// What the manifest configures; replaced whole on reload.
 struct Setup {
     files: filesystem::VirtualFs,
@@ -56,8 +52,9 @@ struct Setup {
 
 /// A deployment's shim state, shared by all its instances and kept across
 /// reloads (the DNS cache and queued signals survive a SIGHUP).
-pub struct Shims {
+pub struct ShimState {
     name: RwLock<String>,
+    events: Arc<dyn EventSink>,
     setup: RwLock<Arc<Setup>>,
     dns_cache: dns::Cache,
     pub signals: signals::Queue,
@@ -69,10 +66,12 @@ pub struct Shims {
     degraded: AtomicBool,
 }
 
-impl Shims {
-    pub fn new(loaded: &Loaded) -> Arc<Shims> {
-        let shims = Arc::new(Shims {
+impl ShimState {
+    /// The state for `loaded`'s deployment; what it notices goes to `events`.
+    pub fn new(loaded: &Loaded, events: Arc<dyn EventSink>) -> Arc<ShimState> {
+        let shims = Arc::new(ShimState {
             name: RwLock::new(String::new()),
+            events,
             setup: RwLock::new(Arc::new(Setup { files: Default::default(), dns: Default::default() })),
             dns_cache: dns::Cache::default(),
             signals: signals::Queue::default(),
@@ -97,6 +96,11 @@ impl Shims {
         }
     }
 
+    /// The deployment's name (the manifest's `name`).
+    pub fn name(&self) -> String {
+        self.name.read().unwrap().clone()
+    }
+
     fn setup(&self) -> Arc<Setup> {
         self.setup.read().unwrap().clone()
     }
@@ -117,25 +121,12 @@ impl Shims {
             ThreadingModel::SingleThreaded => {}
             ThreadingModel::Cooperative => {
                 if !self.sequential.swap(true, Ordering::Relaxed) {
-                    let name = self.name.read().unwrap().clone();
-                    log::event(
-                        "threading",
-                        json!({ "name": name, "model": "cooperative" }),
-                        format_args!("{name} runs cooperatively: requests now run one at a time"),
-                    );
+                    self.events.emit(&Event::Threading { name: self.name(), model });
                 }
             }
             ThreadingModel::ParallelRequired => {
                 if !self.degraded.swap(true, Ordering::Relaxed) {
-                    let name = self.name.read().unwrap().clone();
-                    log::event(
-                        "threading",
-                        json!({ "name": name, "model": "parallel-required", "degraded": true }),
-                        format_args!(
-                            "warning: {name} requires parallel threads, which WebAssembly components here do not \
-                             have; it runs single-threaded and the deployment is flagged degraded"
-                        ),
-                    );
+                    self.events.emit(&Event::Threading { name: self.name(), model });
                 }
             }
         }
@@ -145,33 +136,26 @@ impl Shims {
     pub fn deliver(&self, signal: Signal) -> signals::Delivery {
         let delivery = self.signals.deliver(signal);
         if let signals::Delivery::QueuedDroppingOldest(oldest) = delivery {
-            log::event(
-                "signal-dropped",
-                json!({ "dropped": oldest.name(), "capacity": signals::CAPACITY }),
-                format_args!(
-                    "the signal queue is full ({}); dropped the oldest ({})",
-                    signals::CAPACITY,
-                    oldest.name()
-                ),
-            );
+            self.events.emit(&Event::SignalDropped { dropped: oldest, capacity: signals::CAPACITY });
         }
         delivery
     }
 }
 
-/// Per-store view of the deployment's [`Shims`].
+/// Per-store view of the deployment's [`ShimState`].
 pub struct ShimHost {
-    shims: Arc<Shims>,
+    shims: Arc<ShimState>,
     /// This instance's database connections, by handle.
     connections: HashMap<u64, database::Connection>,
     next_connection: u64,
-    /// What was logged about database connections (once each per instance).
-    reported: HashSet<String>,
+    /// What was reported about database connections (once each per instance).
+    /// (A handful at most, so a list.)
+    reported: Vec<Event>,
 }
 
 impl ShimHost {
-    pub fn new(shims: &Arc<Shims>) -> ShimHost {
-        ShimHost { shims: shims.clone(), connections: HashMap::new(), next_connection: 1, reported: HashSet::new() }
+    pub fn new(shims: &Arc<ShimState>) -> ShimHost {
+        ShimHost { shims: shims.clone(), connections: HashMap::new(), next_connection: 1, reported: Vec::new() }
     }
 }
 
@@ -185,22 +169,22 @@ impl Drop for ShimHost {
     }
 }
 
-/// Adds the enabled shim interfaces to `linker`.
+/// Adds the enabled shim interfaces to `linker`. Every [`Shim`] has an arm
+/// here, so whatever a manifest can enable, this warp can link.
 pub fn link<T: Send + 'static>(
     linker: &mut Linker<T>,
-    enabled: &[&str],
+    enabled: &[Shim],
     host: fn(&mut T) -> &mut ShimHost,
 ) -> Result<()> {
-    for name in enabled {
-        let linked = match *name {
-            "filesystem" => wit_fs::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
-            "dns" => wit_dns::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
-            "signals" => wit_signals::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
-            "threading" => wit_threading::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
-            "database-proxy" => wit_db::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
-            other => anyhow::bail!("this warp cannot link the `{other}` shim"),
+    for &shim in enabled {
+        let linked = match shim {
+            Shim::Filesystem => wit_fs::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            Shim::Dns => wit_dns::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            Shim::Signals => wit_signals::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            Shim::Threading => wit_threading::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
+            Shim::DatabaseProxy => wit_db::add_to_linker::<T, HasSelf<ShimHost>>(linker, host),
         };
-        linked.map_err(anyhow::Error::from).with_context(|| format!("failed to link the `{name}` shim"))?;
+        linked.map_err(anyhow::Error::from).with_context(|| format!("failed to link the `{shim}` shim"))?;
     }
     Ok(())
 }
@@ -284,14 +268,11 @@ impl wit_db::Host for ShimHost {
                 let unlisted = e == database::Error::ConnectionRefused
                     && !self.shims.databases.lists_address(&request, &setup.dns, &self.shims.dns_cache).await;
                 if unlisted {
-                    self.report(
-                        "database-refused",
-                        json!({ "host": request.host, "port": request.port }),
-                        format!(
-                            "database connection to {}:{} refused: not listed in `shims.database`",
-                            request.host, request.port
-                        ),
-                    );
+                    self.report(Event::DatabaseRefused {
+                        name: self.shims.name(),
+                        host: request.host.clone(),
+                        port: request.port,
+                    });
                 }
                 Err(self.failed(e))
             }
@@ -319,12 +300,11 @@ impl wit_db::Host for ShimHost {
 }
 
 impl ShimHost {
-    /// Logs `message` once per instance.
-    fn report(&mut self, kind: &str, mut fields: serde_json::Value, message: String) {
-        if self.reported.insert(message.clone()) {
-            let name = self.shims.name.read().unwrap().clone();
-            fields["name"] = json!(name);
-            log::event(kind, fields, format_args!("{name}: {message}"));
+    /// Reports `event` once per instance.
+    fn report(&mut self, event: Event) {
+        if !self.reported.contains(&event) {
+            self.shims.events.emit(&event);
+            self.reported.push(event);
         }
     }
 
@@ -332,8 +312,7 @@ impl ShimHost {
     /// (the guest sees only `protocol-error`).
     fn failed(&mut self, error: database::Error) -> wit_db::DbError {
         if let database::Error::Tls(reason) = &error {
-            let message = format!("database connection to {reason}");
-            self.report("database-tls-failed", json!({ "reason": reason }), message);
+            self.report(Event::DatabaseTlsFailed { name: self.shims.name(), reason: reason.clone() });
         }
         db_error(error)
     }
@@ -357,21 +336,5 @@ impl wit_threading::Host for ShimHost {
             wit_threading::ThreadingModel::Cooperative => ThreadingModel::Cooperative,
             wit_threading::ThreadingModel::ParallelRequired => ThreadingModel::ParallelRequired,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_wit_package_resolves() {
-        let mut resolve = wit_parser::Resolve::default();
-        let (package, _) = resolve.push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/wit")).unwrap();
-        let package = &resolve.packages[package];
-        assert_eq!(package.name.to_string(), "warpgrid:shim@0.1.0");
-        let interfaces: Vec<&str> = package.interfaces.keys().map(String::as_str).collect();
-        assert_eq!(interfaces, ["filesystem", "dns", "signals", "database-proxy", "threading"]);
-        for provided in super::PROVIDED {
-            assert!(interfaces.contains(provided));
-        }
     }
 }

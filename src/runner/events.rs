@@ -1,0 +1,216 @@
+//! What a running deployment reports as it goes: listening, failed
+//! requests, reloads, threading notes, stopping. The runner hands each
+//! [`Event`] to the [`EventSink`] its caller chose and never prints itself;
+//! `warp run` picks human lines (`ui::HumanEvents`) or [`JsonLines`].
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::Signal;
+use crate::project::ThreadingModel;
+
+/// Where a runner's events go. Called from any thread, while serving.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: &Event);
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The server accepts connections.
+    Listening {
+        address: SocketAddr,
+        name: String,
+        from_cache: bool,
+        pooling: bool,
+        ready: Duration,
+    },
+    AcceptFailed {
+        error: String,
+    },
+    /// A request failed; `status` is `None` when the response head had
+    /// already gone out (the body was cut short).
+    RequestFailed {
+        method: String,
+        uri: String,
+        status: Option<u16>,
+        reason: String,
+    },
+    /// A guest or the manifest chose a threading model that changes how
+    /// warp runs the deployment (`cooperative`, `parallel-required`).
+    Threading {
+        name: String,
+        model: ThreadingModel,
+    },
+    /// The signal queue was full; the oldest signal was dropped.
+    SignalDropped {
+        dropped: Signal,
+        capacity: usize,
+    },
+    /// A guest asked for a database endpoint the manifest does not list.
+    DatabaseRefused {
+        name: String,
+        host: String,
+        port: u16,
+    },
+    /// A TLS handshake with a database failed (the guest sees `protocol-error`).
+    DatabaseTlsFailed {
+        name: String,
+        reason: String,
+    },
+    Reloaded(Reloaded),
+    /// A reload was refused; the previous version keeps serving.
+    ReloadFailed {
+        error: String,
+    },
+    /// A stop was asked for; in-flight requests drain.
+    Stopping {
+        signal: Signal,
+    },
+    Stopped(Stopped),
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    pub name: String,
+    /// The component changed (not only its settings).
+    pub swapped: bool,
+    pub from_cache: bool,
+    /// The Wasmtime engine (and its epoch ticker) was kept: the limits that
+    /// shape it did not change.
+    pub engine_reused: bool,
+}
+
+/// How a server ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    pub served: u64,
+    pub failed: u64,
+    /// A guest asked for something warp cannot give (`parallel-required`).
+    pub degraded: bool,
+}
+
+impl Event {
+    /// The `event` field of its JSON line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Listening { .. } => "listening",
+            Event::AcceptFailed { .. } => "accept-failed",
+            Event::RequestFailed { .. } => "request-failed",
+            Event::Threading { .. } => "threading",
+            Event::SignalDropped { .. } => "signal-dropped",
+            Event::DatabaseRefused { .. } => "database-refused",
+            Event::DatabaseTlsFailed { .. } => "database-tls-failed",
+            Event::Reloaded(_) => "reloaded",
+            Event::ReloadFailed { .. } => "reload-failed",
+            Event::Stopping { .. } => "stopping",
+            Event::Stopped(_) => "stopped",
+        }
+    }
+
+    /// The event as one JSON object: `event` and its fields.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = match self {
+            Event::Listening { address, name, from_cache, pooling, ready } => json!({
+                "address": format!("http://{address}"),
+                "name": name,
+                "from_cache": from_cache,
+                "pooling": pooling,
+                "ready_ms": ready.as_millis() as u64,
+            }),
+            Event::AcceptFailed { error } => json!({ "error": error }),
+            Event::RequestFailed { method, uri, status, reason } => {
+                json!({ "method": method, "uri": uri, "status": status, "reason": reason })
+            }
+            Event::Threading { name, model: ThreadingModel::ParallelRequired } => {
+                json!({ "name": name, "model": "parallel-required", "degraded": true })
+            }
+            Event::Threading { name, model } => json!({ "name": name, "model": model }),
+            Event::SignalDropped { dropped, capacity } => json!({ "dropped": dropped.name(), "capacity": capacity }),
+            Event::DatabaseRefused { name, host, port } => json!({ "name": name, "host": host, "port": port }),
+            Event::DatabaseTlsFailed { name, reason } => json!({ "name": name, "reason": reason }),
+            Event::Reloaded(reloaded) => json!({
+                "name": reloaded.name,
+                "swapped": reloaded.swapped,
+                "from_cache": reloaded.from_cache,
+                "engine_reused": reloaded.engine_reused,
+            }),
+            Event::ReloadFailed { error } => json!({ "error": error }),
+            Event::Stopping { signal } => json!({ "signal": signal.name() }),
+            Event::Stopped(stopped) => {
+                json!({ "served": stopped.served, "failed": stopped.failed, "degraded": stopped.degraded })
+            }
+        };
+        value["event"] = self.name().into();
+        value
+    }
+}
+
+/// One JSON object per line (NDJSON), flushed per event, for log collectors.
+pub struct JsonLines<W: Write + Send> {
+    out: Mutex<W>,
+}
+
+impl JsonLines<std::io::Stdout> {
+    pub fn stdout() -> Self {
+        JsonLines::new(std::io::stdout())
+    }
+}
+
+impl<W: Write + Send> JsonLines<W> {
+    pub fn new(out: W) -> Self {
+        JsonLines { out: Mutex::new(out) }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl<W: Write + Send> EventSink for JsonLines<W> {
+    fn emit(&self, event: &Event) {
+        let mut out = self.out.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A closed stdout must not take the server down.
+        let _ = writeln!(out, "{}", event.to_json());
+        let _ = out.flush();
+    }
+}
+
+/// Drops every event (benchmarks, tests that look only at results).
+pub struct Discard;
+
+impl EventSink for Discard {
+    fn emit(&self, _: &Event) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lines_carry_the_event_name_and_its_fields() {
+        let sink = JsonLines::new(Vec::new());
+        sink.emit(&Event::RequestFailed {
+            method: "GET".into(),
+            uri: "/trap".into(),
+            status: None,
+            reason: "guest trapped".into(),
+        });
+        sink.emit(&Event::Threading { name: "app".into(), model: ThreadingModel::Cooperative });
+        sink.emit(&Event::Stopped(Stopped { served: 3, failed: 1, degraded: false }));
+        let text = String::from_utf8(sink.into_inner()).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(
+            lines,
+            [
+                json!({ "event": "request-failed", "method": "GET", "uri": "/trap", "status": null, "reason": "guest trapped" }),
+                json!({ "event": "threading", "name": "app", "model": "cooperative" }),
+                json!({ "event": "stopped", "served": 3, "failed": 1, "degraded": false }),
+            ]
+        );
+    }
+}

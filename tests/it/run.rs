@@ -23,8 +23,7 @@ fn serves_the_http_template_and_restarts_from_the_cache() {
     // The second start finds the compiled code on disk.
     let served = Served::start(&manifest, &cache);
     assert_eq!(request(served.addr, "GET", "/", "").0, 200);
-    let lines = served.stderr_lines();
-    assert!(lines.iter().any(|l| l.contains("compiled code from cache")), "{lines:?}");
+    served.wait_for_stderr("compiled code from cache");
 }
 
 #[test]
@@ -91,9 +90,8 @@ fn faults_fail_only_their_own_request_under_load() {
     assert_eq!(bad, 0, "healthy requests failed while faults were served");
     assert!(ok > 10, "too few healthy requests got through: {ok}");
     assert_eq!(request(addr, "GET", "/", "").0, 200);
-    let log = served.stderr_lines().join("\n");
-    assert!(log.contains("GET /trap failed: guest trapped"), "{log}");
-    assert!(log.contains("GET /loop failed: the request ran past its deadline"), "{log}");
+    served.wait_for_stderr("GET /trap failed: guest trapped");
+    served.wait_for_stderr("GET /loop failed: the request ran past its deadline");
 }
 
 #[test]
@@ -156,14 +154,14 @@ fn a_full_instance_pool_answers_503_and_recovers() {
     let served = Served::start(&manifest, &temp.path().join("cache"));
     let addr = served.addr;
 
-    // The one instance is busy looping until its 1 s deadline.
+    // The one instance is busy looping until its 1 s deadline: the guest
+    // says so on stderr once it holds the slot.
     let busy = std::thread::spawn(move || request(addr, "GET", "/loop", ""));
-    std::thread::sleep(Duration::from_millis(300));
+    served.wait_for_stderr("faults: /loop is looping");
     assert_eq!(request(addr, "GET", "/", ""), (503, "503 Service Unavailable\n".to_string()));
     assert_eq!(busy.join().unwrap().0, 504);
     assert_eq!(request(addr, "GET", "/", "").0, 200, "the slot is free again");
-    let log = served.stderr_lines().join("\n");
-    assert!(log.contains("GET / failed: no free instance slot (pool exhausted)"), "{log}");
+    served.wait_for_stderr("GET / failed: no free instance slot (pool exhausted)");
 }
 
 #[test]

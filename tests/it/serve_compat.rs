@@ -95,6 +95,8 @@ struct Answer {
 fn send(addr: SocketAddr, case: &Case) -> Answer {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // Each chunk leaves in its own write, not batched by Nagle's algorithm.
+    stream.set_nodelay(true).unwrap();
     let mut head =
         format!("{} {} HTTP/1.1\r\nhost: test\r\nconnection: close\r\nte: trailers\r\n", case.method, case.path);
     for (name, value) in case.headers {
@@ -110,8 +112,6 @@ fn send(addr: SocketAddr, case: &Case) -> Answer {
             stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).unwrap();
             stream.write_all(chunk).unwrap();
             stream.write_all(b"\r\n").unwrap();
-            stream.flush().unwrap();
-            std::thread::sleep(Duration::from_millis(5));
         }
         stream.write_all(b"0\r\n").unwrap();
         for (name, value) in case.trailers {

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -192,6 +192,8 @@ pub struct Served {
     pub child: Child,
     pub addr: SocketAddr,
     stderr: std::sync::mpsc::Receiver<String>,
+    /// Every stderr line received so far, and whether a wait matched it.
+    seen: std::cell::RefCell<Vec<(String, bool)>>,
 }
 
 impl Served {
@@ -220,11 +222,34 @@ impl Served {
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .parse()
             .unwrap();
-        Served { child, addr, stderr }
+        Served { child, addr, stderr, seen: Default::default() }
     }
 
+    /// Every line `warp run` (and its guests) printed on stderr so far.
     pub fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.try_iter().collect()
+        let mut seen = self.seen.borrow_mut();
+        seen.extend(self.stderr.try_iter().map(|line| (line, false)));
+        seen.iter().map(|(line, _)| line.clone()).collect()
+    }
+
+    /// Waits (10 s at most) for a stderr line containing `needle` that no
+    /// earlier wait matched, and returns every line so far: what a test
+    /// waits on to know the server or a guest got somewhere.
+    #[track_caller]
+    pub fn wait_for_stderr(&self, needle: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut seen = self.seen.borrow_mut();
+            if let Some((_, matched)) = seen.iter_mut().find(|(line, matched)| !matched && line.contains(needle)) {
+                *matched = true;
+                return seen.iter().map(|(line, _)| line.clone()).collect();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => seen.push((line, false)),
+                Err(_) => panic!("no stderr line with {needle:?} within 10 s; saw {:#?}", *seen),
+            }
+        }
     }
 
     /// SIGTERM, then the exit status.
@@ -232,14 +257,14 @@ impl Served {
         self.stop().0
     }
 
-    /// SIGTERM, then the exit status and the stderr lines not read yet,
-    /// up to the end (what `warp run` printed while stopping included).
+    /// SIGTERM, then the exit status and every stderr line up to the end
+    /// (what `warp run` printed while stopping included).
     pub fn stop(mut self) -> (i32, Vec<String>) {
         Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         for _ in 0..500 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 // The reader thread ends at EOF, closing the channel.
-                let mut lines = Vec::new();
+                let mut lines = self.stderr_lines();
                 while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
                     lines.push(line);
                 }

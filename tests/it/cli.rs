@@ -4,14 +4,19 @@ use std::path::Path;
 
 use crate::support::*;
 
-#[test]
+tests! {
+    help_snapshot: [],
+    corrupt_artifact_snapshot: [],
+    toolchain_install_then_doctor_is_happy: [WasmTarget],
+    unsupported_languages_say_so: [],
+}
+
 fn help_snapshot() {
     let run = run(warp(Path::new(".")).arg("--help"));
     run.expect_code(0);
     assert_snapshot("help.txt", &run.stdout);
 }
 
-#[test]
 fn corrupt_artifact_snapshot() {
     let temp = tempfile::tempdir().unwrap();
     std::fs::write(temp.path().join("broken.wasm"), b"\0asm\x01\0\0\0\x01\x05\x01\x60").unwrap();
@@ -20,11 +25,7 @@ fn corrupt_artifact_snapshot() {
     assert_snapshot("size-check-corrupt.txt", &run.stderr);
 }
 
-#[test]
 fn toolchain_install_then_doctor_is_happy() {
-    if !have_wasm_target() {
-        return;
-    }
     run(warp(Path::new(".")).args(["toolchain", "install", "rust"])).expect_code(0);
     let json = run(warp(Path::new(".")).args(["doctor", "--lang", "rust", "--json"])).expect_code(0).json();
     assert_eq!(json["ok"], true);
@@ -34,7 +35,6 @@ fn toolchain_install_then_doctor_is_happy() {
     run(warp(Path::new(".")).arg("doctor")).expect_code(0).stdout_has("target wasm32-wasip2");
 }
 
-#[test]
 fn unsupported_languages_say_so() {
     let temp = tempfile::tempdir().unwrap();
     run(warp(temp.path()).args(["new", "--lang", "go", "svc"]))

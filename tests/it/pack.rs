@@ -3,11 +3,16 @@
 
 use crate::support::*;
 
-#[test]
+tests! {
+    new_then_pack_gives_a_valid_http_component: [WasmTarget],
+    cli_template_targets_wasi_cli: [WasmTarget],
+    third_party_wstd_service_packs_without_edits: [WasmTarget],
+    packing_twice_in_different_places_is_byte_identical: [WasmTarget],
+    workspace_needs_a_package_choice: [WasmTarget],
+    new_refuses_to_overwrite: [],
+}
+
 fn new_then_pack_gives_a_valid_http_component() {
-    if !have_wasm_target() {
-        return;
-    }
     let temp = tempfile::tempdir().unwrap();
     run(warp(temp.path()).args(["new", "--lang", "rust", "hello"])).expect_code(0);
     let packed = run(warp(temp.path()).args(["pack", "hello", "--json"]));
@@ -36,11 +41,7 @@ fn new_then_pack_gives_a_valid_http_component() {
     assert!(names.iter().any(|n| n.contains("incoming-handler")), "{names:?}");
 }
 
-#[test]
 fn cli_template_targets_wasi_cli() {
-    if !have_wasm_target() {
-        return;
-    }
     let temp = tempfile::tempdir().unwrap();
     run(warp(temp.path()).args(["new", "--lang", "rust", "--template", "cli", "tool"])).expect_code(0);
     let json = run(warp(temp.path()).args(["pack", "tool", "--json"])).expect_code(0).json();
@@ -53,11 +54,7 @@ fn cli_template_targets_wasi_cli() {
     assert_eq!(manifest["env"]["GREETING"], "howdy");
 }
 
-#[test]
 fn third_party_wstd_service_packs_without_edits() {
-    if !have_wasm_target() {
-        return;
-    }
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("wstd-echo");
     copy_project(&repo().join("tests/fixtures/wstd-echo"), &dir);
@@ -75,11 +72,7 @@ fn third_party_wstd_service_packs_without_edits() {
     assert!(!dir.join("warp.toml").exists());
 }
 
-#[test]
 fn packing_twice_in_different_places_is_byte_identical() {
-    if !have_wasm_target() {
-        return;
-    }
     let (_a, first) = template("rust-http");
     let (_b, second) = template("rust-http");
     let out = |dir: &std::path::Path| {
@@ -95,11 +88,7 @@ fn packing_twice_in_different_places_is_byte_identical() {
     assert_eq!(String::from_utf8(manifest_a).unwrap(), String::from_utf8(manifest_b).unwrap());
 }
 
-#[test]
 fn workspace_needs_a_package_choice() {
-    if !have_wasm_target() {
-        return;
-    }
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path();
     std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"api\", \"worker\"]\nresolver = \"2\"\n")
@@ -131,7 +120,6 @@ fn workspace_needs_a_package_choice() {
     assert!(manifest["shims"]["dns"]["registry"].is_object(), "{manifest}");
 }
 
-#[test]
 fn new_refuses_to_overwrite() {
     let temp = tempfile::tempdir().unwrap();
     std::fs::create_dir(temp.path().join("taken")).unwrap();

@@ -6,11 +6,16 @@ use std::time::Duration;
 
 use crate::support::*;
 
-#[test]
+tests! {
+    serves_the_http_template_and_restarts_from_the_cache: [WasmTarget],
+    runs_a_cli_component_with_args_and_env: [WasmTarget],
+    faults_fail_only_their_own_request_under_load: [WasmTarget],
+    refuses_bad_manifests_before_running: [WasmTarget],
+    a_full_instance_pool_answers_503_and_recovers: [WasmTarget],
+    json_logs_are_one_event_per_line: [WasmTarget],
+}
+
 fn serves_the_http_template_and_restarts_from_the_cache() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = template("rust-http");
     let manifest = pack(&dir);
     let cache = temp.path().join("cache");
@@ -26,11 +31,7 @@ fn serves_the_http_template_and_restarts_from_the_cache() {
     served.wait_for_stderr("compiled code from cache");
 }
 
-#[test]
 fn runs_a_cli_component_with_args_and_env() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = template("rust-cli");
     let manifest = pack(&dir);
     let run =
@@ -47,11 +48,7 @@ fn runs_a_cli_component_with_args_and_env() {
         .stdout_has("bye");
 }
 
-#[test]
 fn faults_fail_only_their_own_request_under_load() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);
     let served = Served::start(&manifest, &temp.path().join("cache"));
@@ -94,11 +91,7 @@ fn faults_fail_only_their_own_request_under_load() {
     served.wait_for_stderr("GET /loop failed: the request ran past its deadline");
 }
 
-#[test]
 fn refuses_bad_manifests_before_running() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = template("rust-http");
     let manifest = pack(&dir);
     let original = std::fs::read_to_string(&manifest).unwrap();
@@ -142,11 +135,7 @@ fn refuses_bad_manifests_before_running() {
     run(&mut warp_run()).expect_code(2).stderr_has("unknown field `warp-drive`");
 }
 
-#[test]
 fn a_full_instance_pool_answers_503_and_recovers() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = fixture("faults");
     let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap() + "instances = 1\n";
     std::fs::write(dir.join("warp.toml"), config).unwrap();
@@ -164,11 +153,7 @@ fn a_full_instance_pool_answers_503_and_recovers() {
     served.wait_for_stderr("GET / failed: no free instance slot (pool exhausted)");
 }
 
-#[test]
 fn json_logs_are_one_event_per_line() {
-    if !have_wasm_target() {
-        return;
-    }
     use std::io::BufRead;
     let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);

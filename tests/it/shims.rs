@@ -11,6 +11,15 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
+tests! {
+    virtual_files_from_inside_a_guest: [WasmTarget],
+    dns_round_robin_ttl_and_fall_through_from_inside_a_guest: [WasmTarget],
+    sighup_reloads_while_serving_and_the_guest_polls_it: [WasmTarget],
+    threading_models_change_scheduling_and_status: [WasmTarget],
+    a_cli_guest_polls_the_signals_warp_run_receives: [WasmTarget],
+    components_importing_disabled_shims_are_refused_at_load: [WasmTarget],
+}
+
 /// `[shims.dns] ttl` in `tests/fixtures/shim-probe/warp.toml`.
 const PROBE_DNS_TTL: Duration = Duration::from_secs(5);
 
@@ -42,11 +51,7 @@ fn signal(pid: u32, name: &str) {
     assert!(Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap().success());
 }
 
-#[test]
 fn virtual_files_from_inside_a_guest() {
-    if !have_wasm_target() {
-        return;
-    }
     let Probe { _temp, served, .. } = serve_probe();
 
     let (status, resolv) = get(&served, "/fs/etc/resolv.conf");
@@ -77,11 +82,7 @@ fn virtual_files_from_inside_a_guest() {
     assert_eq!(served.terminate(), 0);
 }
 
-#[test]
 fn dns_round_robin_ttl_and_fall_through_from_inside_a_guest() {
-    if !have_wasm_target() {
-        return;
-    }
     let Probe { _temp, manifest, original, served, .. } = serve_probe();
 
     // `/etc/hosts` entries from `[shims.dns.hosts]`.
@@ -126,11 +127,7 @@ fn dns_round_robin_ttl_and_fall_through_from_inside_a_guest() {
     assert_eq!(served.terminate(), 0);
 }
 
-#[test]
 fn sighup_reloads_while_serving_and_the_guest_polls_it() {
-    if !have_wasm_target() {
-        return;
-    }
     let Probe { _temp, dir, manifest, original, served } = serve_probe();
     let addr = served.addr;
 
@@ -165,11 +162,7 @@ fn sighup_reloads_while_serving_and_the_guest_polls_it() {
     assert_eq!(served.terminate(), 0);
 }
 
-#[test]
 fn threading_models_change_scheduling_and_status() {
-    if !have_wasm_target() {
-        return;
-    }
     let Probe { _temp, served, .. } = serve_probe();
     let addr = served.addr;
     let overlapping = |n: usize| {
@@ -195,11 +188,7 @@ fn threading_models_change_scheduling_and_status() {
     assert!(log.contains("deployment degraded"), "{log}");
 }
 
-#[test]
 fn a_cli_guest_polls_the_signals_warp_run_receives() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = fixture("signal-wait");
     let manifest = pack(&dir);
     let start = || {
@@ -234,11 +223,7 @@ fn a_cli_guest_polls_the_signals_warp_run_receives() {
     assert_eq!(child.wait().unwrap().code(), Some(130));
 }
 
-#[test]
 fn components_importing_disabled_shims_are_refused_at_load() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = fixture("shim-probe");
     let manifest = pack(&dir);
     let original = std::fs::read_to_string(&manifest).unwrap();

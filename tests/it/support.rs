@@ -57,18 +57,36 @@ impl Run {
     }
 }
 
-/// Whether the Rust wasm target is installed. Absent: locally the test is
-/// skipped with a loud reason; under `CI=true` it fails, because CI must
-/// install everything (`cargo xtask ci` does).
-pub fn have_wasm_target() -> bool {
-    let present = warp::lang::rust::std_installed(Path::new("."), "wasm32-wasip2").unwrap_or(false);
-    if !present {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("the wasm32-wasip2 target is missing under CI=true; run `warp toolchain install rust`");
-        }
-        eprintln!("SKIPPED: the wasm32-wasip2 Rust target is not installed; run `warp toolchain install rust`");
+/// The `wasmtime` CLI to compare with: `$WASMTIME`, else `wasmtime` on the
+/// PATH, if it is 48.x (`cargo xtask ci` installs it and sets `WASMTIME`);
+/// else what is wrong with it.
+pub fn wasmtime_cli() -> Result<PathBuf, String> {
+    let candidate = std::env::var_os("WASMTIME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("wasmtime"));
+    let version = Command::new(&candidate).arg("--version").output().ok().filter(|o| o.status.success());
+    match version.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()) {
+        Some(version) if version.starts_with("wasmtime 48.") => Ok(candidate),
+        Some(version) => Err(format!("`{}` is {}, not 48.x", candidate.display(), version.trim())),
+        None => Err(format!("no `{}`", candidate.display())),
     }
-    present
+}
+
+/// `$WARP_TEST_MIRRORS`, when it holds a git mirror of upstream wasi-libc
+/// (9886d3d) in `wasi-libc/`.
+pub fn libc_mirrors() -> Option<PathBuf> {
+    let dir = std::env::var_os("WARP_TEST_MIRRORS").map(PathBuf::from)?;
+    dir.join("wasi-libc/.git").is_dir().then_some(dir)
+}
+
+/// The newest Debian PostgreSQL server's `bin` directory.
+pub fn postgres_bin() -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin"))))
+        .filter(|(_, bin): &(u32, PathBuf)| bin.join("postgres").is_file())
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
 }
 
 /// Copies a project tree (without `target/`) into `dest`.
@@ -315,17 +333,4 @@ fn dechunk(mut body: &str) -> String {
         body = &rest[size + 2..];
     }
     out
-}
-
-/// A prerequisite the test cannot run without. Missing: locally the test
-/// is skipped with a loud reason; under `CI=true` it fails, because CI must
-/// install everything (`cargo xtask ci` does).
-pub fn prerequisite(present: bool, why: &str) -> bool {
-    if !present {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{why} under CI=true; `cargo xtask ci` provides it");
-        }
-        eprintln!("SKIPPED: {why}");
-    }
-    present
 }

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, ExitCode};
+use std::sync::OnceLock;
 
 use libtest_mimic::{Arguments, Completion, Trial};
 
@@ -135,6 +136,16 @@ macro_rules! tests {
     };
 }
 
+/// Where guest builds keep their intermediate artifacts during this run
+/// (`CARGO_BUILD_BUILD_DIR` of every `warp` the tests start): dependencies
+/// such as wit-bindgen and wstd are compiled once per run, not once per
+/// test. Final artifacts stay in each project's own `target/`.
+pub fn guest_build_dir() -> &'static Path {
+    GUEST_BUILD_DIR.get().expect("the harness sets the guest build dir before running tests").path()
+}
+
+static GUEST_BUILD_DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+
 fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|value| value == "true")
 }
@@ -143,6 +154,11 @@ fn under_ci() -> bool {
 pub fn main(modules: &[&'static [Test]]) -> ExitCode {
     let args = Arguments::from_args();
     let tests: Vec<&'static Test> = modules.iter().flat_map(|tests| tests.iter()).collect();
+    let dir = tempfile::Builder::new()
+        .prefix("guest-build-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("failed to make the guest build dir in CARGO_TARGET_TMPDIR");
+    assert!(GUEST_BUILD_DIR.set(dir).is_ok());
 
     // Each need is checked once, and only when a test that will run has it.
     let selected = |test: &Test| !args.list && !args.is_filtered_out(&Trial::test(test.full_name(), || Ok(())));
@@ -187,7 +203,10 @@ pub fn main(modules: &[&'static [Test]]) -> ExitCode {
             })
         })
         .collect();
-    libtest_mimic::run(&args, trials).exit_code()
+    let conclusion = libtest_mimic::run(&args, trials);
+    // A static is never dropped: remove the guest build dir here.
+    let _ = std::fs::remove_dir_all(guest_build_dir());
+    conclusion.exit_code()
 }
 
 tests! {

@@ -11,10 +11,17 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `warp` with colour off, so output can be matched as text.
+/// `warp` with colour off, so output can be matched as text. The guests it
+/// builds keep their final artifacts in their own `target/` (where `warp
+/// pack` looks), and their intermediate ones in the run's one build dir,
+/// so each dependency is compiled once per test run; cargo locks that dir,
+/// so concurrent tests take turns building in it.
 pub fn warp(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warp"));
-    cmd.current_dir(dir).env("NO_COLOR", "1").env_remove("CARGO_TARGET_DIR");
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CARGO_TARGET_DIR")
+        .env("CARGO_BUILD_BUILD_DIR", crate::harness::guest_build_dir());
     cmd
 }
 

@@ -30,9 +30,11 @@ impl WasmtimeServe {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // Stopped on drop, also when it never listens.
+        let server = WasmtimeServe { child, addr };
         for _ in 0..500 {
             if TcpStream::connect(addr).is_ok() {
-                return WasmtimeServe { child, addr };
+                return server;
             }
             std::thread::sleep(Duration::from_millis(20));
         }

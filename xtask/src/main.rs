@@ -14,8 +14,9 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci      install what the tests need, check generated files, then run
-          every test (release profile)
+  ci      install what the tests need, check formatting, generated files
+          and clippy (warnings are errors), then run every test (release
+          profile; under CI=true a test whose tool is missing fails)
   bindings [--check]
           regenerate the guest SDKs' bindings from wit/ (--check: fail
           when the committed ones are stale)
@@ -72,6 +73,7 @@ const DEBIAN_PACKAGES: [&str; 8] = [
 /// Everything the test suite needs, installed by the suite's own command.
 fn install_prerequisites(sh: &Shell) -> Result<()> {
     cmd!(sh, "rustup target add wasm32-wasip2 wasm32-wasip1").run().context("failed to add the Rust wasm targets")?;
+    cmd!(sh, "rustup component add rustfmt clippy").run().context("failed to add rustfmt and clippy")?;
     let format = "${Status}";
     let missing: Vec<&str> = DEBIAN_PACKAGES
         .into_iter()
@@ -116,7 +118,14 @@ fn install_wasmtime(sh: &Shell) -> Result<PathBuf> {
 
 fn ci(sh: &Shell) -> Result<()> {
     install_prerequisites(sh)?;
+    // The cheap checks first. Clippy runs with the release profile, the one
+    // the tests use, on every target of every member: the test harness
+    // relies on it, since an unregistered test function is dead code.
+    cmd!(sh, "cargo fmt --check").run().context("`cargo fmt --check` failed: run `cargo fmt`")?;
     bindings::run(&root(), true)?;
+    cmd!(sh, "cargo clippy --workspace --all-targets --release --locked -- -D warnings")
+        .run()
+        .context("clippy found problems")?;
     let wasmtime = install_wasmtime(sh)?;
     let mirrors = ci_cache()?.join("mirrors");
     mirror::wasi_libc(sh, &mirrors.join("wasi-libc"))?;

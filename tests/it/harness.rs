@@ -77,14 +77,13 @@ impl Need {
 
 /// The tools and files `toolchains/wasi-libc.toml` requires that are
 /// missing, and the Debian packages that provide them: the recipe is the
-/// one list of what the C toolchain needs.
+/// one list of what the C toolchain needs (`cargo xtask ci` installs from
+/// it too).
 fn libc_build_requirements_missing() -> (Vec<String>, Vec<String>) {
-    let path = crate::support::repo().join("toolchains/wasi-libc.toml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("failed to read `{}`: {e}", path.display()));
-    let recipe: warp::fork::recipe::Recipe =
-        toml::from_str(&text).unwrap_or_else(|e| panic!("invalid `{}`: {e}", path.display()));
+    let libc = warp::fork::recipe::load(&crate::support::repo(), "wasi-libc")
+        .unwrap_or_else(|e| panic!("the wasi-libc recipe: {e:#}"));
     let (mut missing, mut packages) = (Vec::new(), Vec::new());
-    for requirement in recipe.build.map(|build| build.requires).unwrap_or_default() {
+    for requirement in libc.recipe.build.map(|build| build.requires).unwrap_or_default() {
         let absent = match (&requirement.tool, &requirement.file) {
             (Some(tool), _) if warp::fs::find_program(tool).is_none() => format!("`{tool}`"),
             (None, Some(file)) if !Path::new(file).exists() => format!("`{file}`"),

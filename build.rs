@@ -44,7 +44,9 @@ fn main() {
     for dir in EMBEDDED {
         walk(&root, &root.join(dir), &mut files, &mut watch);
     }
-    let mut out = String::from("/// Every embedded file: (path relative to the repository, contents).\npub static FILES: &[(&str, &[u8])] = &[\n");
+    let mut out = String::from(
+        "/// Every embedded file: (path relative to the repository, contents).\npub static FILES: &[(&str, &[u8])] = &[\n",
+    );
     for file in &files {
         let relative = file.to_string_lossy().replace('\\', "/");
         let absolute = root.join(file);

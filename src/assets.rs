@@ -100,7 +100,9 @@ mod tests {
 
     #[test]
     fn the_repository_directories_are_embedded() {
-        for needed in ["toolchains/wasi-libc.toml", "patches/wasi-libc/UPSTREAM_REF", "wit/shim.wit", "sdk/rust/Cargo.toml"] {
+        for needed in
+            ["toolchains/wasi-libc.toml", "patches/wasi-libc/UPSTREAM_REF", "wit/shim.wit", "sdk/rust/Cargo.toml"]
+        {
             assert!(file(needed).is_some(), "{needed} is not embedded");
         }
         assert!(FILES.iter().all(|(path, _)| !path.contains("/target/")), "build outputs are embedded");

@@ -27,9 +27,19 @@ type Locate = fn() -> Result<PathBuf>;
 
 /// (name, where its owner keeps it, what it holds, whether it holds work).
 const AREAS: &[(&str, Locate, &str, bool)] = &[
-    ("compiled", crate::runner::cache::dir, "compiled components of `warp run` (bounded; least recently used evicted first)", false),
+    (
+        "compiled",
+        crate::runner::cache::dir,
+        "compiled components of `warp run` (bounded; least recently used evicted first)",
+        false,
+    ),
     ("embedded", crate::assets::cache_dir, "recipes and patch series unpacked from this binary", false),
-    ("toolchain-builds", crate::fork::build::builds_dir, "outputs of `warp toolchain build` (e.g. the wasi-libc sysroot)", false),
+    (
+        "toolchain-builds",
+        crate::fork::build::builds_dir,
+        "outputs of `warp toolchain build` (e.g. the wasi-libc sysroot)",
+        false,
+    ),
     ("toolchains", crate::fork::work_root, "toolchain work trees: upstream + patch series as git commits", true),
 ];
 
@@ -61,9 +71,7 @@ pub fn clear(names: &[String], all: bool) -> Result<Vec<Area>> {
     }
     let chosen: Vec<Area> = areas()?
         .into_iter()
-        .filter(|area| {
-            if names.is_empty() { all || !area.holds_work } else { names.iter().any(|n| n == area.name) }
-        })
+        .filter(|area| if names.is_empty() { all || !area.holds_work } else { names.iter().any(|n| n == area.name) })
         .collect();
     for area in &chosen {
         match std::fs::remove_dir_all(&area.dir) {

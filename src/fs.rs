@@ -21,9 +21,11 @@ pub fn cache_root() -> Result<PathBuf> {
     }
     match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
         Some(home) => Ok(PathBuf::from(home).join(".cache").join("warp")),
-        None => Err(Diagnostic::env("warp has no cache directory: neither WARP_CACHE_DIR, XDG_CACHE_HOME nor HOME is set")
-            .help("set WARP_CACHE_DIR to a writable directory")
-            .into()),
+        None => {
+            Err(Diagnostic::env("warp has no cache directory: neither WARP_CACHE_DIR, XDG_CACHE_HOME nor HOME is set")
+                .help("set WARP_CACHE_DIR to a writable directory")
+                .into())
+        }
     }
 }
 

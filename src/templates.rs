@@ -70,8 +70,11 @@ pub fn first(lang: Lang) -> Result<&'static Template> {
 
 fn templates_of(lang: Lang) -> Result<&'static [Template]> {
     let language: &dyn Language = lang::get(lang).map_err(|_| {
-        Diagnostic::env(format!("there is no `{lang}` template yet: this warp does not pack {} yet", lang.display_name()))
-            .help("`warp new --lang rust` or `--lang c`")
+        Diagnostic::env(format!(
+            "there is no `{lang}` template yet: this warp does not pack {} yet",
+            lang.display_name()
+        ))
+        .help("`warp new --lang rust` or `--lang c`")
     })?;
     Ok(language.templates())
 }
@@ -127,7 +130,9 @@ fn write_all(template: &Template, name: &str, dest: &Path) -> Result<Vec<PathBuf
     }
     if let Some(sdk) = &template.sdk {
         // A vendored SDK is its manifest and sources, not a local build's lock file.
-        for (file, bytes) in crate::assets::under(sdk.source).filter(|(f, _)| *f == "Cargo.toml" || f.starts_with("src/")) {
+        for (file, bytes) in
+            crate::assets::under(sdk.source).filter(|(f, _)| *f == "Cargo.toml" || f.starts_with("src/"))
+        {
             written.push(write(&dest.join(sdk.vendor_dir).join(file), &String::from_utf8_lossy(bytes))?);
         }
     }

@@ -60,7 +60,12 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
                     area.what
                 ));
             }
-            printer.out(format_args!("{:<width$}  {:>10}  {}\n", "total", human_bytes(total), crate::fs::cache_root()?.display()));
+            printer.out(format_args!(
+                "{:<width$}  {:>10}  {}\n",
+                "total",
+                human_bytes(total),
+                crate::fs::cache_root()?.display()
+            ));
         }
         Action::Clear { areas, all } => {
             let cleared = cache::clear(&areas, all)?;

@@ -166,7 +166,11 @@ pub fn embedded_summary() -> Vec<String> {
                 Source::Git { reference, .. } => format!("git {}", pinned.unwrap_or(reference)),
                 Source::Npm { package, version } => format!("npm {package}@{version}"),
             };
-            let aliases = if recipe.aliases.is_empty() { String::new() } else { format!(" (alias {})", recipe.aliases.join(", ")) };
+            let aliases = if recipe.aliases.is_empty() {
+                String::new()
+            } else {
+                format!(" (alias {})", recipe.aliases.join(", "))
+            };
             let plural = if series == 1 { "" } else { "es" };
             format!("{name:<width$}  {upstream}, {series} patch{plural}{aliases}")
         })
@@ -241,8 +245,8 @@ pub fn load_for_editing(start: &Path, name: &str) -> Result<Fork> {
 
 fn load_from(root: &Path, name: &str, origin: Origin) -> Result<Fork> {
     let recipe_path = root.join(RECIPES_DIR).join(format!("{name}.toml"));
-    let text = std::fs::read_to_string(&recipe_path)
-        .with_context(|| format!("failed to read `{}`", recipe_path.display()))?;
+    let text =
+        std::fs::read_to_string(&recipe_path).with_context(|| format!("failed to read `{}`", recipe_path.display()))?;
     let recipe = parse(&text, &recipe_path)?;
     Ok(Fork { name: name.to_string(), recipe, recipe_path, patches_dir: root.join(PATCHES_DIR).join(name), origin })
 }

@@ -101,7 +101,12 @@ impl Language for C {
         &TEMPLATES
     }
 
-    fn resolve(&self, project: &Project, _request: &BuildRequest, reporter: &dyn Reporter) -> Result<Box<dyn Resolved>> {
+    fn resolve(
+        &self,
+        project: &Project,
+        _request: &BuildRequest,
+        reporter: &dyn Reporter,
+    ) -> Result<Box<dyn Resolved>> {
         if project.config.world == Some(World::Http) {
             return Err(Diagnostic::check(format!(
                 "`{}`: C projects build `cli` components (wasi:cli/command); `world = \"http\"` is not supported for C",
@@ -146,7 +151,8 @@ impl Resolved for CUnit {
         let work = self.unit.out_dir.join("c");
         let module_path = work.join(format!("{name}.core.wasm"));
         let objects_dir = work.join("obj");
-        std::fs::create_dir_all(&objects_dir).with_context(|| format!("failed to create `{}`", objects_dir.display()))?;
+        std::fs::create_dir_all(&objects_dir)
+            .with_context(|| format!("failed to create `{}`", objects_dir.display()))?;
 
         reporter.phase("Compiling");
         // One clang per source, each writing its dependency file (`-MD`):
@@ -163,7 +169,9 @@ impl Resolved for CUnit {
             }
             command.arg("-c").arg(source).arg("-o").arg(&object).arg("-MD").arg("-MF").arg(&deps);
             run_clang(command, &clang, name, reporter)?;
-            read.extend(std::fs::read_to_string(&deps).map(|text| crate::lang::parse_dep_info(&text)).unwrap_or_default());
+            read.extend(
+                std::fs::read_to_string(&deps).map(|text| crate::lang::parse_dep_info(&text)).unwrap_or_default(),
+            );
             objects.push(object);
         }
 

@@ -64,8 +64,7 @@ pub trait Language: Sync {
     /// `warp new --lang L --template KIND` templates.
     fn templates(&self) -> &'static [Template];
     /// Finds what to build in `project` (before building anything).
-    fn resolve(&self, project: &Project, request: &BuildRequest, reporter: &dyn Reporter)
-    -> Result<Box<dyn Resolved>>;
+    fn resolve(&self, project: &Project, request: &BuildRequest, reporter: &dyn Reporter) -> Result<Box<dyn Resolved>>;
 }
 
 /// What the user asked to build.
@@ -120,9 +119,12 @@ pub enum Artifact {
 /// The language registered for `lang`.
 pub fn get(lang: Lang) -> Result<&'static dyn Language> {
     languages().find(|l| l.lang() == lang).ok_or_else(|| {
-        Diagnostic::env(format!("`warp pack --lang {lang}` is not implemented yet; this warp packs {}", implemented("and")))
-            .help(format!("track the language's issue, or pack a {} project", implemented("or")))
-            .into()
+        Diagnostic::env(format!(
+            "`warp pack --lang {lang}` is not implemented yet; this warp packs {}",
+            implemented("and")
+        ))
+        .help(format!("track the language's issue, or pack a {} project", implemented("or")))
+        .into()
     })
 }
 

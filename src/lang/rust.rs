@@ -76,7 +76,12 @@ impl Language for Rust {
         let rustup = "install Rust with rustup (https://rustup.rs)";
         let target = |target: &str| {
             let installed = std_installed(Path::new("."), target).unwrap_or(false);
-            Check::new(Lang::Rust, &format!("target {target}"), installed.then(|| "installed".into()), "warp toolchain install rust")
+            Check::new(
+                Lang::Rust,
+                &format!("target {target}"),
+                installed.then(|| "installed".into()),
+                "warp toolchain install rust",
+            )
         };
         let mut checks = vec![
             Check::new(Lang::Rust, "cargo", version("cargo", &["--version"]), rustup),
@@ -112,12 +117,7 @@ impl Language for Rust {
         &TEMPLATES
     }
 
-    fn resolve(
-        &self,
-        project: &Project,
-        request: &BuildRequest,
-        reporter: &dyn Reporter,
-    ) -> Result<Box<dyn Resolved>> {
+    fn resolve(&self, project: &Project, request: &BuildRequest, reporter: &dyn Reporter) -> Result<Box<dyn Resolved>> {
         let manifest_path = project.root.join("Cargo.toml");
         if !manifest_path.is_file() {
             return Err(Diagnostic::env(format!("no `Cargo.toml` in `{}`", project.root.display()))

@@ -48,7 +48,12 @@ fn every_registered_language_is_whole() {
             let dest = temp.path().join("probe");
             crate::templates::instantiate(template, "probe", &dest).unwrap();
             let detected = detect(&dest).and_then(Result::ok).map(|l| l.lang());
-            assert_eq!(detected, Some(language.lang()), "{name}: template `{}` is detected as {detected:?}", template.dir);
+            assert_eq!(
+                detected,
+                Some(language.lang()),
+                "{name}: template `{}` is detected as {detected:?}",
+                template.dir
+            );
         }
     }
 }

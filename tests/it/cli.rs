@@ -4,14 +4,20 @@ use std::path::Path;
 
 use crate::support::*;
 
-#[test]
+tests! {
+    help_snapshot: [],
+    corrupt_artifact_snapshot: [],
+    toolchain_install_then_doctor_is_happy: [WasmTarget],
+    unsupported_languages_say_so: [],
+    version_lists_the_carried_series_and_cache_reports_its_areas: [],
+}
+
 fn help_snapshot() {
     let run = run(warp(Path::new(".")).arg("--help"));
     run.expect_code(0);
     assert_snapshot("help.txt", &run.stdout);
 }
 
-#[test]
 fn corrupt_artifact_snapshot() {
     let temp = tempfile::tempdir().unwrap();
     std::fs::write(temp.path().join("broken.wasm"), b"\0asm\x01\0\0\0\x01\x05\x01\x60").unwrap();
@@ -20,11 +26,7 @@ fn corrupt_artifact_snapshot() {
     assert_snapshot("size-check-corrupt.txt", &run.stderr);
 }
 
-#[test]
 fn toolchain_install_then_doctor_is_happy() {
-    if !have_wasm_target() {
-        return;
-    }
     run(warp(Path::new(".")).args(["toolchain", "install", "rust"])).expect_code(0);
     let json = run(warp(Path::new(".")).args(["doctor", "--lang", "rust", "--json"])).expect_code(0).json();
     assert_eq!(json["ok"], true);
@@ -34,7 +36,6 @@ fn toolchain_install_then_doctor_is_happy() {
     run(warp(Path::new(".")).arg("doctor")).expect_code(0).stdout_has("target wasm32-wasip2");
 }
 
-#[test]
 fn unsupported_languages_say_so() {
     let temp = tempfile::tempdir().unwrap();
     run(warp(temp.path()).args(["new", "--lang", "go", "svc"]))
@@ -42,4 +43,32 @@ fn unsupported_languages_say_so() {
         .stderr_has("there is no `go` template yet");
     std::fs::write(temp.path().join("go.mod"), "module example.com/svc\n\ngo 1.24\n").unwrap();
     run(warp(temp.path()).arg("pack")).expect_code(2).stderr_has("`warp pack --lang go` is not implemented yet");
+}
+
+fn version_lists_the_carried_series_and_cache_reports_its_areas() {
+    let version = run(warp(Path::new(".")).arg("--version"));
+    version.expect_code(0).stdout_has("wasi-libc").stdout_has("5 patches (alias libc)");
+    let temp = tempfile::tempdir().unwrap();
+    let cache = temp.path().join("cache");
+    std::fs::create_dir_all(cache.join("compiled")).unwrap();
+    std::fs::write(cache.join("compiled/x.cwasm"), [0u8; 1000]).unwrap();
+    std::fs::create_dir_all(cache.join("toolchains/demo")).unwrap();
+    std::fs::write(cache.join("toolchains/demo/work"), [0u8; 10]).unwrap();
+    let warp_in_cache = |args: &[&str]| {
+        let mut cmd = warp(temp.path());
+        cmd.args(args).env("WARP_CACHE_DIR", &cache);
+        cmd
+    };
+    let shown = run(&mut warp_in_cache(&["cache", "--json"])).expect_code(0).json();
+    assert_eq!(shown["bytes"], 1010);
+    let areas = shown["areas"].as_array().unwrap();
+    let compiled = areas.iter().find(|a| a["name"] == "compiled").unwrap();
+    assert_eq!(compiled["bytes"], 1000);
+    assert_eq!(run(&mut warp_in_cache(&["doctor", "--json"])).json()["cache"]["bytes"], 1010);
+    // Clearing keeps work trees unless asked: they may hold unexported patches.
+    run(&mut warp_in_cache(&["cache", "clear"])).expect_code(0);
+    assert!(!cache.join("compiled").exists() && cache.join("toolchains/demo/work").exists());
+    run(&mut warp_in_cache(&["cache", "clear", "--all"])).expect_code(0);
+    assert!(!cache.join("toolchains").exists());
+    run(&mut warp_in_cache(&["cache", "clear", "nonsense"])).expect_code(2).stderr_has("unknown cache area `nonsense`");
 }

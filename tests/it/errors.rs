@@ -5,11 +5,24 @@ use std::path::Path;
 
 use crate::support::*;
 
+tests! {
+    no_cargo_toml: [],
+    lib_crate_without_cdylib: [],
+    compile_error_shows_the_compilers_diagnostics: [WasmTarget],
+    world_mismatch_names_the_missing_export: [WasmTarget],
+    disabled_shim_import_is_refused: [],
+    missing_wasm_target_says_how_to_install_it: [],
+    invalid_warp_toml_names_file_and_field: [],
+    database_ca_has_no_effect_without_tls: [],
+    database_ca_must_be_a_file: [WasmTarget],
+    budget_breach_on_pack_fails_with_a_table_but_keeps_a_whole_artifact: [WasmTarget],
+    usage_errors_exit_2: [],
+}
+
 fn out_dir(project: &Path) -> std::path::PathBuf {
     project.join("target/warp")
 }
 
-#[test]
 fn no_cargo_toml() {
     let temp = tempfile::tempdir().unwrap();
     run(warp(temp.path()).arg("pack"))
@@ -20,7 +33,6 @@ fn no_cargo_toml() {
     run(warp(temp.path()).args(["pack", "does/not/exist"])).expect_code(2).stderr_has("no project at `does/not/exist`");
 }
 
-#[test]
 fn lib_crate_without_cdylib() {
     let (_temp, dir) = template("rust-http");
     let text =
@@ -32,11 +44,7 @@ fn lib_crate_without_cdylib() {
         .stderr_has("crate-type = [\"cdylib\"]");
 }
 
-#[test]
 fn compile_error_shows_the_compilers_diagnostics() {
-    if !have_wasm_target() {
-        return;
-    }
     let (_temp, dir) = template("rust-http");
     let lib = dir.join("src/lib.rs");
     let text = std::fs::read_to_string(&lib)
@@ -52,11 +60,7 @@ fn compile_error_shows_the_compilers_diagnostics() {
     assert_no_temp_files(&out_dir(&dir));
 }
 
-#[test]
 fn world_mismatch_names_the_missing_export() {
-    if !have_wasm_target() {
-        return;
-    }
     let (_temp, dir) = template("rust-http");
     std::fs::write(dir.join("warp.toml"), "world = \"cli\"\n").unwrap();
     run(warp(&dir).arg("pack"))
@@ -68,7 +72,6 @@ fn world_mismatch_names_the_missing_export() {
     assert_no_temp_files(&out_dir(&dir));
 }
 
-#[test]
 fn disabled_shim_import_is_refused() {
     // A core module that imports a shim the project did not enable: the world
     // check runs on the component's imports.
@@ -81,7 +84,6 @@ fn disabled_shim_import_is_refused() {
     assert_eq!(warp::error::exit_for(&err), warp::error::Exit::CheckFailed);
 }
 
-#[test]
 fn missing_wasm_target_says_how_to_install_it() {
     let (_temp, dir) = template("rust-http");
     // A rustc whose sysroot has no wasm32-wasip2 standard library: what a
@@ -98,36 +100,35 @@ fn missing_wasm_target_says_how_to_install_it() {
         .stderr_has("help: run `warp toolchain install rust` (or `rustup target add wasm32-wasip2`)");
 }
 
-#[test]
 fn invalid_warp_toml_names_file_and_field() {
     let (_temp, dir) = template("rust-http");
     std::fs::write(dir.join("warp.toml"), "world = \"http\"\n[budget]\nraw = \"lots\"\n").unwrap();
     run(warp(&dir).arg("pack")).expect_code(1).stderr_has("invalid `./warp.toml`").stderr_has("invalid size `lots`");
 }
 
-#[test]
-fn database_ca_must_be_a_file_used_with_tls() {
+/// A `[[shims.database]]` table to append to the template's `warp.toml`.
+const DATABASE_ENDPOINT: &str = "\n[[shims.database]]\nprotocol = \"postgres\"\nhost = \"db\"\nport = 5432\n";
+
+fn database_ca_has_no_effect_without_tls() {
     let (_temp, dir) = template("rust-http");
     let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap();
-    let endpoint = "\n[[shims.database]]\nprotocol = \"postgres\"\nhost = \"db\"\nport = 5432\n";
-    std::fs::write(dir.join("warp.toml"), format!("{config}{endpoint}ca = \"ca.pem\"\n")).unwrap();
+    std::fs::write(dir.join("warp.toml"), format!("{config}{DATABASE_ENDPOINT}ca = \"ca.pem\"\n")).unwrap();
     run(warp(&dir).arg("pack"))
         .expect_code(1)
         .stderr_has("field `shims.database[0].ca` has no effect without `tls = true`");
-    if !have_wasm_target() {
-        return;
-    }
+}
+
+fn database_ca_must_be_a_file() {
+    let (_temp, dir) = template("rust-http");
+    let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap();
+    let endpoint = DATABASE_ENDPOINT;
     std::fs::write(dir.join("warp.toml"), format!("{config}{endpoint}tls = true\nca = \"certs/ca.pem\"\n")).unwrap();
     run(warp(&dir).arg("pack"))
         .expect_code(1)
         .stderr_has("certs/ca.pem` is not a file (warp.toml field `shims.database[0].ca`)");
 }
 
-#[test]
 fn budget_breach_on_pack_fails_with_a_table_but_keeps_a_whole_artifact() {
-    if !have_wasm_target() {
-        return;
-    }
     let (_temp, dir) = template("rust-http");
     let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap().replace("raw = \"300KB\"", "raw = \"10KB\"");
     std::fs::write(dir.join("warp.toml"), config).unwrap();
@@ -138,7 +139,6 @@ fn budget_breach_on_pack_fails_with_a_table_but_keeps_a_whole_artifact() {
     assert_no_temp_files(&out_dir(&dir));
 }
 
-#[test]
 fn usage_errors_exit_2() {
     let temp = tempfile::tempdir().unwrap();
     run(warp(temp.path()).arg("frobnicate")).expect_code(2);

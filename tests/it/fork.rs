@@ -8,6 +8,17 @@ use std::process::Command;
 
 use crate::support::*;
 
+tests! {
+    prepare_applies_one_commit_per_patch_and_status_shows_it: [],
+    a_clean_rebase_rewrites_the_series_and_upstream_ref: [],
+    a_patch_upstream_already_has_is_dropped: [],
+    a_conflict_stops_touches_nothing_and_aborts_or_continues: [],
+    export_turns_commits_in_the_work_tree_into_the_series: [],
+    bad_input_is_named: [],
+    warp_mirror_dir_redirects_every_upstream: [],
+    componentize_js_patches_apply_to_the_published_package: [Npm],
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .current_dir(dir)
@@ -110,7 +121,6 @@ fn lib(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("src/lib.c")).unwrap()
 }
 
-#[test]
 fn prepare_applies_one_commit_per_patch_and_status_shows_it() {
     let fx = Fixture::new();
     fx.warp(&["toolchain", "prepare", "demo"]).expect_code(0).stderr_has("demo: 2 patches on");
@@ -139,7 +149,6 @@ fn prepare_applies_one_commit_per_patch_and_status_shows_it() {
     assert!(lib(&tree).starts_with("patched 1"));
 }
 
-#[test]
 fn a_clean_rebase_rewrites_the_series_and_upstream_ref() {
     let fx = Fixture::new();
     let before = fx.series();
@@ -164,7 +173,6 @@ fn a_clean_rebase_rewrites_the_series_and_upstream_ref() {
     assert!(lib(&fx.work_tree()).contains("patched 5"));
 }
 
-#[test]
 fn a_patch_upstream_already_has_is_dropped() {
     let fx = Fixture::new();
     fx.release("v2", |dir| std::fs::write(dir.join("src/lib.c"), LIB_V1.replace("line 1", "patched 1")).unwrap());
@@ -176,7 +184,6 @@ fn a_patch_upstream_already_has_is_dropped() {
     assert!(after["0001-shim-add-the-shim-and-patch-the-last-line.patch"].contains("Subject: [PATCH] shim"));
 }
 
-#[test]
 fn a_conflict_stops_touches_nothing_and_aborts_or_continues() {
     let fx = Fixture::new();
     let before = fx.series();
@@ -216,7 +223,6 @@ fn a_conflict_stops_touches_nothing_and_aborts_or_continues() {
     assert_eq!(lib(&fx.work_tree()), resolved);
 }
 
-#[test]
 fn export_turns_commits_in_the_work_tree_into_the_series() {
     let fx = Fixture::new();
     fx.warp(&["toolchain", "prepare", "demo"]).expect_code(0);
@@ -232,7 +238,6 @@ fn export_turns_commits_in_the_work_tree_into_the_series() {
     fx.warp(&["toolchain", "prepare", "demo"]).expect_code(0).stderr_has("3 patches");
 }
 
-#[test]
 fn bad_input_is_named() {
     let fx = Fixture::new();
     fx.warp(&["toolchain", "prepare", "nope"])
@@ -262,7 +267,6 @@ fn bad_input_is_named() {
         .stderr_has("upstream `/nonexistent/mirror` does not exist");
 }
 
-#[test]
 fn warp_mirror_dir_redirects_every_upstream() {
     let fx = Fixture::new();
     let mirrors = fx.upstream.parent().unwrap().join("mirrors");
@@ -278,12 +282,7 @@ fn warp_mirror_dir_redirects_every_upstream() {
 
 /// The ComponentizeJS series applies to the package as npm publishes it
 /// (fetched with `npm pack` from the registry).
-#[test]
 fn componentize_js_patches_apply_to_the_published_package() {
-    let npm = Command::new("npm").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !prerequisite(npm, "no `npm` to fetch @bytecodealliance/componentize-js") {
-        return;
-    }
     let cache = tempfile::tempdir().unwrap();
     let prepared = run(warp(&repo())
         .args(["toolchain", "prepare", "componentize-js", "--json"])

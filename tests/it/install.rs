@@ -7,14 +7,8 @@ use std::process::Command;
 
 use crate::support::*;
 
-/// `$WARP_TEST_MIRRORS`, which holds `wasi-libc`, a git mirror of upstream.
-fn mirrors() -> Option<PathBuf> {
-    let dir = std::env::var_os("WARP_TEST_MIRRORS").map(PathBuf::from)?;
-    dir.join("wasi-libc/.git").is_dir().then_some(dir)
-}
-
-fn have_clang() -> bool {
-    Command::new("clang-19").arg("--version").output().is_ok_and(|o| o.status.success())
+tests! {
+    an_installed_warp_works_outside_the_repository: [WasmTarget, LibcMirror, Clang],
 }
 
 /// Installs warp from this checkout into `root` with cargo, as the README
@@ -26,8 +20,7 @@ fn install(root: &Path) -> PathBuf {
     cargo.env_clear();
     for (key, value) in std::env::vars_os() {
         let key_text = key.to_string_lossy();
-        if matches!(key_text.as_ref(), "PATH" | "HOME" | "CARGO_HOME" | "RUSTUP_HOME" | "RUSTUP_TOOLCHAIN" | "TMPDIR")
-        {
+        if matches!(key_text.as_ref(), "PATH" | "HOME" | "CARGO_HOME" | "RUSTUP_HOME" | "RUSTUP_TOOLCHAIN" | "TMPDIR") {
             cargo.env(&key, value);
         }
     }
@@ -42,18 +35,8 @@ fn install(root: &Path) -> PathBuf {
     root.join("bin/warp")
 }
 
-#[test]
 fn an_installed_warp_works_outside_the_repository() {
-    let mirrors = mirrors();
-    if !have_wasm_target()
-        || !prerequisite(
-            mirrors.is_some(),
-            "no wasi-libc mirror: set WARP_TEST_MIRRORS (`cargo xtask mirror wasi-libc DIR/wasi-libc`)",
-        )
-        || !prerequisite(have_clang(), "no clang-19: `apt-get install clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32`")
-    {
-        return;
-    }
+    let mirrors = libc_mirrors().expect("the test declares Need::LibcMirror");
     let temp = tempfile::tempdir().unwrap();
     let warp_bin = install(&temp.path().join("root"));
     let work = temp.path().join("work");
@@ -69,7 +52,7 @@ fn an_installed_warp_works_outside_the_repository() {
             .args(args)
             .env("NO_COLOR", "1")
             .env("WARP_CACHE_DIR", &cache)
-            .env("WARP_MIRROR_DIR", mirrors.as_ref().unwrap())
+            .env("WARP_MIRROR_DIR", &mirrors)
             .env_remove("CARGO_TARGET_DIR");
         cmd
     };

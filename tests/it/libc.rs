@@ -12,14 +12,17 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// `$WARP_TEST_MIRRORS/wasi-libc`, a git mirror of upstream 9886d3d.
-fn mirrors() -> Option<PathBuf> {
-    let dir = std::env::var_os("WARP_TEST_MIRRORS").map(PathBuf::from)?;
-    dir.join("wasi-libc/.git").is_dir().then_some(dir)
+tests! {
+    a_c_program_reaches_the_shims_through_the_patched_libc: [LibcMirror, Clang],
+    missing_clang_names_the_debian_packages: [],
+    a_c_program_talks_to_redis_through_the_database_proxy: [LibcMirror, Clang, Openssl, Redis],
+    a_c_program_logs_in_to_postgres_through_the_pooling_proxy: [LibcMirror, Clang, Openssl, Postgres],
+    a_c_program_logs_in_to_mariadb_through_the_pooling_proxy: [LibcMirror, Clang, Openssl, MariaDb],
 }
 
-fn have_clang() -> bool {
-    Command::new("clang-19").arg("--version").output().is_ok_and(|o| o.status.success())
+/// `$WARP_TEST_MIRRORS`, for the tests that declare `Need::LibcMirror`.
+fn mirrors() -> PathBuf {
+    libc_mirrors().expect("the test declares Need::LibcMirror")
 }
 
 /// One wasi-libc build at a time (each test builds into its own cache).
@@ -32,19 +35,8 @@ fn run_program(manifest: &Path, cache: &Path) -> String {
     run.stdout
 }
 
-#[test]
 fn a_c_program_reaches_the_shims_through_the_patched_libc() {
     let mirrors = mirrors();
-    if !prerequisite(
-        mirrors.is_some(),
-        "no wasi-libc mirror: set WARP_TEST_MIRRORS (`cargo xtask mirror wasi-libc DIR/wasi-libc`)",
-    ) || !prerequisite(
-        have_clang(),
-        "no clang-19: `apt-get install clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32`",
-    ) {
-        return;
-    }
-    let mirrors = mirrors.unwrap();
     let temp = tempfile::tempdir().unwrap();
     let cache = temp.path().join("cache");
     let with_cache = |cmd: &mut Command| {
@@ -85,6 +77,12 @@ fn a_c_program_reaches_the_shims_through_the_patched_libc() {
     with_cache(&mut pack);
     let packed = run(&mut pack);
     packed.expect_code(0);
+    // What clang read (its -MD files): the program, not the sysroot's headers.
+    let sources: Vec<String> =
+        packed.json()["sources"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+    let project_dir = project.canonicalize().unwrap();
+    assert!(sources.contains(&project_dir.join("src/main.c").display().to_string()), "{sources:?}");
+    assert!(sources.iter().all(|s| s.starts_with(project_dir.to_str().unwrap())), "{sources:?}");
     let manifest = PathBuf::from(packed.json()["manifest"].as_str().unwrap());
     let imports = std::fs::read_to_string(&manifest).unwrap();
     assert!(imports.contains("warpgrid:shim/dns@0.1.0") && imports.contains("warpgrid:shim/filesystem@0.1.0"));
@@ -145,7 +143,6 @@ fn a_c_program_reaches_the_shims_through_the_patched_libc() {
     assert!(out.contains("localtime: 2024-07-01 12:00:00 UTC +0000\n"), "{out}");
 }
 
-#[test]
 fn missing_clang_names_the_debian_packages() {
     let empty = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
@@ -303,18 +300,6 @@ fn running_as_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n")
 }
 
-/// The newest Debian PostgreSQL server's `bin` directory.
-fn postgres_bin() -> Option<PathBuf> {
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .flatten()
-        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin"))))
-        .filter(|(_, bin): &(u32, PathBuf)| bin.join("postgres").is_file())
-        .collect();
-    found.sort();
-    found.pop().map(|(_, bin)| bin)
-}
-
 /// Packs fixture `name` with the database port `default_port` in its
 /// warp.toml replaced by `port` (and, given a CA, the endpoint asking for
 /// TLS with it), and runs it. The database tests share one build of the
@@ -327,7 +312,7 @@ fn pack_and_run_database_client(name: &str, default_port: u16, port: u16, ca: Op
     run(warp(&repo())
         .args(["toolchain", "build", "wasi-libc"])
         .env("WARP_CACHE_DIR", cache)
-        .env("WARP_MIRROR_DIR", mirrors().unwrap()))
+        .env("WARP_MIRROR_DIR", mirrors()))
     .expect_code(0);
     drop(lock);
     let (_project_temp, project) = fixture(name);
@@ -404,26 +389,7 @@ impl Certs {
     }
 }
 
-fn have_openssl() -> bool {
-    Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success())
-}
-
-/// The C toolchain, the mirror and openssl, for the database tests.
-fn c_prerequisites() -> bool {
-    prerequisite(mirrors().is_some(), "no wasi-libc mirror: set WARP_TEST_MIRRORS")
-        && prerequisite(
-            have_clang(),
-            "no clang-19: `apt-get install clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32`",
-        )
-        && prerequisite(have_openssl(), "no openssl: `apt-get install openssl`")
-}
-
-#[test]
 fn a_c_program_talks_to_redis_through_the_database_proxy() {
-    let redis = Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !c_prerequisites() || !prerequisite(redis, "no redis-server: `apt-get install redis-server`") {
-        return;
-    }
     let temp = tempfile::tempdir().unwrap();
     let certs = Certs::new(temp.path());
     let server = Server::redis(temp.path(), &certs);
@@ -466,15 +432,11 @@ fn a_c_program_talks_to_redis_through_the_database_proxy() {
     assert!(!run.stdout.contains("client-id"), "{}", run.stdout);
 }
 
-#[test]
 fn a_c_program_logs_in_to_postgres_through_the_pooling_proxy() {
-    let bin = postgres_bin();
-    if !c_prerequisites() || !prerequisite(bin.is_some(), "no PostgreSQL server: `apt-get install postgresql`") {
-        return;
-    }
+    let bin = postgres_bin().expect("the test declares Need::Postgres");
     let temp = tempfile::tempdir().unwrap();
     let certs = Certs::new(temp.path());
-    let server = Server::postgres(&bin.unwrap(), temp.path(), &certs);
+    let server = Server::postgres(&bin, temp.path(), &certs);
     for (ca, ssl) in [(None, "f"), (Some(certs.ca.as_path()), "t")] {
         let run = pack_and_run_database_client("c-postgres", 5432, server.port, ca);
         let out = &run.stdout;
@@ -506,12 +468,7 @@ fn a_c_program_logs_in_to_postgres_through_the_pooling_proxy() {
     }
 }
 
-#[test]
 fn a_c_program_logs_in_to_mariadb_through_the_pooling_proxy() {
-    let mariadb = Command::new("mariadbd").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !c_prerequisites() || !prerequisite(mariadb, "no MariaDB server: `apt-get install mariadb-server`") {
-        return;
-    }
     let temp = tempfile::tempdir().unwrap();
     let certs = Certs::new(temp.path());
     let server = Server::mariadb(temp.path(), &certs);

@@ -3,11 +3,17 @@
 
 use crate::support::*;
 
-#[test]
+tests! {
+    new_then_pack_gives_a_valid_http_component: [WasmTarget],
+    cli_template_targets_wasi_cli: [WasmTarget],
+    third_party_wstd_service_packs_without_edits: [WasmTarget],
+    packing_twice_in_different_places_is_byte_identical: [WasmTarget],
+    workspace_needs_a_package_choice: [WasmTarget],
+    new_refuses_to_overwrite: [],
+    new_takes_a_path_and_names_the_project_after_it: [],
+}
+
 fn new_then_pack_gives_a_valid_http_component() {
-    if !have_wasm_target() {
-        return;
-    }
     let temp = tempfile::tempdir().unwrap();
     run(warp(temp.path()).args(["new", "--lang", "rust", "hello"])).expect_code(0);
     let packed = run(warp(temp.path()).args(["pack", "hello", "--json"]));
@@ -30,17 +36,22 @@ fn new_then_pack_gives_a_valid_http_component() {
     assert_eq!(manifest["component"]["sha256"], json["sha256"]);
     assert!(manifest["toolchain"]["rustc"].as_str().unwrap().starts_with("rustc "));
     assert_eq!(manifest["budget"]["raw_bytes"], 300_000);
+    // What cargo read, the vendored SDK (a path dependency) included, and
+    // nothing from the registry.
+    let root = temp.path().canonicalize().unwrap().join("hello");
+    let sources: Vec<std::path::PathBuf> =
+        json["sources"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().into()).collect();
+    for wanted in ["src/lib.rs", "Cargo.toml", "Cargo.lock", "vendor/warpgrid-sdk/src/lib.rs"] {
+        assert!(sources.contains(&root.join(wanted)), "{wanted} is missing from {sources:?}");
+    }
+    assert!(sources.iter().all(|s| s.starts_with(&root)), "{sources:?}");
     // Contributors are named even though the name section was stripped.
     let names: Vec<&str> =
         manifest["contributors"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert!(names.iter().any(|n| n.contains("incoming-handler")), "{names:?}");
 }
 
-#[test]
 fn cli_template_targets_wasi_cli() {
-    if !have_wasm_target() {
-        return;
-    }
     let temp = tempfile::tempdir().unwrap();
     run(warp(temp.path()).args(["new", "--lang", "rust", "--template", "cli", "tool"])).expect_code(0);
     let json = run(warp(temp.path()).args(["pack", "tool", "--json"])).expect_code(0).json();
@@ -53,11 +64,7 @@ fn cli_template_targets_wasi_cli() {
     assert_eq!(manifest["env"]["GREETING"], "howdy");
 }
 
-#[test]
 fn third_party_wstd_service_packs_without_edits() {
-    if !have_wasm_target() {
-        return;
-    }
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("wstd-echo");
     copy_project(&repo().join("tests/fixtures/wstd-echo"), &dir);
@@ -75,11 +82,7 @@ fn third_party_wstd_service_packs_without_edits() {
     assert!(!dir.join("warp.toml").exists());
 }
 
-#[test]
 fn packing_twice_in_different_places_is_byte_identical() {
-    if !have_wasm_target() {
-        return;
-    }
     let (_a, first) = template("rust-http");
     let (_b, second) = template("rust-http");
     let out = |dir: &std::path::Path| {
@@ -95,11 +98,7 @@ fn packing_twice_in_different_places_is_byte_identical() {
     assert_eq!(String::from_utf8(manifest_a).unwrap(), String::from_utf8(manifest_b).unwrap());
 }
 
-#[test]
 fn workspace_needs_a_package_choice() {
-    if !have_wasm_target() {
-        return;
-    }
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path();
     std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"api\", \"worker\"]\nresolver = \"2\"\n")
@@ -131,7 +130,6 @@ fn workspace_needs_a_package_choice() {
     assert!(manifest["shims"]["dns"]["registry"].is_object(), "{manifest}");
 }
 
-#[test]
 fn new_refuses_to_overwrite() {
     let temp = tempfile::tempdir().unwrap();
     std::fs::create_dir(temp.path().join("taken")).unwrap();
@@ -139,4 +137,18 @@ fn new_refuses_to_overwrite() {
     run(warp(temp.path()).args(["new", "taken"])).expect_code(2).stderr_has("destination `taken` already exists");
     assert_eq!(std::fs::read_to_string(temp.path().join("taken/keep.txt")).unwrap(), "mine");
     run(warp(temp.path()).args(["new", "9lives"])).expect_code(2).stderr_has("invalid project name `9lives`");
+}
+
+fn new_takes_a_path_and_names_the_project_after_it() {
+    let temp = tempfile::tempdir().unwrap();
+    let made = run(warp(temp.path()).args(["new", "services/api", "--json"]));
+    assert_eq!(made.expect_code(0).json()["name"], "api");
+    let manifest = std::fs::read_to_string(temp.path().join("services/api/Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"api\""), "{manifest}");
+    assert!(temp.path().join("services/api/vendor/warpgrid-sdk/Cargo.toml").is_file());
+    run(warp(temp.path()).args(["new", "--lang", "c", "tools/hello-c", "--name", "greeter"])).expect_code(0);
+    let config = std::fs::read_to_string(temp.path().join("tools/hello-c/warp.toml")).unwrap();
+    assert!(config.contains("lang = \"c\""), "{config}");
+    run(warp(temp.path()).args(["new", "other/9lives"])).expect_code(2).stderr_has("invalid project name `9lives`");
+    assert!(!temp.path().join("other/9lives").exists(), "a refused project leaves nothing behind");
 }

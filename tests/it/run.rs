@@ -6,11 +6,17 @@ use std::time::Duration;
 
 use crate::support::*;
 
-#[test]
+tests! {
+    serves_the_http_template_and_restarts_from_the_cache: [WasmTarget],
+    runs_a_cli_component_with_args_and_env: [WasmTarget],
+    faults_fail_only_their_own_request_under_load: [WasmTarget],
+    refuses_bad_manifests_before_running: [WasmTarget],
+    a_full_instance_pool_answers_503_and_recovers: [WasmTarget],
+    json_logs_are_one_event_per_line: [WasmTarget],
+    a_reload_keeps_the_engine_unless_the_limits_change: [WasmTarget],
+}
+
 fn serves_the_http_template_and_restarts_from_the_cache() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = template("rust-http");
     let manifest = pack(&dir);
     let cache = temp.path().join("cache");
@@ -23,15 +29,10 @@ fn serves_the_http_template_and_restarts_from_the_cache() {
     // The second start finds the compiled code on disk.
     let served = Served::start(&manifest, &cache);
     assert_eq!(request(served.addr, "GET", "/", "").0, 200);
-    let lines = served.stderr_lines();
-    assert!(lines.iter().any(|l| l.contains("compiled code from cache")), "{lines:?}");
+    served.wait_for_stderr("compiled code from cache");
 }
 
-#[test]
 fn runs_a_cli_component_with_args_and_env() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = template("rust-cli");
     let manifest = pack(&dir);
     let run =
@@ -48,11 +49,7 @@ fn runs_a_cli_component_with_args_and_env() {
         .stdout_has("bye");
 }
 
-#[test]
 fn faults_fail_only_their_own_request_under_load() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);
     let served = Served::start(&manifest, &temp.path().join("cache"));
@@ -91,16 +88,11 @@ fn faults_fail_only_their_own_request_under_load() {
     assert_eq!(bad, 0, "healthy requests failed while faults were served");
     assert!(ok > 10, "too few healthy requests got through: {ok}");
     assert_eq!(request(addr, "GET", "/", "").0, 200);
-    let log = served.stderr_lines().join("\n");
-    assert!(log.contains("GET /trap failed: guest trapped"), "{log}");
-    assert!(log.contains("GET /loop failed: the request ran past its deadline"), "{log}");
+    served.wait_for_stderr("GET /trap failed: guest trapped");
+    served.wait_for_stderr("GET /loop failed: the request ran past its deadline");
 }
 
-#[test]
 fn refuses_bad_manifests_before_running() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = template("rust-http");
     let manifest = pack(&dir);
     let original = std::fs::read_to_string(&manifest).unwrap();
@@ -144,11 +136,7 @@ fn refuses_bad_manifests_before_running() {
     run(&mut warp_run()).expect_code(2).stderr_has("unknown field `warp-drive`");
 }
 
-#[test]
 fn a_full_instance_pool_answers_503_and_recovers() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = fixture("faults");
     let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap() + "instances = 1\n";
     std::fs::write(dir.join("warp.toml"), config).unwrap();
@@ -156,21 +144,17 @@ fn a_full_instance_pool_answers_503_and_recovers() {
     let served = Served::start(&manifest, &temp.path().join("cache"));
     let addr = served.addr;
 
-    // The one instance is busy looping until its 1 s deadline.
+    // The one instance is busy looping until its 1 s deadline: the guest
+    // says so on stderr once it holds the slot.
     let busy = std::thread::spawn(move || request(addr, "GET", "/loop", ""));
-    std::thread::sleep(Duration::from_millis(300));
+    served.wait_for_stderr("faults: /loop is looping");
     assert_eq!(request(addr, "GET", "/", ""), (503, "503 Service Unavailable\n".to_string()));
     assert_eq!(busy.join().unwrap().0, 504);
     assert_eq!(request(addr, "GET", "/", "").0, 200, "the slot is free again");
-    let log = served.stderr_lines().join("\n");
-    assert!(log.contains("GET / failed: no free instance slot (pool exhausted)"), "{log}");
+    served.wait_for_stderr("GET / failed: no free instance slot (pool exhausted)");
 }
 
-#[test]
 fn json_logs_are_one_event_per_line() {
-    if !have_wasm_target() {
-        return;
-    }
     use std::io::BufRead;
     let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);
@@ -203,11 +187,7 @@ fn json_logs_are_one_event_per_line() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
 
-#[test]
 fn a_reload_keeps_the_engine_unless_the_limits_change() {
-    if !have_wasm_target() {
-        return;
-    }
     use std::io::BufRead;
     let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);

@@ -11,14 +11,36 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// `shim-probe`, packed and served: its temp dir, manifest path, the
-/// manifest as packed (for edits), and the server.
-fn serve_probe() -> (tempfile::TempDir, PathBuf, String, Served) {
+tests! {
+    virtual_files_from_inside_a_guest: [WasmTarget],
+    dns_round_robin_ttl_and_fall_through_from_inside_a_guest: [WasmTarget],
+    sighup_reloads_while_serving_and_the_guest_polls_it: [WasmTarget],
+    threading_models_change_scheduling_and_status: [WasmTarget],
+    a_cli_guest_polls_the_signals_warp_run_receives: [WasmTarget],
+    components_importing_disabled_shims_are_refused_at_load: [WasmTarget],
+}
+
+/// `[shims.dns] ttl` in `tests/fixtures/shim-probe/warp.toml`.
+const PROBE_DNS_TTL: Duration = Duration::from_secs(5);
+
+/// `shim-probe`, packed and served. Bind `_temp` when destructuring: `..`
+/// would drop it, and the project with it.
+struct Probe {
+    _temp: tempfile::TempDir,
+    /// The project; `data/` is the guest's `/data`.
+    dir: PathBuf,
+    manifest: PathBuf,
+    /// The manifest as packed, for edits.
+    original: String,
+    served: Served,
+}
+
+fn serve_probe() -> Probe {
     let (temp, dir) = fixture("shim-probe");
     let manifest = pack(&dir);
     let original = std::fs::read_to_string(&manifest).unwrap();
     let served = Served::start(&manifest, &temp.path().join("cache"));
-    (temp, manifest, original, served)
+    Probe { _temp: temp, dir, manifest, original, served }
 }
 
 fn get(served: &Served, path: &str) -> (u16, String) {
@@ -29,26 +51,8 @@ fn signal(pid: u32, name: &str) {
     assert!(Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap().success());
 }
 
-/// Waits for a stderr line containing `needle` (10 s at most).
-fn wait_for_log(served: &Served, needle: &str) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        seen.extend(served.stderr_lines());
-        if seen.iter().any(|line| line.contains(needle)) {
-            return seen;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("no log line with {needle:?} within 10 s; saw {seen:#?}");
-}
-
-#[test]
 fn virtual_files_from_inside_a_guest() {
-    if !have_wasm_target() {
-        return;
-    }
-    let (_temp, _, _, served) = serve_probe();
+    let Probe { _temp, served, .. } = serve_probe();
 
     let (status, resolv) = get(&served, "/fs/etc/resolv.conf");
     assert_eq!(status, 200);
@@ -78,18 +82,9 @@ fn virtual_files_from_inside_a_guest() {
     assert_eq!(served.terminate(), 0);
 }
 
-#[test]
 fn dns_round_robin_ttl_and_fall_through_from_inside_a_guest() {
-    if !have_wasm_target() {
-        return;
-    }
-    let (_temp, manifest, original, served) = serve_probe();
+    let Probe { _temp, manifest, original, served, .. } = serve_probe();
 
-    // The registry, rotating one place per lookup.
-    let filled = Instant::now();
-    assert_eq!(get(&served, "/resolve/db.production.warp.local"), (200, "10.0.0.5,10.0.0.6".into()));
-    assert_eq!(get(&served, "/resolve/db.production.warp.local"), (200, "10.0.0.6,10.0.0.5".into()));
-    assert_eq!(get(&served, "/resolve/DB.production.warp.local."), (200, "10.0.0.5,10.0.0.6".into()));
     // `/etc/hosts` entries from `[shims.dns.hosts]`.
     assert_eq!(get(&served, "/resolve/legacy.internal"), (200, "192.0.2.10".into()));
     // Cluster names outside the registry never reach the host's resolver.
@@ -106,28 +101,34 @@ fn dns_round_robin_ttl_and_fall_through_from_inside_a_guest() {
     }
     assert_eq!(get(&served, &format!("/resolve/{hostname}")), (200, expected.join(",")));
 
+    // The registry, rotating one place per lookup. The first lookup caches
+    // the answer, at some instant between these two.
+    let before_fill = Instant::now();
+    assert_eq!(get(&served, "/resolve/db.production.warp.local"), (200, "10.0.0.5,10.0.0.6".into()));
+    let after_fill = Instant::now();
+    assert_eq!(get(&served, "/resolve/db.production.warp.local"), (200, "10.0.0.6,10.0.0.5".into()));
+    assert_eq!(get(&served, "/resolve/DB.production.warp.local."), (200, "10.0.0.5,10.0.0.6".into()));
+
     // A reload changes the registry; the guest sees the new address only
-    // once the cached answer's TTL (2 s in the fixture) has run out.
+    // once the cached answer's TTL has run out.
     write_edited_manifest(&manifest, &original, |value| {
         value["shims"]["dns"]["registry"]["db.production.warp.local"] = serde_json::json!(["10.0.0.7"]);
     });
     signal(served.child.id(), "HUP");
-    wait_for_log(&served, "Reloaded");
+    served.wait_for_stderr("Reloaded");
     let (_, cached) = get(&served, "/resolve/db.production.warp.local");
-    assert!(filled.elapsed() < Duration::from_secs(2), "too slow to observe the cache: {:?}", filled.elapsed());
+    let observed = before_fill.elapsed();
+    assert!(observed < PROBE_DNS_TTL, "too slow to observe the cache: {observed:?} after filling it");
     assert!(cached.starts_with("10.0.0."), "{cached}");
     assert_ne!(cached, "10.0.0.7", "answered from the new registry before the TTL ran out");
-    std::thread::sleep(Duration::from_secs(2).saturating_sub(filled.elapsed()) + Duration::from_millis(300));
+    // The TTL runs out: wait until it has surely elapsed since the fill.
+    std::thread::sleep((after_fill + PROBE_DNS_TTL).saturating_duration_since(Instant::now()));
     assert_eq!(get(&served, "/resolve/db.production.warp.local"), (200, "10.0.0.7".into()));
     assert_eq!(served.terminate(), 0);
 }
 
-#[test]
 fn sighup_reloads_while_serving_and_the_guest_polls_it() {
-    if !have_wasm_target() {
-        return;
-    }
-    let (_temp, manifest, original, served) = serve_probe();
+    let Probe { _temp, dir, manifest, original, served } = serve_probe();
     let addr = served.addr;
 
     assert_eq!(get(&served, "/signal/subscribe/hangup"), (200, "true".into()));
@@ -135,37 +136,34 @@ fn sighup_reloads_while_serving_and_the_guest_polls_it() {
     assert_eq!(get(&served, "/signal/poll"), (200, "none".into()));
     assert_eq!(get(&served, "/env/GREETING"), (200, "hello".into()));
 
-    // A slow request is in flight across the reload: it finishes on the
-    // version it started on; requests after the reload see the new one.
-    let in_flight = std::thread::spawn(move || request(addr, "GET", "/sleep/1500", ""));
-    std::thread::sleep(Duration::from_millis(300));
+    // A request is in flight across the reload (the guest holds it until
+    // `data/release` exists): it finishes on the version it started on,
+    // with the old GREETING; requests after the reload see the new one.
+    let in_flight = std::thread::spawn(move || request(addr, "GET", "/hold/release", ""));
+    served.wait_for_stderr("shim-probe: holding until /data/release exists");
     write_edited_manifest(&manifest, &original, |value| {
         value["env"]["GREETING"] = "reloaded".into();
     });
     signal(served.child.id(), "HUP");
-    let log = wait_for_log(&served, "Reloaded");
-    assert!(log.iter().any(|l| l.contains("Reloaded shim-probe (same component, new settings)")), "{log:?}");
+    served.wait_for_stderr("Reloaded shim-probe (same component, new settings)");
     assert_eq!(get(&served, "/env/GREETING"), (200, "reloaded".into()));
     assert_eq!(get(&served, "/signal/poll"), (200, "Hangup".into()));
     assert_eq!(get(&served, "/signal/poll"), (200, "none".into()));
-    assert_eq!(in_flight.join().unwrap(), (200, "slept".into()));
+    std::fs::write(dir.join("data/release"), "").unwrap();
+    assert_eq!(in_flight.join().unwrap(), (200, "hello".into()));
 
     // A manifest that no longer checks out is refused; the old version stays.
     write_edited_manifest(&manifest, &original, |value| {
         value["component"]["sha256"] = "ab".repeat(32).into();
     });
     signal(served.child.id(), "HUP");
-    wait_for_log(&served, "reload failed; still serving the previous version");
+    served.wait_for_stderr("reload failed; still serving the previous version");
     assert_eq!(get(&served, "/env/GREETING"), (200, "reloaded".into()));
     assert_eq!(served.terminate(), 0);
 }
 
-#[test]
 fn threading_models_change_scheduling_and_status() {
-    if !have_wasm_target() {
-        return;
-    }
-    let (_temp, _, _, served) = serve_probe();
+    let Probe { _temp, served, .. } = serve_probe();
     let addr = served.addr;
     let overlapping = |n: usize| {
         let started = Instant::now();
@@ -178,23 +176,19 @@ fn threading_models_change_scheduling_and_status() {
     };
 
     assert_eq!(get(&served, "/threading/cooperative"), (200, "declared".into()));
-    wait_for_log(&served, "runs cooperatively: requests now run one at a time");
+    served.wait_for_stderr("runs cooperatively: requests now run one at a time");
     let took = overlapping(3);
     assert!(took >= Duration::from_millis(1200), "3 × 400 ms requests overlapped under `cooperative`: {took:?}");
 
     assert_eq!(get(&served, "/threading/parallel-required"), (200, "declared".into()));
-    wait_for_log(&served, "requires parallel threads");
+    served.wait_for_stderr("requires parallel threads");
     let (code, log) = served.stop();
     assert_eq!(code, 0);
     let log = log.join("\n");
     assert!(log.contains("deployment degraded"), "{log}");
 }
 
-#[test]
 fn a_cli_guest_polls_the_signals_warp_run_receives() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = fixture("signal-wait");
     let manifest = pack(&dir);
     let start = || {
@@ -229,11 +223,7 @@ fn a_cli_guest_polls_the_signals_warp_run_receives() {
     assert_eq!(child.wait().unwrap().code(), Some(130));
 }
 
-#[test]
 fn components_importing_disabled_shims_are_refused_at_load() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir) = fixture("shim-probe");
     let manifest = pack(&dir);
     let original = std::fs::read_to_string(&manifest).unwrap();

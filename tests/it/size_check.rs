@@ -5,6 +5,14 @@ use std::path::{Path, PathBuf};
 
 use crate::support::*;
 
+tests! {
+    within_budget_passes_and_lists_named_contributors: [WasmTarget],
+    breach_exits_1_with_a_table: [WasmTarget],
+    baseline_shows_change_and_what_grew: [WasmTarget],
+    corrupt_wasm_is_a_failed_check: [],
+    untrustworthy_manifests_are_rejected: [WasmTarget],
+}
+
 /// Packs the http template in a temp dir; returns (temp, project, manifest path).
 fn packed_template() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let (temp, dir) = template("rust-http");
@@ -13,11 +21,7 @@ fn packed_template() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (temp, dir, manifest)
 }
 
-#[test]
 fn within_budget_passes_and_lists_named_contributors() {
-    if !have_wasm_target() {
-        return;
-    }
     let (_temp, _dir, manifest) = packed_template();
     let run = run(warp(Path::new(".")).arg("size-check").arg(&manifest));
     run.expect_code(0)
@@ -36,11 +40,7 @@ fn run_json_ok(path: &Path) {
     assert_eq!(json["artifacts"][0]["budget"]["raw_bytes"], 300_000);
 }
 
-#[test]
 fn breach_exits_1_with_a_table() {
-    if !have_wasm_target() {
-        return;
-    }
     let (_temp, _dir, manifest) = packed_template();
     let run =
         run(warp(Path::new(".")).arg("size-check").arg(&manifest).args(["--max-raw", "10KB", "--max-gzip", "1MB"]));
@@ -52,11 +52,7 @@ fn breach_exits_1_with_a_table() {
     assert_eq!(json["artifacts"][0]["breaches"][0]["measure"], "gzip");
 }
 
-#[test]
 fn baseline_shows_change_and_what_grew() {
-    if !have_wasm_target() {
-        return;
-    }
     let (temp, dir, manifest) = packed_template();
     let baseline = temp.path().join("baseline.json");
     let report = run(warp(Path::new(".")).args(["size-check", "--json"]).arg(&manifest));
@@ -84,7 +80,6 @@ fn baseline_shows_change_and_what_grew() {
     assert!(json["artifacts"][0]["delta"]["raw"]["bytes"].as_i64().unwrap() > 0);
 }
 
-#[test]
 fn corrupt_wasm_is_a_failed_check() {
     let temp = tempfile::tempdir().unwrap();
     let path = temp.path().join("broken.wasm");
@@ -99,11 +94,7 @@ fn corrupt_wasm_is_a_failed_check() {
         .stderr_has("failed to read `missing.wasm`");
 }
 
-#[test]
 fn untrustworthy_manifests_are_rejected() {
-    if !have_wasm_target() {
-        return;
-    }
     let (_temp, _dir, manifest) = packed_template();
     let original = std::fs::read_to_string(&manifest).unwrap();
     write_edited_manifest(&manifest, &original, |value| value["schema"] = 7.into());

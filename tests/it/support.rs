@@ -4,17 +4,24 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `warp` with colour off, so output can be matched as text.
+/// `warp` with colour off, so output can be matched as text. The guests it
+/// builds keep their final artifacts in their own `target/` (where `warp
+/// pack` looks), and their intermediate ones in the run's one build dir,
+/// so each dependency is compiled once per test run; cargo locks that dir,
+/// so concurrent tests take turns building in it.
 pub fn warp(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warp"));
-    cmd.current_dir(dir).env("NO_COLOR", "1").env_remove("CARGO_TARGET_DIR");
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CARGO_TARGET_DIR")
+        .env("CARGO_BUILD_BUILD_DIR", crate::harness::guest_build_dir());
     cmd
 }
 
@@ -57,18 +64,36 @@ impl Run {
     }
 }
 
-/// Whether the Rust wasm target is installed. Absent: locally the test is
-/// skipped with a loud reason; under `CI=true` it fails, because CI must
-/// install everything (`cargo xtask ci` does).
-pub fn have_wasm_target() -> bool {
-    let present = warp::lang::rust::std_installed(Path::new("."), "wasm32-wasip2").unwrap_or(false);
-    if !present {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("the wasm32-wasip2 target is missing under CI=true; run `warp toolchain install rust`");
-        }
-        eprintln!("SKIPPED: the wasm32-wasip2 Rust target is not installed; run `warp toolchain install rust`");
+/// The `wasmtime` CLI to compare with: `$WASMTIME`, else `wasmtime` on the
+/// PATH, if it is 48.x (`cargo xtask ci` installs it and sets `WASMTIME`);
+/// else what is wrong with it.
+pub fn wasmtime_cli() -> Result<PathBuf, String> {
+    let candidate = std::env::var_os("WASMTIME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("wasmtime"));
+    let version = Command::new(&candidate).arg("--version").output().ok().filter(|o| o.status.success());
+    match version.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()) {
+        Some(version) if version.starts_with("wasmtime 48.") => Ok(candidate),
+        Some(version) => Err(format!("`{}` is {}, not 48.x", candidate.display(), version.trim())),
+        None => Err(format!("no `{}`", candidate.display())),
     }
-    present
+}
+
+/// `$WARP_TEST_MIRRORS`, when it holds a git mirror of upstream wasi-libc
+/// (9886d3d) in `wasi-libc/`.
+pub fn libc_mirrors() -> Option<PathBuf> {
+    let dir = std::env::var_os("WARP_TEST_MIRRORS").map(PathBuf::from)?;
+    dir.join("wasi-libc/.git").is_dir().then_some(dir)
+}
+
+/// The newest Debian PostgreSQL server's `bin` directory.
+pub fn postgres_bin() -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin"))))
+        .filter(|(_, bin): &(u32, PathBuf)| bin.join("postgres").is_file())
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
 }
 
 /// Copies a project tree (without `target/`) into `dest`.
@@ -192,6 +217,8 @@ pub struct Served {
     pub child: Child,
     pub addr: SocketAddr,
     stderr: std::sync::mpsc::Receiver<String>,
+    /// Every stderr line received so far, and whether a wait matched it.
+    seen: std::cell::RefCell<Vec<(String, bool)>>,
 }
 
 impl Served {
@@ -223,11 +250,34 @@ impl Served {
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .parse()
             .unwrap();
-        Served { child, addr, stderr }
+        Served { child, addr, stderr, seen: Default::default() }
     }
 
+    /// Every line `warp run` (and its guests) printed on stderr so far.
     pub fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.try_iter().collect()
+        let mut seen = self.seen.borrow_mut();
+        seen.extend(self.stderr.try_iter().map(|line| (line, false)));
+        seen.iter().map(|(line, _)| line.clone()).collect()
+    }
+
+    /// Waits (10 s at most) for a stderr line containing `needle` that no
+    /// earlier wait matched, and returns every line so far: what a test
+    /// waits on to know the server or a guest got somewhere.
+    #[track_caller]
+    pub fn wait_for_stderr(&self, needle: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut seen = self.seen.borrow_mut();
+            if let Some((_, matched)) = seen.iter_mut().find(|(line, matched)| !matched && line.contains(needle)) {
+                *matched = true;
+                return seen.iter().map(|(line, _)| line.clone()).collect();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => seen.push((line, false)),
+                Err(_) => panic!("no stderr line with {needle:?} within 10 s; saw {:#?}", *seen),
+            }
+        }
     }
 
     /// SIGTERM, then the exit status.
@@ -235,14 +285,14 @@ impl Served {
         self.stop().0
     }
 
-    /// SIGTERM, then the exit status and the stderr lines not read yet,
-    /// up to the end (what `warp run` printed while stopping included).
+    /// SIGTERM, then the exit status and every stderr line up to the end
+    /// (what `warp run` printed while stopping included).
     pub fn stop(mut self) -> (i32, Vec<String>) {
         Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         for _ in 0..500 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 // The reader thread ends at EOF, closing the channel.
-                let mut lines = Vec::new();
+                let mut lines = self.stderr_lines();
                 while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
                     lines.push(line);
                 }
@@ -293,17 +343,4 @@ fn dechunk(mut body: &str) -> String {
         body = &rest[size + 2..];
     }
     out
-}
-
-/// A prerequisite the test cannot run without. Missing: locally the test
-/// is skipped with a loud reason; under `CI=true` it fails, because CI must
-/// install everything (`cargo xtask ci` does).
-pub fn prerequisite(present: bool, why: &str) -> bool {
-    if !present {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{why} under CI=true; `cargo xtask ci` provides it");
-        }
-        eprintln!("SKIPPED: {why}");
-    }
-    present
 }

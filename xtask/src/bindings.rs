@@ -31,8 +31,7 @@ fn rust_bindings(wit: &Path) -> Result<String> {
     let mut resolve = Resolve::default();
     let (package, _) = resolve.push_dir(wit).with_context(|| format!("failed to parse {}", wit.display()))?;
     let world = resolve.select_world(&[package], Some("shims"))?;
-    let mut opts = wit_bindgen_rust::Opts::default();
-    opts.format = true;
+    let opts = wit_bindgen_rust::Opts { format: true, ..Default::default() };
     let mut files = Files::default();
     opts.build().generate(&mut resolve, world, &mut files)?;
     let (_, contents) = files.iter().next().context("the generator wrote no file")?;

@@ -14,8 +14,9 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci      install what the tests need, check generated files, then run
-          every test (release profile)
+  ci      install what the tests need, check formatting, generated files
+          and clippy (warnings are errors), then run every test (release
+          profile; under CI=true a test whose tool is missing fails)
   bindings [--check]
           regenerate the guest SDKs' bindings from wit/ (--check: fail
           when the committed ones are stale)
@@ -54,26 +55,29 @@ fn ci_cache() -> Result<PathBuf> {
     Ok(cache.join("warp-ci"))
 }
 
-/// Debian packages the tests need: clang/lld 19 and compiler-rt for wasm32
-/// (`warp toolchain build wasi-libc`, `warp pack --lang c`), and the
-/// database servers the database-proxy tests start on their own ports (and
-/// `openssl`, which makes their certificates).
-const DEBIAN_PACKAGES: [&str; 8] = [
-    "clang-19",
-    "lld-19",
-    "llvm-19",
-    "libclang-rt-19-dev-wasm32",
-    "redis-server",
-    "postgresql",
-    "mariadb-server",
-    "openssl",
-];
+/// Debian packages the database-proxy tests need: the servers they start
+/// on their own ports, and `openssl`, which makes their certificates.
+const SERVER_PACKAGES: [&str; 4] = ["redis-server", "postgresql", "mariadb-server", "openssl"];
+
+/// Debian packages the tests need: what `toolchains/wasi-libc.toml`
+/// requires to build the sysroot (clang/lld/llvm 19, compiler-rt for
+/// wasm32, make; also what `warp pack --lang c` uses), then the servers.
+fn debian_packages() -> Result<Vec<String>> {
+    let libc = warp::fork::recipe::load(&root(), "wasi-libc")?;
+    let mut packages: Vec<String> = Vec::new();
+    for requirement in libc.recipe.build.map(|build| build.requires).unwrap_or_default() {
+        packages.extend(requirement.debian.filter(|package| !packages.contains(package)));
+    }
+    packages.extend(SERVER_PACKAGES.map(String::from));
+    Ok(packages)
+}
 
 /// Everything the test suite needs, installed by the suite's own command.
 fn install_prerequisites(sh: &Shell) -> Result<()> {
     cmd!(sh, "rustup target add wasm32-wasip2 wasm32-wasip1").run().context("failed to add the Rust wasm targets")?;
+    cmd!(sh, "rustup component add rustfmt clippy").run().context("failed to add rustfmt and clippy")?;
     let format = "${Status}";
-    let missing: Vec<&str> = DEBIAN_PACKAGES
+    let missing: Vec<String> = debian_packages()?
         .into_iter()
         .filter(|package| {
             !cmd!(sh, "dpkg-query -W -f={format} {package}")
@@ -88,7 +92,7 @@ fn install_prerequisites(sh: &Shell) -> Result<()> {
         cmd!(sh, "apt-get update -qq").run().context("apt-get update failed")?;
         cmd!(sh, "apt-get install -y -qq --no-install-recommends {missing...}")
             .run()
-            .context("failed to install clang/lld 19 from Debian")?;
+            .context("failed to install the tests' Debian packages")?;
     }
     Ok(())
 }
@@ -116,7 +120,14 @@ fn install_wasmtime(sh: &Shell) -> Result<PathBuf> {
 
 fn ci(sh: &Shell) -> Result<()> {
     install_prerequisites(sh)?;
+    // The cheap checks first. Clippy runs with the release profile, the one
+    // the tests use, on every target of every member: the test harness
+    // relies on it, since an unregistered test function is dead code.
+    cmd!(sh, "cargo fmt --check").run().context("`cargo fmt --check` failed: run `cargo fmt`")?;
     bindings::run(&root(), true)?;
+    cmd!(sh, "cargo clippy --workspace --all-targets --release --locked -- -D warnings")
+        .run()
+        .context("clippy found problems")?;
     let wasmtime = install_wasmtime(sh)?;
     let mirrors = ci_cache()?.join("mirrors");
     mirror::wasi_libc(sh, &mirrors.join("wasi-libc"))?;

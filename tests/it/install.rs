@@ -80,7 +80,7 @@ fn an_installed_warp_works_outside_the_repository() {
     run(&mut installed(&["new", "--lang", "c", "tool"])).expect_code(0);
     let packed = run(&mut installed(&["pack", "tool", "--json"]));
     let tool_manifest = PathBuf::from(packed.expect_code(0).json()["manifest"].as_str().unwrap());
-    run(&mut installed(&["run"]).arg(&tool_manifest).args(["--", "installer"]))
+    run(installed(&["run"]).arg(&tool_manifest).args(["--", "installer"]))
         .expect_code(0)
         .stdout_has("hello, installer!");
 

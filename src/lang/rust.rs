@@ -172,8 +172,14 @@ impl Resolved for RustUnit {
 
     fn build(&self, reporter: &dyn Reporter) -> Result<BuildOutput> {
         let root = &self.unit.project.root;
-        check_target_installed(root)?;
-        let toolchain = toolchain_versions(root);
+        // Three quick tool queries, each a rustup proxy start: at once, not
+        // one after another (they are most of a no-op repack's time).
+        let (installed, toolchain) = std::thread::scope(|scope| {
+            let installed = scope.spawn(|| check_target_installed(root));
+            let toolchain = toolchain_versions(root);
+            (installed.join().expect("the target check does not panic"), toolchain)
+        });
+        installed?;
         reporter.phase("Compiling");
         let module_path = cargo_rustc(
             &self.manifest_path,
@@ -362,20 +368,18 @@ fn missing_target() -> anyhow::Error {
 
 /// `rustc` and `cargo` versions, as they print them.
 fn toolchain_versions(dir: &Path) -> BTreeMap<String, String> {
-    let mut versions = BTreeMap::new();
     let version_of = |mut cmd: Command| -> Option<String> {
         let output = cmd.arg("--version").output().ok()?;
         output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
     };
-    if let Some(v) = version_of(rustc_command(dir)) {
-        versions.insert("rustc".to_string(), v);
-    }
     let mut cargo = Command::new("cargo");
     cargo.current_dir(dir);
-    if let Some(v) = version_of(cargo) {
-        versions.insert("cargo".to_string(), v);
-    }
-    versions
+    let (rustc, cargo) = std::thread::scope(|scope| {
+        let rustc = scope.spawn(|| version_of(rustc_command(dir)));
+        let cargo = version_of(cargo);
+        (rustc.join().expect("a version query does not panic"), cargo)
+    });
+    [("rustc", rustc), ("cargo", cargo)].into_iter().filter_map(|(tool, v)| Some((tool.to_string(), v?))).collect()
 }
 
 /// Builds the chosen target as a core module and returns its path.

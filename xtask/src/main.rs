@@ -30,6 +30,7 @@ fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
     let sh = Shell::new()?;
     sh.change_dir(root());
+    forget_cargo_run_env(&sh);
     match task.as_str() {
         "ci" => ci(&sh),
         "bench" => bench(&sh),
@@ -38,6 +39,31 @@ fn main() -> Result<()> {
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
+        }
+    }
+}
+
+/// Drops what `cargo run` set for this program (`CARGO_PKG_NAME=xtask`,
+/// `CARGO_MANIFEST_DIR`, …) from the cargo commands xtask runs. Build
+/// scripts such as ring's rerun when those change, so leaving them would
+/// rebuild ring, rustls and everything above them (Wasmtime's HTTP crate,
+/// warp) on every switch between `cargo xtask` and a plain `cargo`.
+fn forget_cargo_run_env(sh: &Shell) {
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let per_package = key.starts_with("CARGO_PKG_")
+            || matches!(
+                key,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "OUT_DIR"
+            );
+        if per_package {
+            sh.remove_var(key);
         }
     }
 }

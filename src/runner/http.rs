@@ -242,10 +242,12 @@ impl Server {
         match receiver.await {
             Ok(Ok(response)) => {
                 // The head is out; a failure now can only cut the body short.
-                let (method, uri, events) = (method.to_string(), uri.to_string(), self.events.clone());
+                // Cheap clones (shared buffers); text only when something failed.
+                let (method, uri, events) = (method.clone(), uri.clone(), self.events.clone());
                 tokio::spawn(async move {
                     if let Ok(Err(e)) = task.await {
                         let reason = Failure::from_guest(e).reason;
+                        let (method, uri) = (method.to_string(), uri.to_string());
                         events.emit(&Event::RequestFailed { method, uri, status: None, reason });
                     }
                 });

@@ -28,9 +28,9 @@ tasks:
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
+    forget_cargo_run_env();
     let sh = Shell::new()?;
     sh.change_dir(root());
-    forget_cargo_run_env(&sh);
     match task.as_str() {
         "ci" => ci(&sh),
         "bench" => bench(&sh),
@@ -48,7 +48,7 @@ fn main() -> Result<()> {
 /// scripts such as ring's rerun when those change, so leaving them would
 /// rebuild ring, rustls and everything above them (Wasmtime's HTTP crate,
 /// warp) on every switch between `cargo xtask` and a plain `cargo`.
-fn forget_cargo_run_env(sh: &Shell) {
+fn forget_cargo_run_env() {
     for (key, _) in std::env::vars_os() {
         let Some(key) = key.to_str() else { continue };
         let per_package = key.starts_with("CARGO_PKG_")
@@ -63,7 +63,8 @@ fn forget_cargo_run_env(sh: &Shell) {
                     | "OUT_DIR"
             );
         if per_package {
-            sh.remove_var(key);
+            // SAFETY: called first thing in `main`, before any other thread exists.
+            unsafe { std::env::remove_var(key) };
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `warp run`: real components served over real HTTP on loopback, CLI
 //! components run to their exit code, faults contained per request.
 
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -144,30 +145,42 @@ fn a_full_instance_pool_answers_503_and_recovers() {
     let served = Served::start(&manifest, &temp.path().join("cache"));
     let addr = served.addr;
 
-    // The one instance is busy looping until its 1 s deadline: the guest
-    // says so on stderr once it holds the slot.
-    let busy = std::thread::spawn(move || request(addr, "GET", "/loop", ""));
-    served.wait_for_stderr("faults: /loop is looping");
+    // The one instance waits for the rest of a request body, which this
+    // test holds back: the guest says on stderr once it holds the slot, and
+    // the slot frees up when the test sends the rest (no deadline to race).
+    let mut holding = std::net::TcpStream::connect(addr).unwrap();
+    holding.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    holding.write_all(b"POST /hold HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: 5\r\n\r\nh").unwrap();
+    served.wait_for_stderr("faults: /hold is holding");
     assert_eq!(request(addr, "GET", "/", ""), (503, "503 Service Unavailable\n".to_string()));
-    assert_eq!(busy.join().unwrap().0, 504);
+    holding.write_all(b"ello").unwrap();
+    let mut answer = String::new();
+    holding.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(request(addr, "GET", "/", "").0, 200, "the slot is free again");
     served.wait_for_stderr("GET / failed: no free instance slot (pool exhausted)");
 }
 
-fn json_logs_are_one_event_per_line() {
+/// `warp run --json MANIFEST` on a free port, and a reader of its events
+/// (one JSON object per line).
+fn run_json(manifest: &Path, cache: &Path) -> (std::process::Child, impl FnMut() -> serde_json::Value + use<>) {
     use std::io::BufRead;
-    let (temp, dir) = fixture("faults");
-    let manifest = pack(&dir);
     let mut child = warp(Path::new("."))
         .args(["run", "--json", "--listen", "127.0.0.1:0"])
-        .arg(&manifest)
-        .env("WARP_CACHE_DIR", temp.path().join("cache"))
+        .arg(manifest)
+        .env("WARP_CACHE_DIR", cache)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines().map(|l| l.unwrap());
-    let mut next_event = || -> serde_json::Value { serde_json::from_str(&lines.next().unwrap()).unwrap() };
+    (child, move || serde_json::from_str(&lines.next().unwrap()).unwrap())
+}
+
+fn json_logs_are_one_event_per_line() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let (mut child, mut next_event) = run_json(&manifest, &temp.path().join("cache"));
 
     let listening = next_event();
     assert_eq!(listening["event"], "listening", "{listening}");
@@ -188,20 +201,10 @@ fn json_logs_are_one_event_per_line() {
 }
 
 fn a_reload_keeps_the_engine_unless_the_limits_change() {
-    use std::io::BufRead;
     let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);
     let original = std::fs::read_to_string(&manifest).unwrap();
-    let mut child = warp(Path::new("."))
-        .args(["run", "--json", "--listen", "127.0.0.1:0"])
-        .arg(&manifest)
-        .env("WARP_CACHE_DIR", temp.path().join("cache"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines().map(|l| l.unwrap());
-    let mut next_event = || -> serde_json::Value { serde_json::from_str(&lines.next().unwrap()).unwrap() };
+    let (mut child, mut next_event) = run_json(&manifest, &temp.path().join("cache"));
     let kill = |signal: &str| {
         std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
     };

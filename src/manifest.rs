@@ -83,7 +83,15 @@ impl Manifest {
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| Diagnostic::env(format!("`{}` is not a run manifest: invalid JSON: {e}", path.display())))?;
         match value.get("schema").and_then(serde_json::Value::as_u64) {
-            Some(version) if version as u32 > SCHEMA => {
+            Some(0) => {
+                return Err(Diagnostic::env(format!(
+                    "`{}` has schema version 0; run manifest versions start at 1 (field `schema`)",
+                    path.display()
+                ))
+                .help("re-run `warp pack` to write a current manifest")
+                .into());
+            }
+            Some(version) if version > u64::from(SCHEMA) => {
                 return Err(Diagnostic::env(format!(
                     "`{}` has schema version {version}, newer than the {SCHEMA} this warp reads",
                     path.display()
@@ -100,8 +108,13 @@ impl Manifest {
                 .into());
             }
         }
-        serde_json::from_value(value)
-            .map_err(|e| Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display())).into())
+        let manifest: Manifest = serde_json::from_value(value)
+            .map_err(|e| Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display())))?;
+        manifest
+            .limits
+            .check()
+            .map_err(|e| Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display())))?;
+        Ok(manifest)
     }
 
     /// The component's path, resolved against the manifest's location.
@@ -187,6 +200,24 @@ mod tests {
         let manifest = sample();
         let parsed = Manifest::parse(&manifest.to_json(), Path::new("m.json")).unwrap();
         assert_eq!(parsed, manifest);
+    }
+
+    #[test]
+    fn schema_zero_and_out_of_range_limits_are_refused() {
+        let mut value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        value["schema"] = 0.into();
+        let err = Manifest::parse(&value.to_string(), Path::new("m.json")).unwrap_err();
+        assert!(err.to_string().contains("schema version 0"), "{err}");
+        value["schema"] = (u64::from(u32::MAX) + 1).into();
+        let err = Manifest::parse(&value.to_string(), Path::new("m.json")).unwrap_err();
+        assert!(err.to_string().contains("newer than"), "{err}");
+        value["schema"] = 1.into();
+        value["limits"] = serde_json::json!({ "memory": 64 });
+        let err = Manifest::parse(&value.to_string(), Path::new("m.json")).unwrap_err();
+        assert!(err.to_string().contains("`limits.memory`"), "{err}");
+        value["limits"] = serde_json::json!({ "request_timeout": "184467440737095517s" });
+        let err = Manifest::parse(&value.to_string(), Path::new("m.json")).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
     }
 
     #[test]

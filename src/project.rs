@@ -294,6 +294,37 @@ pub struct Limits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instances: Option<u32>,
 }
+impl Limits {
+    /// The smallest `memory` limit: one WebAssembly page.
+    pub const MIN_MEMORY: u64 = 64 * 1024;
+
+    /// The shortest `request_timeout`: one tick of the runner's clock.
+    pub const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(10);
+
+    /// Checks the values' ranges; the error names the field (`limits.memory`).
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(memory) = self.memory
+            && memory.0 < Self::MIN_MEMORY
+        {
+            return Err(format!(
+                "field `limits.memory`: {} bytes is below one WebAssembly page (64KiB); guests need several, e.g. `\"64MB\"`",
+                memory.0
+            ));
+        }
+        if let Some(timeout) = &self.request_timeout
+            && timeout.duration < Self::MIN_REQUEST_TIMEOUT
+        {
+            return Err(format!(
+                "field `limits.request_timeout`: `{}` is shorter than the runner's 10ms clock tick",
+                timeout.text
+            ));
+        }
+        if self.instances == Some(0) {
+            return Err("field `limits.instances`: 0 instances could serve nothing; leave it out for 1000".into());
+        }
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -329,6 +360,12 @@ pub struct HumanDuration {
     pub duration: Duration,
 }
 
+impl HumanDuration {
+    /// The longest duration any setting takes: a week. Longer is a typo,
+    /// and would overflow the runner's clock arithmetic.
+    pub const MAX: Duration = Duration::from_secs(7 * 24 * 3600);
+}
+
 impl TryFrom<String> for HumanDuration {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
@@ -350,13 +387,18 @@ impl FromStr for HumanDuration {
         let (number, unit) = trimmed.split_at(split);
         let number: u64 =
             number.parse().map_err(|_| anyhow::anyhow!("invalid duration `{text}`: expected e.g. `30s` or `500ms`"))?;
-        let duration = match unit {
-            "ms" => Duration::from_millis(number),
-            "s" => Duration::from_secs(number),
-            "m" => Duration::from_secs(number * 60),
-            "h" => Duration::from_secs(number * 3600),
+        let millis_per_unit: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
             _ => anyhow::bail!("invalid duration `{text}`: unit must be one of ms, s, m, h"),
         };
+        let duration = number
+            .checked_mul(millis_per_unit)
+            .map(Duration::from_millis)
+            .filter(|d| *d <= HumanDuration::MAX)
+            .ok_or_else(|| anyhow::anyhow!("duration `{text}` is out of range: at most 7 days (`168h`)"))?;
         Ok(HumanDuration { text: trimmed.to_string(), duration })
     }
 }
@@ -420,6 +462,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
     if let Some(dns) = &config.shims.dns {
         dns.check().map_err(|e| invalid(&e))?;
     }
+    config.limits.check().map_err(|e| invalid(&e))?;
     for (index, database) in config.shims.database.iter().enumerate() {
         if database.ca.is_some() && !database.tls {
             return Err(invalid(&format!(
@@ -500,6 +543,12 @@ request_timeout = "10s"
             "[shims.dns.registry]\n\"db.prod.warp.local\" = []",
             "[shims.dns.hosts]\n\"bad name\" = [\"10.0.0.1\"]",
             "[dirs]\n\"data\" = \"data\"",
+            "[limits]\nrequest_timeout = \"184467440737095517s\"",
+            "[limits]\nrequest_timeout = \"200000h\"",
+            "[limits]\nrequest_timeout = \"0s\"",
+            "[limits]\nmemory = 64",
+            "[limits]\nmemory = \"0\"",
+            "[limits]\ninstances = 0",
         ] {
             assert!(parse_config(bad, Path::new("warp.toml")).is_err(), "{bad}");
         }

@@ -254,8 +254,9 @@ pub fn wasm_features() -> Result<wasmparser::WasmFeatures> {
     Ok(*FEATURES.get_or_init(|| engine.get_wasm_features()))
 }
 
+/// `duration` in epoch ticks, at least one; saturating, never wrapping.
 pub fn ticks(duration: Duration) -> u64 {
-    (duration.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    u64::try_from(duration.as_millis() / EPOCH_TICK.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.

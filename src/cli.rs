@@ -73,9 +73,13 @@ pub enum Command {
 }
 
 pub fn main() -> std::process::ExitCode {
-    static LONG_VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let long_version = LONG_VERSION.get_or_init(long_version);
-    let matches = match Cli::command().long_version(long_version.as_str()).try_get_matches() {
+    // The recipe list is read only when it will be printed, not on every start.
+    let mut command = Cli::command();
+    if std::env::args_os().any(|arg| arg == "--version") {
+        // Printed once, then the process exits: leaking it is the `&'static` clap wants.
+        command = command.long_version(&*Box::leak(long_version().into_boxed_str()));
+    }
+    let matches = match command.try_get_matches() {
         Ok(matches) => matches,
         Err(e) => {
             let _ = e.print();

@@ -68,10 +68,10 @@ impl Language for C {
     }
 
     fn checks(&self) -> Vec<Check> {
-        let libc = crate::fork::build::finished_output(LIBC_RECIPE).ok().flatten().map(|dir| {
-            let stamp = std::fs::read_to_string(dir.join(".warp-build")).unwrap_or_default();
-            format!("built ({})", &stamp.trim()[..stamp.trim().len().min(12)])
-        });
+        let libc = crate::fork::build::finished_output(LIBC_RECIPE)
+            .ok()
+            .flatten()
+            .map(|dir| format!("built ({})", build_id(&dir)));
         vec![
             Check::new(
                 Lang::C,
@@ -353,11 +353,13 @@ fn sysroot(project: &Project) -> Result<Sysroot> {
                 "run `warp toolchain build {LIBC_RECIPE}` (it needs `{DEBIAN_PACKAGES}`), or point WASI_SYSROOT at a sysroot"
             ))
     })?;
+    Ok(Sysroot { description: format!("warp {LIBC_RECIPE} build {}", build_id(&built)), dir: built.join("sysroot") })
+}
+
+/// The first 12 digits of a finished toolchain build's stamp.
+fn build_id(built: &Path) -> String {
     let stamp = std::fs::read_to_string(built.join(".warp-build")).unwrap_or_default();
-    Ok(Sysroot {
-        dir: built.join("sysroot"),
-        description: format!("warp {LIBC_RECIPE} build {}", &stamp.trim()[..stamp.trim().len().min(12)]),
-    })
+    stamp.trim().chars().take(12).collect()
 }
 
 /// The hooks to link for the enabled shims that libc reaches.

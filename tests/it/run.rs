@@ -157,7 +157,16 @@ fn a_full_instance_pool_answers_503_and_recovers() {
     let mut answer = String::new();
     holding.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert_eq!(request(addr, "GET", "/", "").0, 200, "the slot is free again");
+    // The instance is dropped just after its response went out: wait until
+    // the slot is back (503 until then), with a deadline.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match request(addr, "GET", "/", "").0 {
+            200 => break,
+            503 if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            status => panic!("the slot did not come back: {status}"),
+        }
+    }
     served.wait_for_stderr("GET / failed: no free instance slot (pool exhausted)");
 }
 

@@ -44,10 +44,25 @@ fn runs_a_cli_component_with_args_and_env() {
     // carries only success or failure, so `exit(7)` arrives as failure (1),
     // exactly as under `wasmtime run`.
     std::fs::write(dir.join("src/main.rs"), "fn main() { println!(\"bye\"); std::process::exit(7); }\n").unwrap();
+    let compiled = |dir: &Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir.join("compiled")).unwrap().flatten().map(|e| e.path()).collect()
+    };
+    let first = compiled(temp.path());
+    assert_eq!(first.len(), 1, "{first:?}");
     let manifest = pack(&dir);
-    self::run(warp(Path::new(".")).arg("run").arg(&manifest).env("WARP_CACHE_DIR", temp.path()))
-        .expect_code(1)
-        .stdout_has("bye");
+    // A cache bound below one entry keeps only the newest (the one in use).
+    self::run(
+        warp(Path::new("."))
+            .arg("run")
+            .arg(&manifest)
+            .env("WARP_CACHE_DIR", temp.path())
+            .env("WARP_CACHE_MAX_COMPILED", "1"),
+    )
+    .expect_code(1)
+    .stdout_has("bye");
+    let second = compiled(temp.path());
+    assert_eq!(second.len(), 1, "the older compiled component is evicted: {second:?}");
+    assert_ne!(second, first);
 }
 
 fn faults_fail_only_their_own_request_under_load() {

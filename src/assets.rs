@@ -43,10 +43,12 @@ pub fn digest() -> &'static str {
     })
 }
 
-/// The directories that code needs as files: recipes and their series.
-const UNPACKED: &[&str] = &["toolchains", "patches"];
+/// The directories that code needs as files: recipes and their series,
+/// the WIT that wit-parser reads as a directory, and the guest SDKs that
+/// builds reference by path (the Go bridge).
+const UNPACKED: &[&str] = &["toolchains", "patches", "wit", "sdk"];
 
-/// The embedded recipes and patch series as files in warp's cache; returns
+/// The embedded recipes, patch series, WIT and SDKs as files in warp's cache; returns
 /// the directory that holds them, laid out as in the repository.
 pub fn unpacked() -> Result<PathBuf> {
     unpack_into(&cache_dir()?)

@@ -134,12 +134,17 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
 
     let (component, names, reused) = match built.artifact {
         Artifact::CoreModule(core) => {
-            let cache = ComponentCache::new(&unit.out_dir, &core);
+            let cache = ComponentCache::new(&unit.out_dir, &core, built.optimize);
             match cache.load() {
                 Some((component, names)) => (component, Some(names), true),
                 None => {
-                    reporter.phase("Optimizing");
-                    let optimized = optimize::optimize(&core).context("failed to optimize the core module")?;
+                    let optimized = match built.optimize {
+                        Some(level) => {
+                            reporter.phase("Optimizing");
+                            optimize::optimize(&core, level).context("failed to optimize the core module")?
+                        }
+                        None => core,
+                    };
                     let names = size::function_names(&optimized)?;
                     let stripped = optimize::strip_custom_sections(&optimized, optimize::is_needed_section)?;
                     reporter.phase("Componentizing");
@@ -171,7 +176,9 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
     let manifest_path = manifest::path_for(&component_path);
     let mut toolchain = built.toolchain;
     toolchain.insert("warp".into(), WARP_VERSION.into());
-    toolchain.insert("wasm-opt".into(), format!("binaryen {}", optimize::BINARYEN_VERSION));
+    if built.optimize.is_some() {
+        toolchain.insert("wasm-opt".into(), format!("binaryen {}", optimize::BINARYEN_VERSION));
+    }
     toolchain.insert("wit-component".into(), WIT_COMPONENT_VERSION.into());
     let manifest = Manifest {
         schema: SCHEMA,
@@ -190,7 +197,11 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
         shims: manifest_shims(project, &manifest_path)?,
         env: project.config.env.clone(),
         limits: project.config.limits.clone(),
-        http: (world == World::Http).then(|| project.config.http.clone()),
+        http: (world == World::Http).then(|| {
+            let mut http = project.config.http.clone();
+            http.reuse.get_or_insert(language.default_reuse());
+            http
+        }),
         dirs: manifest_dirs(project, &manifest_path)?,
         contributors,
     };
@@ -224,9 +235,10 @@ struct ComponentCache {
 }
 
 impl ComponentCache {
-    fn new(out_dir: &Path, core: &[u8]) -> Self {
+    fn new(out_dir: &Path, core: &[u8], level: Option<optimize::Level>) -> Self {
         let mut keyed = Vec::with_capacity(core.len() + 64);
         keyed.extend_from_slice(core);
+        keyed.extend_from_slice(format!("{level:?}").as_bytes());
         keyed.extend_from_slice(WARP_VERSION.as_bytes());
         keyed.extend_from_slice(optimize::BINARYEN_VERSION.as_bytes());
         keyed.extend_from_slice(PIPELINE_REVISION.as_bytes());

@@ -121,6 +121,25 @@ pub struct Config {
     /// How a C project is built (`lang = "c"`).
     #[serde(default)]
     pub c: CConfig,
+    /// How a Go project is built (`lang = "go"`).
+    #[serde(default)]
+    pub go: GoConfig,
+}
+
+/// `[go]`: which package of a Go module is the program, and its build tags.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoConfig {
+    /// The component's name; the main package's last path element by default.
+    pub name: Option<String>,
+    /// The main package, as `go build` takes it (`./cmd/api`); `.` by default.
+    pub package: Option<String>,
+    /// Build tags (`go build -tags`).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Whether `wasm-opt -O1` runs on the module (true by default): about
+    /// 3% smaller, about 17 s on a net/http program on 2 cores.
+    pub optimize: Option<bool>,
 }
 
 /// `[c]`: sources, flags and sysroot of a C project.
@@ -335,11 +354,17 @@ pub struct Http {
     /// Port `warp run` listens on unless `--listen` says otherwise.
     #[serde(default = "default_port")]
     pub port: u16,
+    /// Requests one instance serves, one at a time, before it is retired:
+    /// 1 is a fresh instance per request; 0 keeps an instance until it
+    /// fails. `warp pack` writes the language's default when absent (1
+    /// for Rust and C, 0 for Go, whose start-up is milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reuse: Option<u32>,
 }
 
 impl Default for Http {
     fn default() -> Self {
-        Http { route: default_route(), port: default_port() }
+        Http { route: default_route(), port: default_port(), reuse: None }
     }
 }
 

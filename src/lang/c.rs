@@ -200,7 +200,12 @@ impl Resolved for CUnit {
         read.push(self.root.join(crate::project::CONFIG_FILE));
         let read: Vec<PathBuf> = read.into_iter().filter(|f| f.exists()).collect();
         let sources = crate::lang::normalize_sources(read, &self.root, &[sysroot.dir.clone(), PathBuf::from("/usr")]);
-        Ok(BuildOutput { artifact: Artifact::CoreModule(module), toolchain, sources })
+        Ok(BuildOutput {
+            artifact: Artifact::CoreModule(module),
+            toolchain,
+            sources,
+            optimize: Some(crate::optimize::Level::Smallest),
+        })
     }
 }
 

@@ -9,6 +9,7 @@
 //! fail when a language is only half there.
 
 pub mod c;
+pub mod go;
 pub mod rust;
 
 use std::collections::BTreeMap;
@@ -29,7 +30,7 @@ use crate::templates::Template;
 /// adding its path turns that line into `Ready(&NAME::Type)`.
 pub static REGISTRY: &[Registration] = &[
     Registration::Ready(&rust::Rust),
-    Registration::Planned(Lang::Go, &["go.mod"]),
+    Registration::Ready(&go::Go),
     Registration::Planned(Lang::Bun, &["bunfig.toml", "bun.lock", "bun.lockb"]),
     Registration::Planned(Lang::Ts, &["package.json", "tsconfig.json"]),
     Registration::Ready(&c::C),
@@ -63,6 +64,12 @@ pub trait Language: Sync {
     fn install(&self, reporter: &dyn Reporter) -> Result<()>;
     /// `warp new --lang L --template KIND` templates.
     fn templates(&self) -> &'static [Template];
+    /// `http.reuse` when `warp.toml` does not set it: how many requests one
+    /// instance serves. 1 (a fresh instance per request) unless the
+    /// language's start-up is worth keeping.
+    fn default_reuse(&self) -> u32 {
+        1
+    }
     /// Finds what to build in `project` (before building anything).
     fn resolve(&self, project: &Project, request: &BuildRequest, reporter: &dyn Reporter) -> Result<Box<dyn Resolved>>;
 }
@@ -106,6 +113,8 @@ pub struct BuildOutput {
     /// Every source file the build read (what `warp dev` watches), absolute
     /// and sorted; files of the toolchain itself and of registries are left out.
     pub sources: Vec<PathBuf>,
+    /// How hard `wasm-opt` works on a core module; `None` skips it.
+    pub optimize: Option<crate::optimize::Level>,
 }
 
 #[derive(Debug)]

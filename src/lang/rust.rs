@@ -196,7 +196,12 @@ impl Resolved for RustUnit {
         } else {
             Artifact::CoreModule(bytes)
         };
-        Ok(BuildOutput { artifact, toolchain, sources: self.sources(&module_path) })
+        Ok(BuildOutput {
+            artifact,
+            toolchain,
+            sources: self.sources(&module_path),
+            optimize: Some(crate::optimize::Level::Smallest),
+        })
     }
 }
 

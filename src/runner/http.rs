@@ -1,5 +1,6 @@
 //! Serving `wasi:http/incoming-handler` over HTTP/1.1: one pre-instantiated
-//! component, a fresh instance per request, faults contained per request.
+//! component, a fresh instance per request (or, with `http.reuse`, warm
+//! instances that serve one request at a time), faults contained per request.
 //!
 //! What is served is a [`Generation`]: a loaded manifest, pre-instantiated.
 //! [`Server::reload`] swaps in a new one while serving; a request holds the
@@ -8,7 +9,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -19,8 +20,8 @@ use tokio::net::TcpListener;
 use wasmtime::Store;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::io::TokioIo;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::events::{Event, EventSink, Reloaded, Stopped};
@@ -46,12 +47,27 @@ pub struct Server {
     pub stats: Arc<Stats>,
 }
 
+/// Idle warm instances kept per generation; one returned past this is
+/// dropped (a burst's extra instances do not stay resident).
+pub const MAX_IDLE: usize = 16;
+
 /// One loaded version of the deployment. Its engine's epoch ticker runs
 /// while any generation on that engine is alive.
 pub struct Generation {
     pre: ProxyPre<Host>,
     loaded: Loaded,
     deadline_ticks: u64,
+    /// `http.reuse`: requests per instance (1 = fresh each time, 0 = no limit).
+    reuse: u32,
+    /// Instances that served a request and wait for the next, most recent last.
+    idle: Mutex<Vec<Warm>>,
+}
+
+/// An instantiated component between requests.
+struct Warm {
+    store: Store<Host>,
+    proxy: Proxy,
+    served: u32,
 }
 
 impl Generation {
@@ -65,7 +81,25 @@ impl Generation {
             .map_err(anyhow::Error::from)
             .context("the component does not export `wasi:http/incoming-handler`")?;
         let timeout = loaded.manifest.limits.request_timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.duration);
-        Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout) })
+        let reuse = loaded.manifest.http.as_ref().and_then(|h| h.reuse).unwrap_or(1);
+        Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout), reuse, idle: Mutex::default() })
+    }
+
+    /// The most recently used idle instance (its state the warmest), if any.
+    fn checkout(&self) -> Option<Warm> {
+        self.idle.lock().unwrap().pop()
+    }
+
+    /// Keeps an instance that finished a request cleanly for the next one,
+    /// unless it has served its `reuse` or enough instances are idle.
+    fn checkin(&self, warm: Warm) {
+        if self.reuse == 1 || (self.reuse != 0 && warm.served >= self.reuse) {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap();
+        if idle.len() < MAX_IDLE {
+            idle.push(warm);
+        }
     }
 
     fn store(&self, shims: &Arc<ShimState>) -> Result<Store<Host>> {
@@ -222,7 +256,14 @@ impl Server {
         uri: &hyper::Uri,
     ) -> Result<hyper::Response<HyperOutgoingBody>, Failure> {
         let generation = self.current();
-        let mut store = generation.store(&self.shims).map_err(Failure::internal)?;
+        let (mut store, warm, served) = match generation.checkout() {
+            Some(Warm { mut store, proxy, served }) => {
+                // The deadline counts from now, as for a fresh instance.
+                store.set_epoch_deadline(generation.deadline_ticks);
+                (store, Some(proxy), served)
+            }
+            None => (generation.store(&self.shims).map_err(Failure::internal)?, None, 0),
+        };
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming =
             store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(Failure::internal)?;
@@ -233,11 +274,18 @@ impl Server {
         };
         // The guest runs in its own task so it can keep streaming the body
         // after the response head has gone out; it holds its generation (and
-        // its turn, when requests run one at a time) until it is done.
+        // its turn, when requests run one at a time) until it is done. An
+        // instance that returned cleanly may serve again; one that trapped
+        // or ran out of time is dropped with its store.
         let task = tokio::spawn(async move {
             let _turn = turn;
-            let proxy = generation.pre.instantiate_async(&mut store).await?;
-            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
+            let proxy = match warm {
+                Some(proxy) => proxy,
+                None => generation.pre.instantiate_async(&mut store).await?,
+            };
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await?;
+            generation.checkin(Warm { store, proxy, served: served + 1 });
+            Ok::<(), wasmtime::Error>(())
         });
         match receiver.await {
             Ok(Ok(response)) => {

@@ -38,11 +38,11 @@ fn toolchain_install_then_doctor_is_happy() {
 
 fn unsupported_languages_say_so() {
     let temp = tempfile::tempdir().unwrap();
-    run(warp(temp.path()).args(["new", "--lang", "go", "svc"]))
+    run(warp(temp.path()).args(["new", "--lang", "ts", "svc"]))
         .expect_code(2)
-        .stderr_has("there is no `go` template yet");
-    std::fs::write(temp.path().join("go.mod"), "module example.com/svc\n\ngo 1.24\n").unwrap();
-    run(warp(temp.path()).arg("pack")).expect_code(2).stderr_has("`warp pack --lang go` is not implemented yet");
+        .stderr_has("there is no `ts` template yet");
+    std::fs::write(temp.path().join("package.json"), "{\"name\": \"svc\"}\n").unwrap();
+    run(warp(temp.path()).arg("pack")).expect_code(2).stderr_has("`warp pack --lang ts` is not implemented yet");
 }
 
 fn version_lists_the_carried_series_and_cache_reports_its_areas() {

@@ -37,6 +37,9 @@ pub enum Need {
     MariaDb,
     /// `npm`, which fetches ComponentizeJS from the registry.
     Npm,
+    /// A Go of the releases warp supports (its modules come from the Go
+    /// module proxy).
+    Go,
 }
 
 impl Need {
@@ -71,6 +74,7 @@ impl Need {
             Need::MariaDb => (!on_path("mariadbd") || !on_path("mariadb-install-db"))
                 .then(|| apt("no `mariadbd` or `mariadb-install-db`", "mariadb-server")),
             Need::Npm => (!on_path("npm")).then(|| apt("no `npm`", "npm")),
+            Need::Go => warp::lang::go::go_version().err().map(|e| format!("{e}: install Go from https://go.dev/dl")),
         }
     }
 }

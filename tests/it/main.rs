@@ -11,6 +11,7 @@ mod support;
 mod cli;
 mod errors;
 mod fork;
+mod go;
 mod install;
 mod libc;
 mod pack;
@@ -25,6 +26,7 @@ fn main() -> std::process::ExitCode {
         cli::TESTS,
         errors::TESTS,
         fork::TESTS,
+        go::TESTS,
         install::TESTS,
         libc::TESTS,
         pack::TESTS,

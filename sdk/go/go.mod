@@ -1,0 +1,3 @@
+module warpgrid.dev/sdk
+
+go 1.24

@@ -1,0 +1,3 @@
+module go-cli
+
+go 1.24

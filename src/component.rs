@@ -206,6 +206,35 @@ pub fn check_world(world: World, interfaces: &Interfaces, enabled_shims: &[Shim]
     Ok(())
 }
 
+/// `wit/shim.wit`: the shim interfaces, embedded into modules that import
+/// them so wit-component knows their types.
+pub const SHIM_WIT: &str = include_str!("../wit/shim.wit");
+
+/// Whether a core module imports any `warpgrid:shim` interface.
+pub fn imports_shims(module: &[u8]) -> Result<bool> {
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        if let wasmparser::Payload::ImportSection(reader) = payload.context("failed to parse the core module")? {
+            for import in reader.into_imports() {
+                if import?.module.starts_with(Shim::IMPORT_PREFIX) {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Adds the `component-type` section for the `shims` world, which the glue
+/// in `libwarpgrid-shims.a` imports from; wit-component keeps only the
+/// interfaces the module really imports.
+pub fn embed_shim_types(module: &mut Vec<u8>) -> Result<()> {
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve.push_str("wit/shim.wit", SHIM_WIT).context("failed to parse the embedded shim WIT")?;
+    let world = resolve.select_world(&[package], Some("shims"))?;
+    wit_component::embed_component_metadata(module, &resolve, world, wit_component::StringEncoding::UTF8)
+        .context("failed to embed the shim types")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
-use wit_component::StringEncoding;
 
 use super::{Artifact, BuildOutput, BuildRequest, Language, Resolved, Unit};
 use crate::doctor::Check;
@@ -44,10 +43,6 @@ fn hook(shim: Shim) -> Option<&'static str> {
 }
 
 const SHIMS_LIBRARY: &str = "libwarpgrid-shims.a";
-
-/// `wit/shim.wit`: the shim interfaces, embedded into modules that import
-/// them so wit-component knows their types.
-const SHIM_WIT: &str = include_str!("../../wit/shim.wit");
 
 /// The C path: clang 19 and warp's wasi-libc.
 pub struct C;
@@ -190,8 +185,8 @@ impl Resolved for CUnit {
         run_clang(command, &clang, name, reporter)?;
         let mut module =
             std::fs::read(&module_path).with_context(|| format!("failed to read `{}`", module_path.display()))?;
-        if imports_shims(&module)? {
-            embed_shim_types(&mut module)?;
+        if crate::component::imports_shims(&module)? {
+            crate::component::embed_shim_types(&mut module)?;
         }
 
         let mut toolchain = BTreeMap::new();
@@ -386,28 +381,4 @@ fn hooks(project: &Project, sysroot: &Sysroot) -> Result<Vec<&'static str>> {
         .into());
     }
     Ok(wanted)
-}
-
-fn imports_shims(module: &[u8]) -> Result<bool> {
-    for payload in wasmparser::Parser::new(0).parse_all(module) {
-        if let wasmparser::Payload::ImportSection(reader) = payload.context("failed to parse the core module")? {
-            for import in reader.into_imports() {
-                if import?.module.starts_with(Shim::IMPORT_PREFIX) {
-                    return Ok(true);
-                }
-            }
-        }
-    }
-    Ok(false)
-}
-
-/// Adds the `component-type` section for the `shims` world, which the glue
-/// in `libwarpgrid-shims.a` imports from; wit-component keeps only the
-/// interfaces the module really imports.
-fn embed_shim_types(module: &mut Vec<u8>) -> Result<()> {
-    let mut resolve = wit_parser::Resolve::default();
-    let package = resolve.push_str("wit/shim.wit", SHIM_WIT).context("failed to parse the embedded shim WIT")?;
-    let world = resolve.select_world(&[package], Some("shims"))?;
-    wit_component::embed_component_metadata(module, &resolve, world, StringEncoding::UTF8)
-        .context("failed to embed the shim types")
 }

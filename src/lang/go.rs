@@ -39,8 +39,9 @@ pub const SDK_MODULE: &str = "warpgrid.dev/sdk";
 /// The file the overlay adds to the main package.
 const BRIDGE_FILE: &str = "zz_warpgrid_bridge.go";
 
-/// A net/http server is a runtime and a standard library: about 10 MB raw.
-pub const GO_BUDGET: Budget = Budget { raw_bytes: Some(16_000_000), gzip_bytes: Some(5_000_000) };
+/// A net/http server is a runtime and a standard library (about 10 MB raw,
+/// 2.6 MB gzip); one with pgx about 19 MB.
+pub const GO_BUDGET: Budget = Budget { raw_bytes: Some(25_000_000), gzip_bytes: Some(7_000_000) };
 
 /// The Go path.
 pub struct Go;
@@ -107,8 +108,11 @@ impl Language for Go {
         reporter: &dyn Reporter,
     ) -> Result<Box<dyn Resolved>> {
         reporter.phase("Resolving");
-        let go = find_go()?;
+        let mut go = find_go()?;
         let root = project.root.canonicalize().unwrap_or_else(|_| project.root.clone());
+        let out_dir = root.join("target").join("warp");
+        let module = ModuleOverlay::write(&go, &root, &out_dir.join("go"))?;
+        go.overlay = Some(module.overlay_file.clone());
         let pattern = project.config.go.package.clone().unwrap_or_else(|| ".".into());
         let main = main_package(&go, &root, &pattern)?;
         let world = match project.config.world {
@@ -119,10 +123,10 @@ impl Language for Go {
         let unit = Unit {
             name: project.config.go.name.clone().unwrap_or_else(|| program_name(&main.import_path)),
             package_root: main.dir.clone(),
-            out_dir: root.join("target").join("warp"),
+            out_dir,
             project: project.clone(),
         };
-        Ok(Box::new(GoUnit { go, root, main, world, unit }))
+        Ok(Box::new(GoUnit { go, root, main, world, module, unit }))
     }
 }
 
@@ -131,6 +135,7 @@ struct GoUnit {
     go: GoTool,
     root: PathBuf,
     main: Package,
+    module: ModuleOverlay,
     world: World,
     unit: Unit,
 }
@@ -155,10 +160,12 @@ impl Resolved for GoUnit {
             command.arg("-buildmode=c-shared").arg(format!("-overlay={}", overlay.display()));
             // The bridge reads `net`'s in-process network by name.
             ldflags.push("-checklinkname=0".into());
-            if self.main.module.as_ref().is_some_and(|m| m.dir.join("vendor/modules.txt").is_file()) {
-                // The SDK is not in vendor/: resolve from the module cache.
-                command.arg("-mod=mod");
-            }
+        } else {
+            command.arg(format!("-overlay={}", self.module.overlay_file.display()));
+        }
+        if self.module.go_mod.with_file_name("vendor").join("modules.txt").is_file() {
+            // The SDK is not in vendor/: resolve from the module cache.
+            command.arg("-mod=mod");
         }
         if !self.unit.project.config.go.tags.is_empty() {
             command.arg(format!("-tags={}", self.unit.project.config.go.tags.join(",")));
@@ -176,6 +183,8 @@ impl Resolved for GoUnit {
             std::fs::read(&module_path).with_context(|| format!("failed to read `{}`", module_path.display()))?;
         if self.world == World::Http {
             embed_bridge_world(&mut module)?;
+        } else if crate::component::imports_shims(&module)? {
+            crate::component::embed_shim_types(&mut module)?;
         }
 
         let mut toolchain = BTreeMap::new();
@@ -190,25 +199,16 @@ impl Resolved for GoUnit {
 }
 
 impl GoUnit {
-    /// Writes the overlay that adds the bridge: the generated file in the
-    /// main package, and the module's `go.mod` with the SDK required and
-    /// replaced by warp's copy. Returns the overlay file.
+    /// Writes the overlay of an HTTP build: the module's (see
+    /// [`ModuleOverlay`]) plus the generated file that hands the main
+    /// package's `main` to the bridge. Returns the overlay file.
     fn overlay(&self, work: &Path) -> Result<PathBuf> {
-        let module = self.main.module.as_ref().ok_or_else(|| {
-            Diagnostic::check(format!("`{}` is not in a Go module: warp builds module-aware", self.main.dir.display()))
-                .help("run `go mod init NAME` in the project")
-        })?;
-        let sdk = crate::assets::unpacked()?.join("sdk").join("go");
-        let go_mod = std::fs::read_to_string(&module.go_mod)
-            .with_context(|| format!("failed to read `{}`", module.go_mod.display()))?;
         let bridge_file = work.join(BRIDGE_FILE);
-        let mod_file = work.join("go.mod");
         crate::fs::write_atomic(&bridge_file, BRIDGE_SOURCE.as_bytes())?;
-        crate::fs::write_atomic(&mod_file, with_sdk(&go_mod, &sdk).as_bytes())?;
         let overlay = serde_json::json!({
             "Replace": {
                 self.main.dir.join(BRIDGE_FILE).to_string_lossy(): bridge_file.to_string_lossy(),
-                module.go_mod.to_string_lossy(): mod_file.to_string_lossy(),
+                self.module.go_mod.to_string_lossy(): self.module.replacement.to_string_lossy(),
             }
         });
         let overlay_file = work.join("overlay.json");
@@ -222,7 +222,8 @@ impl GoUnit {
     fn sources(&self) -> Result<Vec<PathBuf>> {
         let packages = self.go.list(&self.root, &["-deps", &self.main.import_path])?;
         let (goroot, modcache) = (self.go.env("GOROOT"), self.go.env("GOMODCACHE"));
-        let outside: Vec<PathBuf> = [goroot, modcache].into_iter().flatten().map(PathBuf::from).collect();
+        let mut outside: Vec<PathBuf> = [goroot, modcache].into_iter().flatten().map(PathBuf::from).collect();
+        outside.push(self.module.sdk.clone());
         let mut files = vec![self.root.join(crate::project::CONFIG_FILE)];
         for package in packages.iter().filter(|p| !p.standard) {
             if outside.iter().any(|o| package.dir.starts_with(o)) {
@@ -236,6 +237,43 @@ impl GoUnit {
         }
         let files: Vec<PathBuf> = files.into_iter().filter(|f| f.is_file()).collect();
         Ok(crate::lang::normalize_sources(files, &self.root, &outside))
+    }
+}
+
+/// The module's `go.mod` as every `go` command of the build sees it: the
+/// SDK module required and replaced by warp's embedded copy (so a program
+/// that imports `warpgrid.dev/sdk/warpgrid` builds offline, and the bridge
+/// can be added), through `-overlay`: the file on disk is not touched.
+struct ModuleOverlay {
+    /// The module's own `go.mod`.
+    go_mod: PathBuf,
+    /// What the build reads instead.
+    replacement: PathBuf,
+    /// The overlay file naming just that replacement (for `go list`).
+    overlay_file: PathBuf,
+    /// warp's copy of the SDK module.
+    sdk: PathBuf,
+}
+
+impl ModuleOverlay {
+    fn write(go: &GoTool, root: &Path, work: &Path) -> Result<ModuleOverlay> {
+        let go_mod = go.env_in(root, "GOMOD").filter(|m| m != "/dev/null" && m != "NUL").ok_or_else(|| {
+            Diagnostic::check(format!("`{}` is not in a Go module: warp builds module-aware", root.display()))
+                .help("run `go mod init NAME` in the project")
+        })?;
+        let go_mod = PathBuf::from(go_mod);
+        let sdk = crate::assets::unpacked()?.join("sdk").join("go");
+        let text =
+            std::fs::read_to_string(&go_mod).with_context(|| format!("failed to read `{}`", go_mod.display()))?;
+        std::fs::create_dir_all(work).with_context(|| format!("failed to create `{}`", work.display()))?;
+        let replacement = work.join("go.mod");
+        crate::fs::write_atomic(&replacement, with_sdk(&text, &sdk).as_bytes())?;
+        let overlay = serde_json::json!({
+            "Replace": { go_mod.to_string_lossy(): replacement.to_string_lossy() }
+        });
+        let overlay_file = work.join("module-overlay.json");
+        crate::fs::write_atomic(&overlay_file, overlay.to_string().as_bytes())?;
+        Ok(ModuleOverlay { go_mod, replacement, overlay_file, sdk })
     }
 }
 
@@ -284,10 +322,13 @@ fn compile_error(name: &str, stderr: &str) -> anyhow::Error {
         .context(Diagnostic::check(format!("could not compile `{name}` for wasip1/wasm")))
 }
 
-/// Adds the `component-type` section of the bridge's world (`wit/http`).
+/// Adds the `component-type` section of the bridge's world (`wit/http`,
+/// which includes the shims: wit-component keeps the interfaces the module
+/// really imports).
 fn embed_bridge_world(module: &mut Vec<u8>) -> Result<()> {
     let wit = crate::assets::unpacked()?.join("wit").join("http");
     let mut resolve = wit_parser::Resolve::default();
+    resolve.push_str("wit/shim.wit", crate::component::SHIM_WIT).context("failed to parse the embedded shim WIT")?;
     let (package, _) = resolve.push_dir(&wit).with_context(|| format!("failed to parse `{}`", wit.display()))?;
     let world = resolve.select_world(&[package], Some("http-bridge"))?;
     wit_component::embed_component_metadata(module, &resolve, world, StringEncoding::UTF8)
@@ -334,7 +375,6 @@ struct Package {
 #[serde(rename_all = "PascalCase")]
 struct Module {
     path: String,
-    dir: PathBuf,
     go_mod: PathBuf,
 }
 
@@ -475,6 +515,8 @@ struct GoTool {
     program: PathBuf,
     /// `go1.26.8`.
     version: String,
+    /// The module overlay `go list` reads with (see [`ModuleOverlay`]).
+    overlay: Option<PathBuf>,
 }
 
 impl GoTool {
@@ -497,6 +539,7 @@ impl GoTool {
             .env("CGO_ENABLED", if cgo { "1" } else { "0" })
             .current_dir(dir)
             .args(["list", "-e", "-json=Dir,ImportPath,Name,Standard,GoFiles,CgoFiles,EmbedFiles,Deps,Module,Error"])
+            .args(self.overlay.iter().map(|o| format!("-overlay={}", o.display())))
             .args(args)
             .output()
             .with_context(|| format!("failed to run `{}`", self.program.display()))?;
@@ -511,7 +554,12 @@ impl GoTool {
     }
 
     fn env(&self, name: &str) -> Option<String> {
-        let output = self.command().args(["env", name]).output().ok()?;
+        self.env_in(Path::new("."), name)
+    }
+
+    /// `go env NAME` in `dir` (GOMOD depends on where it is asked).
+    fn env_in(&self, dir: &Path, name: &str) -> Option<String> {
+        let output = self.command().current_dir(dir).args(["env", name]).output().ok()?;
         let value = String::from_utf8_lossy(&output.stdout).trim().to_string();
         (output.status.success() && !value.is_empty()).then_some(value)
     }
@@ -539,7 +587,7 @@ fn find_go() -> Result<GoTool> {
         .with_context(|| format!("failed to run `{}`", program.display()))?;
     let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
     match parse_version(&version) {
-        Some(found) if found >= SUPPORTED.0 && found <= SUPPORTED.1 => Ok(GoTool { program, version }),
+        Some(found) if found >= SUPPORTED.0 && found <= SUPPORTED.1 => Ok(GoTool { program, version, overlay: None }),
         _ => {
             let ((lo_major, lo_minor), (hi_major, hi_minor)) = SUPPORTED;
             Err(Diagnostic::env(format!(

@@ -21,6 +21,7 @@ tests! {
     cli_template_runs_as_a_command: [Go],
     errors_name_the_construct: [Go],
     a_program_that_never_listens_is_a_500_naming_the_cause: [Go],
+    the_sdk_reaches_dns_virtual_files_and_postgres_through_the_proxy: [Go, Openssl, Postgres],
 }
 
 /// A fixture or template packed once: its copy, manifest and the runner's
@@ -375,4 +376,32 @@ fn a_program_that_never_listens_is_a_500_naming_the_cause() {
     let response = get(served.addr, "/");
     assert_eq!(response.status, 500);
     assert!(response.text().contains("main returned without listening"), "{}", response.text());
+}
+
+fn the_sdk_reaches_dns_virtual_files_and_postgres_through_the_proxy() {
+    let bin = crate::support::postgres_bin().expect("the test declares Need::Postgres");
+    let temp = tempfile::tempdir().unwrap();
+    let certs = crate::servers::Certs::new(temp.path());
+    let server = crate::servers::Server::postgres(&bin, temp.path(), &certs);
+    let (_project_temp, project) = crate::support::fixture("go-sdk");
+    let config = std::fs::read_to_string(project.join("warp.toml")).unwrap();
+    std::fs::write(project.join("warp.toml"), config.replace("5432", &server.port.to_string())).unwrap();
+    let manifest = crate::support::pack(&project);
+    let imports = std::fs::read_to_string(&manifest).unwrap();
+    for shim in ["warpgrid:shim/dns@0.1.0", "warpgrid:shim/filesystem@0.1.0", "warpgrid:shim/database-proxy@0.1.0"] {
+        assert!(imports.contains(shim), "the component imports {shim}: {imports}");
+    }
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+
+    let dns = get(served.addr, "/dns?host=api.production.warp.local");
+    assert_eq!((dns.status, dns.text().as_str()), (200, "10.1.2.3,10.1.2.4\n"));
+    assert_eq!(get(served.addr, "/dns?host=nothing.production.warp.local").status, 502);
+
+    let hosts = get(served.addr, "/file?path=/etc/timezone");
+    assert_eq!((hosts.status, hosts.text().as_str()), (200, "virtual=true\nUTC\n"));
+
+    for round in 0..2 {
+        let db = get(served.addr, "/db");
+        assert_eq!((db.status, db.text().as_str()), (200, "42 warp\n"), "round {round}");
+    }
 }

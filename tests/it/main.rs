@@ -6,6 +6,7 @@
 
 #[macro_use]
 mod harness;
+mod servers;
 mod support;
 
 mod cli;

@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"warpgrid.dev/sdk/internal/cabi"
 )
 
 var (
@@ -218,10 +219,10 @@ func startResponse(resp *http.Response, method string) (int32, *outBody, error) 
 	if err != nil {
 		return 0, nil, err
 	}
-	abi.Lock()
+	cabi.Lock()
 	out := newOutgoingResponse(fields)
 	refused := responseSetStatusCode(out, int32(resp.StatusCode)) != 0
-	abi.Unlock()
+	cabi.Unlock()
 	if refused {
 		return 0, nil, fmt.Errorf("the host refused status %d", resp.StatusCode)
 	}
@@ -236,10 +237,10 @@ func startResponse(resp *http.Response, method string) (int32, *outBody, error) 
 func fail(responseOut int32, status int, msg string) {
 	fmt.Fprintf(os.Stderr, "warp bridge: %s\n", msg)
 	fields, _ := newFields([]string{"Content-Type"}, []string{"text/plain; charset=utf-8"})
-	abi.Lock()
+	cabi.Lock()
 	out := newOutgoingResponse(fields)
 	responseSetStatusCode(out, int32(status))
-	abi.Unlock()
+	cabi.Unlock()
 	body, err := openBody(out)
 	setResponse(responseOut, out)
 	if err != nil {
@@ -252,7 +253,7 @@ func fail(responseOut int32, status int, msg string) {
 // setResponse hands the response (status, headers) to the host, which
 // sends them; the body follows.
 func setResponse(responseOut, response int32) {
-	abi.Lock()
-	defer abi.Unlock()
+	cabi.Lock()
+	defer cabi.Unlock()
 	responseOutparamSet(responseOut, 0, response, 0, 0, 0, 0, 0, 0)
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"unsafe"
+	"warpgrid.dev/sdk/internal/cabi"
 )
 
 var methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
@@ -17,40 +18,40 @@ var methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OP
 // readRequest turns the incoming wasi:http request into an http.Request
 // whose body streams from the host.
 func readRequest(request int32) (*http.Request, *inBody, error) {
-	abi.Lock()
-	defer abi.Unlock()
+	cabi.Lock()
+	defer cabi.Unlock()
 	defer dropIncomingRequest(request)
-	mark := arenaMark()
-	requestMethod(request, retPtr())
+	mark := cabi.Mark()
+	requestMethod(request, cabi.Ret())
 	var method string
-	if d := retU8(0); int(d) < len(methods) {
+	if d := cabi.U8(0); int(d) < len(methods) {
 		method = methods[d]
 	} else {
-		method = string(bytesAt(retU32(4), retU32(8)))
+		method = string(cabi.Bytes(cabi.U32(4), cabi.U32(8)))
 	}
-	requestPathWithQuery(request, retPtr())
+	requestPathWithQuery(request, cabi.Ret())
 	path := "/"
-	if retU8(0) == 1 {
-		path = string(bytesAt(retU32(4), retU32(8)))
+	if cabi.U8(0) == 1 {
+		path = string(cabi.Bytes(cabi.U32(4), cabi.U32(8)))
 	}
-	requestAuthority(request, retPtr())
+	requestAuthority(request, cabi.Ret())
 	host := ""
-	if retU8(0) == 1 {
-		host = string(bytesAt(retU32(4), retU32(8)))
+	if cabi.U8(0) == 1 {
+		host = string(cabi.Bytes(cabi.U32(4), cabi.U32(8)))
 	}
-	arenaReset(mark)
+	cabi.Reset(mark)
 
 	header := http.Header{}
 	fields := requestHeaders(request)
-	fieldsEntries(fields, retPtr())
-	list, n := retU32(0), retU32(4)
+	fieldsEntries(fields, cabi.Ret())
+	list, n := cabi.U32(0), cabi.U32(4)
 	for i := uint32(0); i < n; i++ {
 		e := list + i*16
-		name := string(bytesAt(*(*uint32)(ptr(e)), *(*uint32)(ptr(e + 4))))
-		value := string(bytesAt(*(*uint32)(ptr(e + 8)), *(*uint32)(ptr(e + 12))))
+		name := string(cabi.Bytes(*(*uint32)(cabi.Ptr(e)), *(*uint32)(cabi.Ptr(e + 4))))
+		value := string(cabi.Bytes(*(*uint32)(cabi.Ptr(e + 8)), *(*uint32)(cabi.Ptr(e + 12))))
 		header.Add(name, value)
 	}
-	arenaReset(mark)
+	cabi.Reset(mark)
 	dropFields(fields)
 
 	u, err := url.ParseRequestURI(path)
@@ -86,25 +87,23 @@ func readRequest(request int32) (*http.Request, *inBody, error) {
 	header.Del("Transfer-Encoding")
 	header.Del("Content-Length")
 
-	requestConsume(request, retPtr())
-	if retU8(0) != 0 {
+	requestConsume(request, cabi.Ret())
+	if cabi.U8(0) != 0 {
 		return req, nil, nil
 	}
-	handle := int32(retU32(4))
-	incomingBodyStream(handle, retPtr())
-	if retU8(0) != 0 {
+	handle := int32(cabi.U32(4))
+	incomingBodyStream(handle, cabi.Ret())
+	if cabi.U8(0) != 0 {
 		dropIncomingBody(handle)
 		return req, nil, nil
 	}
-	body := &inBody{body: handle, stream: int32(retU32(4))}
+	body := &inBody{body: handle, stream: int32(cabi.U32(4))}
 	req.ContentLength = length
 	if length != 0 {
 		req.Body = body
 	}
 	return req, body, nil
 }
-
-func ptr(addr uint32) unsafe.Pointer { return unsafe.Pointer(uintptr(addr)) }
 
 // inBody reads the request body from the host's input-stream.
 type inBody struct {
@@ -122,20 +121,20 @@ func (b *inBody) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	abi.Lock()
-	defer abi.Unlock()
-	mark := arenaMark()
-	defer arenaReset(mark)
-	inputBlockingRead(b.stream, int64(min(len(p), readChunk)), retPtr())
-	if retU8(0) != 0 {
+	cabi.Lock()
+	defer cabi.Unlock()
+	mark := cabi.Mark()
+	defer cabi.Reset(mark)
+	inputBlockingRead(b.stream, int64(min(len(p), readChunk)), cabi.Ret())
+	if cabi.U8(0) != 0 {
 		b.eof = true
-		if retU8(4) == 0 {
-			dropError(int32(retU32(8)))
+		if cabi.U8(4) == 0 {
+			dropError(int32(cabi.U32(8)))
 			return 0, errors.New("reading the request body failed")
 		}
 		return 0, io.EOF
 	}
-	return copy(p, bytesAt(retU32(4), retU32(8))), nil
+	return copy(p, cabi.Bytes(cabi.U32(4), cabi.U32(8))), nil
 }
 
 func (b *inBody) Close() error { return nil }
@@ -145,42 +144,32 @@ func (b *inBody) close() {
 		return
 	}
 	b.closed = true
-	abi.Lock()
-	defer abi.Unlock()
+	cabi.Lock()
+	defer cabi.Unlock()
 	dropInputStream(b.stream)
 	dropIncomingBody(b.body)
 }
 
 // newFields builds a fields resource from name/value pairs.
 func newFields(names, values []string) (int32, error) {
-	abi.Lock()
-	defer abi.Unlock()
+	cabi.Lock()
+	defer cabi.Unlock()
 	type entry struct{ name, nameLen, value, valueLen uint32 }
 	entries := make([]entry, len(names))
 	for i := range names {
-		entries[i] = entry{addr(names[i]), uint32(len(names[i])), addr(values[i]), uint32(len(values[i]))}
+		entries[i] = entry{cabi.String(names[i]), uint32(len(names[i])), cabi.String(values[i]), uint32(len(values[i]))}
 	}
 	var list unsafe.Pointer
 	if len(entries) > 0 {
 		list = unsafe.Pointer(&entries[0])
 	}
-	fieldsFromList(list, int32(len(entries)), retPtr())
-	keep(names, values)
-	if retU8(0) != 0 {
-		return 0, fmt.Errorf("the host refused the response headers (header error %d): %q", retU8(4), names)
+	fieldsFromList(list, int32(len(entries)), cabi.Ret())
+	cabi.Keep(names, values)
+	if cabi.U8(0) != 0 {
+		return 0, fmt.Errorf("the host refused the response headers (header error %d): %q", cabi.U8(4), names)
 	}
-	return int32(retU32(4)), nil
+	return int32(cabi.U32(4)), nil
 }
-
-func addr(s string) uint32 {
-	if len(s) == 0 {
-		return 1
-	}
-	return uint32(uintptr(unsafe.Pointer(unsafe.StringData(s))))
-}
-
-//go:noinline
-func keep(...any) {}
 
 // outBody writes a response body to the host's output-stream.
 type outBody struct {
@@ -188,18 +177,18 @@ type outBody struct {
 }
 
 func openBody(response int32) (*outBody, error) {
-	abi.Lock()
-	defer abi.Unlock()
-	responseBody(response, retPtr())
-	if retU8(0) != 0 {
+	cabi.Lock()
+	defer cabi.Unlock()
+	responseBody(response, cabi.Ret())
+	if cabi.U8(0) != 0 {
 		return nil, errors.New("the host refused the response body")
 	}
-	body := int32(retU32(4))
-	outgoingBodyWrite(body, retPtr())
-	if retU8(0) != 0 {
+	body := int32(cabi.U32(4))
+	outgoingBodyWrite(body, cabi.Ret())
+	if cabi.U8(0) != 0 {
 		return nil, errors.New("the host refused the response body stream")
 	}
-	return &outBody{body: body, stream: int32(retU32(4))}, nil
+	return &outBody{body: body, stream: int32(cabi.U32(4))}, nil
 }
 
 var copyBuf = make([]byte, 64<<10)
@@ -228,14 +217,14 @@ var errClientGone = errors.New("the client went away")
 // write hands data to the host and asks it to flush. A failed flush is
 // not an error: the client may close as soon as it has the whole body.
 func (b *outBody) write(data []byte) error {
-	abi.Lock()
-	defer abi.Unlock()
+	cabi.Lock()
+	defer cabi.Unlock()
 	for len(data) > 0 {
-		outputCheckWrite(b.stream, retPtr())
-		if retU8(0) != 0 {
+		outputCheckWrite(b.stream, cabi.Ret())
+		if cabi.U8(0) != 0 {
 			return b.streamErr(8)
 		}
-		permitted := retU64(8)
+		permitted := cabi.U64(8)
 		if permitted == 0 {
 			p := outputSubscribe(b.stream)
 			pollableBlock(p)
@@ -243,31 +232,31 @@ func (b *outBody) write(data []byte) error {
 			continue
 		}
 		k := min(uint64(len(data)), permitted)
-		outputWrite(b.stream, unsafe.Pointer(&data[0]), int32(k), retPtr())
-		if retU8(0) != 0 {
+		outputWrite(b.stream, unsafe.Pointer(&data[0]), int32(k), cabi.Ret())
+		if cabi.U8(0) != 0 {
 			return b.streamErr(4)
 		}
 		data = data[k:]
 	}
-	outputFlush(b.stream, retPtr())
-	if retU8(0) != 0 {
+	outputFlush(b.stream, cabi.Ret())
+	if cabi.U8(0) != 0 {
 		b.streamErr(4)
 	}
 	return nil
 }
 
 func (b *outBody) streamErr(off uintptr) error {
-	if retU8(off) == 0 {
-		dropError(int32(retU32(off + 4)))
+	if cabi.U8(off) == 0 {
+		dropError(int32(cabi.U32(off + 4)))
 	}
 	return errClientGone
 }
 
 func (b *outBody) finish() {
-	abi.Lock()
-	defer abi.Unlock()
-	outputBlockingFlush(b.stream, retPtr())
-	if retU8(0) != 0 {
+	cabi.Lock()
+	defer cabi.Unlock()
+	outputBlockingFlush(b.stream, cabi.Ret())
+	if cabi.U8(0) != 0 {
 		b.streamErr(4)
 	}
 	dropOutputStream(b.stream)

@@ -32,6 +32,9 @@ pub struct Sdk {
     /// project names its copy instead.
     pub repo_reference: &'static str,
     pub vendored_reference: &'static str,
+    /// Which of the SDK's files a project's copy takes (its sources and
+    /// manifest, not a local build's leftovers).
+    pub include: fn(&str) -> bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -129,10 +132,7 @@ fn write_all(template: &Template, name: &str, dest: &Path) -> Result<Vec<PathBuf
         written.push(write(&dest.join(file), &text)?);
     }
     if let Some(sdk) = &template.sdk {
-        // A vendored SDK is its manifest and sources, not a local build's lock file.
-        for (file, bytes) in
-            crate::assets::under(sdk.source).filter(|(f, _)| *f == "Cargo.toml" || f.starts_with("src/"))
-        {
+        for (file, bytes) in crate::assets::under(sdk.source).filter(|(f, _)| (sdk.include)(f)) {
             written.push(write(&dest.join(sdk.vendor_dir).join(file), &String::from_utf8_lossy(bytes))?);
         }
     }

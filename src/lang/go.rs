@@ -25,7 +25,7 @@ use crate::error::{Diagnostic, ToolOutput};
 use crate::project::{Lang, Project, World};
 use crate::report::Reporter;
 use crate::size::Budget;
-use crate::templates::{Kind, Template};
+use crate::templates::{Kind, Sdk, Template};
 
 /// The Go releases warp supports (major.minor, inclusive): the bridge
 /// reads `net`'s in-process network by name, so each release is tested
@@ -46,8 +46,18 @@ pub const GO_BUDGET: Budget = Budget { raw_bytes: Some(25_000_000), gzip_bytes: 
 /// The Go path.
 pub struct Go;
 
+/// The SDK module as a project gets it: a copy beside the code, replaced
+/// in go.mod so `go run` works natively (warp pack uses its own copy).
+const GO_SDK: Sdk = Sdk {
+    source: "sdk/go",
+    vendor_dir: "third_party/warpgrid-sdk",
+    repo_reference: "=> ../../sdk/go",
+    vendored_reference: "=> ./third_party/warpgrid-sdk",
+    include: |file| file == "go.mod" || file.ends_with(".go"),
+};
+
 pub static TEMPLATES: [Template; 2] = [
-    Template { dir: "go-http", kind: Kind::Http, placeholder: "go-http", sdk: None },
+    Template { dir: "go-http", kind: Kind::Http, placeholder: "go-http", sdk: Some(GO_SDK) },
     Template { dir: "go-cli", kind: Kind::Cli, placeholder: "go-cli", sdk: None },
 ];
 

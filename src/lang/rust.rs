@@ -48,6 +48,8 @@ const RUST_SDK: Sdk = Sdk {
     vendor_dir: "vendor/warpgrid-sdk",
     repo_reference: "path = \"../../sdk/rust\"",
     vendored_reference: "path = \"vendor/warpgrid-sdk\"",
+    // The manifest and sources, not a local build's lock file.
+    include: |file| file == "Cargo.toml" || file.starts_with("src/"),
 };
 
 pub static TEMPLATES: [Template; 2] = [

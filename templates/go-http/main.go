@@ -1,9 +1,10 @@
 // go-http: an ordinary net/http service with the chi router. `warp pack`
 // makes it a wasi:http component without changing a line: the server main
-// starts is the one the component serves.
+// starts is the one the component serves. `go run .` runs it natively.
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"log"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/jackc/pgx/v5"
+	"warpgrid.dev/sdk/warpgrid"
 )
 
 type item struct {
@@ -69,6 +72,37 @@ func main() {
 		}
 		items.put(it)
 		writeJSON(w, http.StatusCreated, it)
+	})
+
+	// Postgres: DATABASE_URL names a database that warp.toml lists under
+	// [[shims.database]]; inside the component the connection goes through
+	// warp's pooled database proxy (natively, straight to the server).
+	r.Get("/db/now", func(w http.ResponseWriter, r *http.Request) {
+		url := os.Getenv("DATABASE_URL")
+		if url == "" {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "set DATABASE_URL (warp.toml [env])"})
+			return
+		}
+		config, err := pgx.ParseConfig(url)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		config.DialFunc = warpgrid.DialContext
+		config.LookupFunc = warpgrid.LookupHost
+		ctx := context.Background()
+		conn, err := pgx.ConnectConfig(ctx, config)
+		if err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "database: " + err.Error()})
+			return
+		}
+		defer conn.Close(ctx)
+		var now string
+		if err := conn.QueryRow(ctx, "select now()::text").Scan(&now); err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "database: " + err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"now": now})
 	})
 
 	port := os.Getenv("PORT")

@@ -301,6 +301,23 @@ fn http_template_with_chi_packs_and_serves() {
     assert_eq!(created.status, 201);
     assert_eq!(get(served.addr, "/items/2").text(), "{\"id\":\"2\",\"name\":\"second\"}\n", "state persists");
     assert_eq!(get(served.addr, "/items/9").status, 404);
+    // Postgres-ready: with no database at the listed endpoint, a JSON error
+    // naming the database (the SDK's pgx path is tested against a real one).
+    let db = get(served.addr, "/db/now");
+    assert!(db.status == 502 || db.status == 200, "{} {}", db.status, db.text());
+    assert!(db.text().contains("database:") || db.text().contains("\"now\""), "{}", db.text());
+
+    // The project builds natively too, against its copy of the SDK.
+    assert!(dir.join("third_party/warpgrid-sdk/warpgrid/native.go").is_file());
+    let native = std::process::Command::new("go")
+        .arg("build")
+        .arg("-o")
+        .arg(temp.path().join("native"))
+        .arg(".")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(native.status.success(), "go build natively: {}", String::from_utf8_lossy(&native.stderr));
 }
 
 fn cli_template_runs_as_a_command() {

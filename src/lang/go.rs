@@ -123,6 +123,8 @@ impl Language for Go {
         let out_dir = root.join("target").join("warp");
         let module = ModuleOverlay::write(&go, &root, &out_dir.join("go"))?;
         go.overlay = Some(module.overlay_file.clone());
+        // The SDK is not in a vendor/ directory: resolve from the module cache.
+        go.mod_mod = module.go_mod.with_file_name("vendor").join("modules.txt").is_file();
         let pattern = project.config.go.package.clone().unwrap_or_else(|| ".".into());
         let main = main_package(&go, &root, &pattern)?;
         let world = match project.config.world {
@@ -173,8 +175,7 @@ impl Resolved for GoUnit {
         } else {
             command.arg(format!("-overlay={}", self.module.overlay_file.display()));
         }
-        if self.module.go_mod.with_file_name("vendor").join("modules.txt").is_file() {
-            // The SDK is not in vendor/: resolve from the module cache.
+        if self.go.mod_mod {
             command.arg("-mod=mod");
         }
         if !self.unit.project.config.go.tags.is_empty() {
@@ -527,6 +528,8 @@ struct GoTool {
     version: String,
     /// The module overlay `go list` reads with (see [`ModuleOverlay`]).
     overlay: Option<PathBuf>,
+    /// `-mod=mod`: the module vendors its dependencies, but not the SDK.
+    mod_mod: bool,
 }
 
 impl GoTool {
@@ -550,6 +553,7 @@ impl GoTool {
             .current_dir(dir)
             .args(["list", "-e", "-json=Dir,ImportPath,Name,Standard,GoFiles,CgoFiles,EmbedFiles,Deps,Module,Error"])
             .args(self.overlay.iter().map(|o| format!("-overlay={}", o.display())))
+            .args(self.mod_mod.then_some("-mod=mod"))
             .args(args)
             .output()
             .with_context(|| format!("failed to run `{}`", self.program.display()))?;
@@ -597,7 +601,7 @@ fn find_go() -> Result<GoTool> {
         .with_context(|| format!("failed to run `{}`", program.display()))?;
     let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
     match parse_version(&version) {
-        Some(found) if found >= SUPPORTED.0 && found <= SUPPORTED.1 => Ok(GoTool { program, version, overlay: None }),
+        Some(found) if found >= SUPPORTED.0 && found <= SUPPORTED.1 => Ok(GoTool { program, version, overlay: None, mod_mod: false }),
         _ => {
             let ((lo_major, lo_minor), (hi_major, hi_minor)) = SUPPORTED;
             Err(Diagnostic::env(format!(

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 mod bindings;
+mod go_bench;
 mod mirror;
 
 const USAGE: &str = "\
@@ -24,7 +25,10 @@ tasks:
           a git mirror of upstream wasi-libc (9886d3d) from Debian's
           source package, for WARP_MIRROR_DIR
   bench   packed size vs plain `cargo build --release`, no-op repack time,
-          `warp run` vs `wasmtime serve`; writes docs/BENCHMARKS.md";
+          `warp run` vs `wasmtime serve`, the Go path against `go build`
+          and the Rust hello; writes docs/BENCHMARKS.md
+  bench go
+          only the Go figures, printed (not written)";
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -33,6 +37,7 @@ fn main() -> Result<()> {
     sh.change_dir(root());
     match task.as_str() {
         "ci" => ci(&sh),
+        "bench" if std::env::args().nth(2).as_deref() == Some("go") => bench_go(&sh),
         "bench" => bench(&sh),
         "bindings" => bindings::run(&root(), std::env::args().nth(2).as_deref() == Some("--check")),
         "mirror" => mirror::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
@@ -167,7 +172,7 @@ fn ci(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
-struct Figure {
+pub(crate) struct Figure {
     what: String,
     value: String,
 }
@@ -244,13 +249,11 @@ fn bench(sh: &Shell) -> Result<()> {
     cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
     sh.change_dir(root());
     figures.extend(serve_bench(sh, &warp, &hello)?);
+    figures.extend(go_bench::figures(sh, &warp, &work, &hello.join("target/warp/hello-http.warp.json"))?);
     figures.extend(toolchain_bench(sh, &warp, &work)?);
     figures.extend(database_bench(sh, &warp, &work)?);
 
-    let mut table = String::from("| measurement | value |\n|---|---|\n");
-    for figure in &figures {
-        table.push_str(&format!("| {} | {} |\n", figure.what, figure.value));
-    }
+    let table = table(&figures);
     println!("{table}");
     let rustc = cmd!(sh, "rustc --version").read()?;
     let doc = format!(
@@ -267,7 +270,11 @@ fn bench(sh: &Shell) -> Result<()> {
          plain sockets) against a local `redis-server`: packed against that sysroot and run by \
          `warp run` (through the database proxy, which pools and resets connections), and built \
          natively with clang-19 (straight to Redis), in the same run; loopback latencies on this VM \
-         move with load (an idle machine wakes more slowly), so compare the ratios.\n\n{table}"
+         move with load (an idle machine wakes more slowly), so compare the ratios. \
+         The Go figures pack `tests/fixtures/go-stock` (a stock net/http program) against plain \
+         `GOOS=wasip1 go build` of it, both with Go's build cache warm, and serve its `/` under \
+         `warp run` (warm instances, `http.reuse = 0`) against the Rust hello above, one after \
+         the other on the same cores.\n\n{table}"
     );
     std::fs::write(root().join("docs/BENCHMARKS.md"), doc)?;
     if figures.iter().any(|f| {
@@ -277,6 +284,29 @@ fn bench(sh: &Shell) -> Result<()> {
         bail!("the template's packed size is over half the plain build");
     }
     Ok(())
+}
+
+/// `cargo xtask bench go`: the Go figures alone, printed.
+fn bench_go(sh: &Shell) -> Result<()> {
+    cmd!(sh, "cargo build --release --locked --bin warp").run()?;
+    let warp = root().join("target/release/warp");
+    let work = tempfile_dir(sh)?;
+    let hello = work.join("hello-http");
+    copy_tree(&root().join("tests/fixtures/hello-http"), &hello)?;
+    sh.change_dir(&hello);
+    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+    sh.change_dir(root());
+    let figures = go_bench::figures(sh, &warp, &work, &hello.join("target/warp/hello-http.warp.json"))?;
+    println!("{}", table(&figures));
+    Ok(())
+}
+
+fn table(figures: &[Figure]) -> String {
+    let mut table = String::from("| measurement | value |\n|---|---|\n");
+    for figure in figures {
+        table.push_str(&format!("| {} | {} |\n", figure.what, figure.value));
+    }
+    table
 }
 
 /// `warp run` against `wasmtime serve` (same Wasmtime major) on the packed
@@ -313,7 +343,7 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
             .env("WARP_CACHE_DIR", &cache)
             .stdout(std::process::Stdio::null())
             .spawn()?;
-        wait_for_200(port)?;
+        wait_for_200(port, Duration::from_secs(10))?;
         first_response.push(started.elapsed());
         child.kill()?;
         child.wait()?;
@@ -357,7 +387,7 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
                 .stderr(std::process::Stdio::null())
                 .spawn()?
         };
-        wait_for_200(port)?;
+        wait_for_200(port, Duration::from_secs(10))?;
         let url = format!("http://{addr}/");
         let out = cmd!(sh, "wrk -t2 -c32 -d10s {url}").read()?;
         child.kill()?;
@@ -480,10 +510,10 @@ fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Polls `GET /` until it answers 200 (10 s at most).
-fn wait_for_200(port: u16) -> Result<()> {
+/// Polls `GET /` until it answers 200 (`within` at most).
+fn wait_for_200(port: u16, within: Duration) -> Result<()> {
     use std::io::{Read, Write};
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
@@ -494,7 +524,7 @@ fn wait_for_200(port: u16) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    bail!("no 200 from 127.0.0.1:{port} within 10 s")
+    bail!("no 200 from 127.0.0.1:{port} within {within:?}")
 }
 
 fn tempfile_dir(sh: &Shell) -> Result<PathBuf> {

@@ -128,6 +128,20 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
         language = lang::get(member_lang)?;
         resolved = language.resolve(&member, &options.build, reporter)?;
     }
+    if let Some(toolchain) = &options.build.toolchain
+        && !language.compilers().contains(&toolchain.as_str())
+    {
+        let help = match language.compilers() {
+            [] => format!("{} has one compiler; leave `--toolchain` out", language.lang().display_name()),
+            names => format!("{} compilers: {}", language.lang().display_name(), names.join(", ")),
+        };
+        return Err(Diagnostic::env(format!(
+            "`--toolchain {toolchain}` is not a compiler for {}",
+            language.lang().display_name()
+        ))
+        .help(help)
+        .into());
+    }
     let built = resolved.build(reporter)?;
     let unit = resolved.unit();
     let project = &unit.project;

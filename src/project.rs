@@ -137,6 +137,8 @@ pub struct GoConfig {
     /// Build tags (`go build -tags`).
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The compiler: `go` (the default) or `tinygo` (`--toolchain`).
+    pub toolchain: Option<String>,
     /// Whether `wasm-opt -O1` runs on the module (true by default): about
     /// 3% smaller, about 17 s on a net/http program on 2 cores.
     pub optimize: Option<bool>,

@@ -48,13 +48,17 @@ pub struct Opts {
     /// Where to write the component (the manifest goes beside it).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
+    /// The compiler, where a language has several: Go's `go` (the default)
+    /// or `tinygo`.
+    #[arg(long, value_name = "NAME")]
+    pub toolchain: Option<String>,
 }
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let started = Instant::now();
     let options = PackOptions {
         lang: opts.lang,
-        build: BuildRequest { package: opts.package, bin: opts.bin, color: printer.color },
+        build: BuildRequest { package: opts.package, bin: opts.bin, color: printer.color, toolchain: opts.toolchain },
         out: opts.out,
     };
     printer.status("Packing", opts.path.display());

@@ -27,6 +27,8 @@ use crate::report::Reporter;
 use crate::size::Budget;
 use crate::templates::{Kind, Sdk, Template};
 
+mod tinygo;
+
 /// The Go releases warp supports (major.minor, inclusive): the bridge
 /// reads `net`'s in-process network by name, so each release is tested
 /// before it is admitted. CI runs the suite with the machine's Go.
@@ -111,12 +113,11 @@ impl Language for Go {
         0
     }
 
-    fn resolve(
-        &self,
-        project: &Project,
-        _request: &BuildRequest,
-        reporter: &dyn Reporter,
-    ) -> Result<Box<dyn Resolved>> {
+    fn compilers(&self) -> &'static [&'static str] {
+        &["go", "tinygo"]
+    }
+
+    fn resolve(&self, project: &Project, request: &BuildRequest, reporter: &dyn Reporter) -> Result<Box<dyn Resolved>> {
         reporter.phase("Resolving");
         let mut go = find_go()?;
         let root = project.root.canonicalize().unwrap_or_else(|_| project.root.clone());
@@ -132,19 +133,32 @@ impl Language for Go {
             None if main.deps.iter().any(|d| d == "net/http") => World::Http,
             None => World::Cli,
         };
+        let tinygo = match request.toolchain.as_deref().or(project.config.go.toolchain.as_deref()) {
+            None | Some("go") => None,
+            Some("tinygo") => Some(tinygo::find(world)?),
+            Some(other) => {
+                return Err(Diagnostic::env(format!(
+                    "`{other}` is not a Go compiler warp knows (warp.toml field `go.toolchain`)"
+                ))
+                .help("use `go` (the default) or `tinygo`")
+                .into());
+            }
+        };
         let unit = Unit {
             name: project.config.go.name.clone().unwrap_or_else(|| program_name(&main.import_path)),
             package_root: main.dir.clone(),
             out_dir,
             project: project.clone(),
         };
-        Ok(Box::new(GoUnit { go, root, main, world, module, unit }))
+        Ok(Box::new(GoUnit { go, tinygo, root, main, world, module, unit }))
     }
 }
 
 /// A Go program, resolved to its main package.
 struct GoUnit {
     go: GoTool,
+    /// `--toolchain tinygo`: TinyGo builds instead of Go.
+    tinygo: Option<tinygo::TinyGo>,
     root: PathBuf,
     main: Package,
     module: ModuleOverlay,
@@ -160,6 +174,12 @@ impl Resolved for GoUnit {
     fn build(&self, reporter: &dyn Reporter) -> Result<BuildOutput> {
         let name = &self.unit.name;
         let work = self.unit.out_dir.join("go");
+        if let Some(tinygo) = &self.tinygo {
+            let artifact = tinygo.build(&self.root, &self.main.import_path, &work, name, reporter)?;
+            let mut toolchain = BTreeMap::new();
+            toolchain.insert("tinygo".into(), tinygo.version.clone());
+            return Ok(BuildOutput { artifact, toolchain, sources: self.sources()?, optimize: None });
+        }
         std::fs::create_dir_all(&work).with_context(|| format!("failed to create `{}`", work.display()))?;
         let module_path = work.join(format!("{name}.core.wasm"));
 
@@ -321,7 +341,7 @@ fn with_sdk(go_mod: &str, sdk: &Path) -> String {
     out
 }
 
-/// The error for a failed `go build`: Go's own diagnostics (`file:line`),
+/// The error for a failed `go build` (or `tinygo build`): the compiler's own diagnostics (`file:line`),
 /// with the ones the bridge causes said in the program's terms.
 fn compile_error(name: &str, stderr: &str) -> anyhow::Error {
     if stderr.contains(BRIDGE_FILE) && stderr.contains("undefined: main") {
@@ -601,7 +621,9 @@ fn find_go() -> Result<GoTool> {
         .with_context(|| format!("failed to run `{}`", program.display()))?;
     let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
     match parse_version(&version) {
-        Some(found) if found >= SUPPORTED.0 && found <= SUPPORTED.1 => Ok(GoTool { program, version, overlay: None, mod_mod: false }),
+        Some(found) if found >= SUPPORTED.0 && found <= SUPPORTED.1 => {
+            Ok(GoTool { program, version, overlay: None, mod_mod: false })
+        }
         _ => {
             let ((lo_major, lo_minor), (hi_major, hi_minor)) = SUPPORTED;
             Err(Diagnostic::env(format!(

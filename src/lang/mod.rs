@@ -64,6 +64,11 @@ pub trait Language: Sync {
     fn install(&self, reporter: &dyn Reporter) -> Result<()>;
     /// `warp new --lang L --template KIND` templates.
     fn templates(&self) -> &'static [Template];
+    /// The compilers `warp pack --toolchain` may name (the first is the
+    /// default); empty when the language has one.
+    fn compilers(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// `http.reuse` when `warp.toml` does not set it: how many requests one
     /// instance serves. 1 (a fresh instance per request) unless the
     /// language's start-up is worth keeping.
@@ -83,6 +88,8 @@ pub struct BuildRequest {
     pub bin: Option<String>,
     /// Whether compiler diagnostics may carry ANSI colour.
     pub color: bool,
+    /// `--toolchain`: one of the language's [`Language::compilers`].
+    pub toolchain: Option<String>,
 }
 
 /// A project resolved to the one thing that becomes a component.

@@ -22,6 +22,7 @@ tests! {
     errors_name_the_construct: [Go],
     a_program_that_never_listens_is_a_500_naming_the_cause: [Go],
     the_sdk_reaches_dns_virtual_files_and_postgres_through_the_proxy: [Go, Openssl, Postgres],
+    tinygo_is_found_invoked_and_its_component_packed: [Go],
 }
 
 /// A fixture or template packed once: its copy, manifest and the runner's
@@ -421,4 +422,61 @@ fn the_sdk_reaches_dns_virtual_files_and_postgres_through_the_proxy() {
         let db = get(served.addr, "/db");
         assert_eq!((db.status, db.text().as_str()), (200, "42 warp\n"), "round {round}");
     }
+}
+
+/// TinyGo cannot be obtained on these machines, so this checks warp's
+/// side with a stand-in `tinygo` (a script that answers `version` and, for
+/// `build`, records its arguments and writes a real component: the go-cli
+/// template built by standard Go). TinyGo itself does not run here.
+fn tinygo_is_found_invoked_and_its_component_packed() {
+    let temp = tempfile::tempdir().unwrap();
+    run(warp(temp.path()).args(["new", "--lang", "go", "--template", "cli", "greet"])).expect_code(0);
+    let dir = temp.path().join("greet");
+    let real = crate::support::pack(&dir);
+    let component = real.with_file_name("greet.wasm");
+    let standin_output = temp.path().join("standin.wasm");
+    std::fs::copy(&component, &standin_output).unwrap();
+
+    // No TinyGo anywhere: the error names where warp looked and the fixes.
+    run(warp(&dir).args(["pack", "--toolchain", "tinygo"]).env_remove("WARP_TINYGO"))
+        .expect_code(2)
+        .stderr_has("no TinyGo: looked at $WARP_TINYGO, `tinygo` on PATH and warp's own build")
+        .stderr_has("warp toolchain build tinygo");
+
+    let tinygo = temp.path().join("tinygo");
+    let args = temp.path().join("tinygo-args");
+    std::fs::write(
+        &tinygo,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = version ]; then echo 'tinygo version 0.39.0 linux/amd64 (stand-in)'; exit 0; fi\n\
+             echo \"$@\" > {args}\nwhile [ \"$1\" != -o ]; do shift; done\ncp {out} \"$2\"\n",
+            args = args.display(),
+            out = standin_output.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&tinygo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let packed = run(warp(&dir).args(["pack", "--json", "--toolchain", "tinygo"]).env("WARP_TINYGO", &tinygo));
+    packed.expect_code(0);
+    let recorded = std::fs::read_to_string(&args).unwrap();
+    assert!(recorded.starts_with("build -target=wasip2 -no-debug -o "), "{recorded}");
+    let manifest = PathBuf::from(packed.json()["manifest"].as_str().unwrap());
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    assert_eq!(json["toolchain"]["tinygo"], "tinygo version 0.39.0 linux/amd64 (stand-in)");
+    assert!(json["toolchain"].get("go").is_none(), "{json}");
+    run(warp(&dir).arg("run").arg(&manifest).args(["--", "tiny"]).env("WARP_CACHE_DIR", temp.path().join("cache")))
+        .expect_code(0)
+        .stdout_has("Hello, tiny! (from greet)");
+
+    // A net/http service stays with standard Go.
+    let service = stock();
+    run(warp(&service.dir).args(["pack", "--toolchain", "tinygo"]).env("WARP_TINYGO", &tinygo))
+        .expect_code(1)
+        .stderr_has("TinyGo builds `wasi:cli` programs here");
+    // Another language has no such choice.
+    let c = tempfile::tempdir().unwrap();
+    std::fs::write(c.path().join("main.c"), "int main(void) { return 0; }\n").unwrap();
+    run(warp(c.path()).args(["pack", "--lang", "c", "--toolchain", "tinygo"]))
+        .expect_code(2)
+        .stderr_has("`--toolchain tinygo` is not a compiler for C");
 }

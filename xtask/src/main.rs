@@ -157,6 +157,7 @@ fn ci(sh: &Shell) -> Result<()> {
     // relies on it, since an unregistered test function is dead code.
     cmd!(sh, "cargo fmt --check").run().context("`cargo fmt --check` failed: run `cargo fmt`")?;
     bindings::run(&root(), true)?;
+    gofmt_check(sh)?;
     cmd!(sh, "cargo clippy --workspace --all-targets --release --locked -- -D warnings")
         .run()
         .context("clippy found problems")?;
@@ -282,6 +283,17 @@ fn bench(sh: &Shell) -> Result<()> {
             && f.value.trim_end_matches('×').parse::<f64>().unwrap_or(9.0) > 0.5
     }) {
         bail!("the template's packed size is over half the plain build");
+    }
+    Ok(())
+}
+
+/// The Go that warp carries (the SDK and bridge) and its Go templates and
+/// fixtures are gofmt-clean.
+fn gofmt_check(sh: &Shell) -> Result<()> {
+    let dirs = ["sdk/go", "templates/go-http", "templates/go-cli", "tests/fixtures"];
+    let unformatted = cmd!(sh, "gofmt -l {dirs...}").read().context("gofmt (Go's) is needed for the Go checks")?;
+    if !unformatted.trim().is_empty() {
+        bail!("not gofmt-formatted (run `gofmt -w` on them):\n{unformatted}");
     }
     Ok(())
 }

@@ -23,6 +23,7 @@ tests! {
     a_program_that_never_listens_is_a_500_naming_the_cause: [Go],
     the_sdk_reaches_dns_virtual_files_and_postgres_through_the_proxy: [Go, Openssl, Postgres],
     tinygo_is_found_invoked_and_its_component_packed: [Go],
+    port_env_picks_the_listener_and_idle_timeouts_do_not_break_requests: [Go],
 }
 
 /// A fixture or template packed once: its copy, manifest and the runner's
@@ -479,4 +480,16 @@ fn tinygo_is_found_invoked_and_its_component_packed() {
     run(warp(c.path()).args(["pack", "--lang", "c", "--toolchain", "tinygo"]))
         .expect_code(2)
         .stderr_has("`--toolchain tinygo` is not a compiler for C");
+}
+
+fn port_env_picks_the_listener_and_idle_timeouts_do_not_break_requests() {
+    let packed = Packed::new(&crate::support::repo().join("tests/fixtures/go-listeners"), "go-listeners");
+    let served = packed.serve();
+    for round in 0..6 {
+        let response = get(served.addr, "/");
+        assert_eq!((response.status, response.text().as_str()), (200, "service on 8081\n"), "round {round}");
+        // Past the server's IdleTimeout before the next request (the
+        // bridge redials a kept-alive connection the server closed).
+        std::thread::sleep(Duration::from_millis(60));
+    }
 }

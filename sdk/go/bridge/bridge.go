@@ -62,7 +62,7 @@ func handle(request, responseOut int32) {
 		fail(responseOut, http.StatusInternalServerError, err.Error())
 		return
 	}
-	if err := roundTrip(addr, req, responseOut); err != nil {
+	if err := roundTrip(addr, req, body, responseOut); err != nil {
 		fmt.Fprintf(os.Stderr, "warp bridge: %s %s: %v\n", req.Method, req.URL.RequestURI(), err)
 	}
 }
@@ -90,13 +90,43 @@ func serving() (string, error) {
 		}
 	}
 	deadline := time.Now().Add(timeout)
+	// The port to serve, when the deployment says: WARP_GO_PORT, else PORT
+	// (the convention many services read their port from).
+	wanted := os.Getenv("WARP_GO_PORT")
+	if wanted == "" {
+		wanted = os.Getenv("PORT")
+	}
+	wantedPort, _ := strconv.Atoi(wanted)
+	settle := 0
 	for spins := 0; ; spins++ {
-		if addr, ok := findListener(); ok {
+		listeners := findListeners()
+		if addr, ok := listeners[wantedPort]; ok && wantedPort != 0 {
 			target = addr
 			return addr, nil
 		}
+		if len(listeners) > 0 {
+			// Let main open the rest of its listeners (a metrics or pprof
+			// one may come first, or the wanted port may not be the one
+			// main uses), then take the lowest port.
+			limit := 50
+			if wantedPort != 0 {
+				limit = 300
+			}
+			if settle++; settle > limit {
+				target = lowest(listeners)
+				return target, nil
+			}
+		}
 		select {
 		case <-mainDone:
+			if len(listeners) > 0 {
+				// main started its servers in goroutines and returned.
+				target = lowest(listeners)
+				if addr, ok := listeners[wantedPort]; ok {
+					target = addr
+				}
+				return target, nil
+			}
 			if mainPanic != nil {
 				return "", fmt.Errorf("the Go program's main panicked before it listened: %v", mainPanic)
 			}
@@ -121,17 +151,18 @@ type conn struct {
 	r *bufio.Reader
 }
 
-func dial(addr string) (*conn, error) {
+// dial returns a kept-alive connection (reused = true) or a new one.
+func dial(addr string) (c *conn, reused bool, err error) {
 	if n := len(idle); n > 0 {
 		c := idle[n-1]
 		idle = idle[:n-1]
-		return c, nil
+		return c, true, nil
 	}
-	c, err := net.Dial("tcp", addr)
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("dialing the program's listener %s: %w", addr, err)
+		return nil, false, fmt.Errorf("dialing the program's listener %s: %w", addr, err)
 	}
-	return &conn{Conn: c, r: bufio.NewReaderSize(c, 32<<10)}, nil
+	return &conn{Conn: nc, r: bufio.NewReaderSize(nc, 32<<10)}, false, nil
 }
 
 // hopByHop are the headers of one connection, which the host refuses in a
@@ -141,17 +172,34 @@ var hopByHop = map[string]bool{
 	"Upgrade": true, "Te": true, "Trailer": true, "Host": true, "Http2-Settings": true,
 }
 
-func roundTrip(addr string, req *http.Request, responseOut int32) error {
-	c, err := dial(addr)
-	if err != nil {
-		fail(responseOut, http.StatusInternalServerError, err.Error())
-		return err
-	}
-	written := make(chan error, 1)
-	go func() { written <- req.Write(c) }()
-	resp, err := readResponse(c, req)
-	if err != nil {
+func roundTrip(addr string, req *http.Request, reqBody *inBody, responseOut int32) error {
+	var (
+		c       *conn
+		resp    *http.Response
+		written chan error
+	)
+	for attempt := 0; ; attempt++ {
+		var reused bool
+		var err error
+		c, reused, err = dial(addr)
+		if err != nil {
+			fail(responseOut, http.StatusInternalServerError, err.Error())
+			return err
+		}
+		written = make(chan error, 1)
+		go func() { written <- req.Write(c) }()
+		resp, err = readResponse(c, req)
+		if err == nil {
+			break
+		}
 		c.Close()
+		<-written
+		// A kept-alive connection the program's server had closed (its
+		// IdleTimeout): once more on a new one, if none of the body was
+		// read yet (so the request can be sent again whole).
+		if reused && attempt == 0 && (reqBody == nil || !reqBody.started) {
+			continue
+		}
 		// The program's server closes the connection without answering
 		// when a handler panics (after logging the panic).
 		fail(responseOut, http.StatusInternalServerError, "the Go program closed the connection without a response (did a handler panic? see the log)")

@@ -18,10 +18,9 @@ import (
 //go:linkname sockets net.sockets
 var sockets sync.Map
 
-// findListener returns the address of a stream listener in the program
-// (the lowest port when several listen).
-func findListener() (string, bool) {
-	best, bestPort := "", -1
+// findListeners returns the program's stream listeners by port.
+func findListeners() map[int]string {
+	found := map[int]string{}
 	sockets.Range(func(k, v any) bool {
 		fd := reflect.ValueOf(v)
 		if fd.Kind() != reflect.Pointer || fd.IsNil() {
@@ -41,13 +40,21 @@ func findListener() (string, bool) {
 			return true
 		}
 		addr := laddr.String()
-		port := portOf(addr)
-		if best == "" || port < bestPort {
-			best, bestPort = addr, port
-		}
+		found[portOf(addr)] = addr
 		return true
 	})
-	return best, best != ""
+	return found
+}
+
+// lowest is the listener with the lowest port.
+func lowest(listeners map[int]string) string {
+	best, bestPort := "", -1
+	for port, addr := range listeners {
+		if bestPort < 0 || port < bestPort {
+			best, bestPort = addr, port
+		}
+	}
+	return best
 }
 
 func portOf(addr string) int {

@@ -110,11 +110,14 @@ type inBody struct {
 	body, stream int32
 	closed       bool
 	eof          bool
+	// started: a Read was asked for (the body can no longer be resent).
+	started bool
 }
 
 const readChunk = 64 << 10
 
 func (b *inBody) Read(p []byte) (int, error) {
+	b.started = true
 	if b.eof || b.closed {
 		return 0, io.EOF
 	}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::{Figure, copy_tree, free_port, root, wait_for_200};
+use crate::{Figure, Wrk, copy_tree, free_port, root, wait_for_200, wrk};
 
 /// The stock net/http program of the Go tests.
 const FIXTURE: &str = "tests/fixtures/go-stock";
@@ -122,21 +122,9 @@ fn serving(sh: &Shell, warp: &Path, go_manifest: &Path, rust_hello: &Path) -> Re
                 ),
             });
         }
-        let out = cmd!(sh, "wrk -t2 -c32 -d10s --latency {url}").read()?;
+        let Wrk { rate, p50, errors } = wrk(sh, &url)?;
         child.kill()?;
         child.wait()?;
-        let rate: f64 = out
-            .lines()
-            .find_map(|l| l.strip_prefix("Requests/sec:"))
-            .and_then(|v| v.trim().parse().ok())
-            .context("wrk printed no Requests/sec")?;
-        let p50 = out.lines().find_map(|l| l.trim().strip_prefix("50%")).unwrap_or("?").trim().to_string();
-        let errors = out
-            .lines()
-            .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
-            .unwrap_or("no errors")
-            .trim()
-            .to_string();
         figures.push(Figure {
             what: format!("{name} under `warp run`, wrk -t2 -c32 -d10s"),
             value: format!("{rate:.0} req/s, p50 {p50} ({errors})"),

@@ -400,21 +400,10 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
                 .spawn()?
         };
         wait_for_200(port, Duration::from_secs(10))?;
-        let url = format!("http://{addr}/");
-        let out = cmd!(sh, "wrk -t2 -c32 -d10s {url}").read()?;
+        let measured = wrk(sh, &format!("http://{addr}/"))?;
         child.kill()?;
         child.wait()?;
-        let rate: f64 = out
-            .lines()
-            .find_map(|l| l.strip_prefix("Requests/sec:"))
-            .and_then(|v| v.trim().parse().ok())
-            .context("wrk printed no Requests/sec")?;
-        let errors = out
-            .lines()
-            .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
-            .unwrap_or("no errors")
-            .trim()
-            .to_string();
+        let (rate, errors) = (measured.rate, measured.errors);
         figures.push(Figure {
             what: format!("`{server}` (wasmtime 48), wrk -t2 -c32 -d10s"),
             value: format!("{rate:.0} req/s ({errors})"),
@@ -516,6 +505,33 @@ fn database_bench(sh: &Shell, warp: &Path, work: &Path) -> Result<Vec<Figure>> {
         });
     }
     Ok(figures)
+}
+
+/// What `wrk -t2 -c32 -d10s --latency` reported.
+struct Wrk {
+    rate: f64,
+    /// The median latency as wrk prints it (`2.50ms`).
+    p50: String,
+    /// wrk's error line, or "no errors".
+    errors: String,
+}
+
+/// Runs `wrk -t2 -c32 -d10s --latency` against `url`.
+fn wrk(sh: &Shell, url: &str) -> Result<Wrk> {
+    let out = cmd!(sh, "wrk -t2 -c32 -d10s --latency {url}").read()?;
+    let rate = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("wrk printed no Requests/sec")?;
+    let p50 = out.lines().find_map(|l| l.trim().strip_prefix("50%")).unwrap_or("?").trim().to_string();
+    let errors = out
+        .lines()
+        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+        .unwrap_or("no errors")
+        .trim()
+        .to_string();
+    Ok(Wrk { rate, p50, errors })
 }
 
 fn free_port() -> Result<u16> {

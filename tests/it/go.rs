@@ -21,7 +21,7 @@ tests! {
     cli_template_runs_as_a_command: [Go],
     errors_name_the_construct: [Go],
     a_program_that_never_listens_is_a_500_naming_the_cause: [Go],
-    the_sdk_reaches_dns_virtual_files_and_postgres_through_the_proxy: [Go, Openssl, Postgres],
+    the_sdk_reaches_dns_virtual_files_signals_and_postgres_through_the_proxy: [Go, Openssl, Postgres],
     tinygo_is_found_invoked_and_its_component_packed: [Go],
     port_env_picks_the_listener_and_idle_timeouts_do_not_break_requests: [Go],
 }
@@ -395,7 +395,7 @@ fn a_program_that_never_listens_is_a_500_naming_the_cause() {
     assert!(response.text().contains("main returned without listening"), "{}", response.text());
 }
 
-fn the_sdk_reaches_dns_virtual_files_and_postgres_through_the_proxy() {
+fn the_sdk_reaches_dns_virtual_files_signals_and_postgres_through_the_proxy() {
     let bin = crate::support::postgres_bin().expect("the test declares Need::Postgres");
     let temp = tempfile::tempdir().unwrap();
     let certs = crate::servers::Certs::new(temp.path());
@@ -421,6 +421,14 @@ fn the_sdk_reaches_dns_virtual_files_and_postgres_through_the_proxy() {
         let db = get(served.addr, "/db");
         assert_eq!((db.status, db.text().as_str()), (200, "42 warp\n"), "round {round}");
     }
+
+    assert_eq!(get(served.addr, "/signal/subscribe").text(), "true\n");
+    assert_eq!(get(served.addr, "/signal/poll").text(), "none\n");
+    let hup = std::process::Command::new("kill").args(["-HUP", &served.child.id().to_string()]).status().unwrap();
+    assert!(hup.success());
+    served.wait_for_stderr("Reloaded sdkprobe");
+    assert_eq!(get(served.addr, "/signal/poll").text(), "hangup\n", "the reload is queued as hangup");
+    assert_eq!(get(served.addr, "/signal/poll").text(), "none\n");
 }
 
 /// TinyGo cannot be obtained on these machines, so this checks warp's

@@ -15,6 +15,7 @@ tests! {
     a_full_instance_pool_answers_503_and_recovers: [WasmTarget],
     json_logs_are_one_event_per_line: [WasmTarget],
     a_reload_keeps_the_engine_unless_the_limits_change: [WasmTarget],
+    the_compiled_code_cache_runs_only_its_own_code: [WasmTarget],
 }
 
 fn serves_the_http_template_and_restarts_from_the_cache() {
@@ -256,4 +257,45 @@ fn a_reload_keeps_the_engine_unless_the_limits_change() {
     assert_eq!(next_event()["event"], "stopping");
     assert_eq!(next_event()["event"], "stopped");
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// The acceptance test of issue 9's cache: another component's compiled
+/// code copied over this one's cache entry is not run (the right code
+/// answers), and a damaged entry is compiled again, then used from the
+/// cache once rewritten.
+fn the_compiled_code_cache_runs_only_its_own_code() {
+    let (temp, hello_dir) = template("rust-http");
+    let hello = pack(&hello_dir);
+    let (_faults_temp, faults_dir) = fixture("faults");
+    let faults = pack(&faults_dir);
+    let cache = temp.path().join("cache");
+    let entry_of = |manifest: &Path| -> std::path::PathBuf {
+        let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+        let sha256 = value["component"]["sha256"].as_str().unwrap().to_string();
+        let mut entries = std::fs::read_dir(cache.join("compiled")).unwrap().flatten().map(|e| e.path());
+        entries.find(|p| p.to_string_lossy().ends_with(&format!("-{sha256}.cwasm"))).unwrap()
+    };
+    let serve_hello = |from_cache: bool| {
+        let served = Served::start(&hello, &cache);
+        let lines = served.wait_for_stderr("Serving");
+        let serving = lines.iter().find(|line| line.contains("Serving")).unwrap();
+        assert_eq!(serving.contains("compiled code from cache"), from_cache, "{serving}");
+        assert_eq!(request(served.addr, "GET", "/hello", ""), (200, "hello from warp: /hello\n".to_string()));
+    };
+    for manifest in [&hello, &faults] {
+        let served = Served::start(manifest, &cache);
+        assert_eq!(request(served.addr, "GET", "/", "").0, 200);
+    }
+    let (hello_entry, faults_entry) = (entry_of(&hello), entry_of(&faults));
+
+    std::fs::copy(&faults_entry, &hello_entry).unwrap();
+    serve_hello(false);
+    let mut damaged = std::fs::read(&hello_entry).unwrap();
+    let middle = damaged.len() / 2;
+    for byte in &mut damaged[middle..middle + 64] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(&hello_entry, damaged).unwrap();
+    serve_hello(false);
+    serve_hello(true);
 }

@@ -11,6 +11,7 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use crate::error::Exit;
+use crate::manifest::Placement;
 use crate::project::World;
 use crate::runner::events::JsonLines;
 use crate::runner::{self, CliExit, Control, EventSink, ShimState, Signal};
@@ -23,7 +24,9 @@ Examples:
   warp run target/warp/tool.warp.json -- --name world     a CLI component with arguments
 
 The manifest is checked before anything runs: schema version, the component's
-sha256, and the shims it enables. Compiled code is cached in
+sha256, and the shims it enables. The component must be a regular file in the
+manifest's directory or below (`--allow-component-outside` lifts that). Compiled
+code is cached, and checked before use, in
 `$WARP_CACHE_DIR` (default `~/.cache/warp`), so a restart compiles nothing;
 `WARP_CACHE_MAX_COMPILED` bounds that cache (default 512MiB).
 Each request gets a fresh instance; a trap answers 500, a request past
@@ -46,6 +49,10 @@ pub struct Opts {
     /// Address to serve on (http components).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Serve the component even when `component.path` leads outside the
+    /// manifest's directory (only for a manifest you trust).
+    #[arg(long)]
+    pub allow_component_outside: bool,
     /// Arguments for a CLI component (after `--`).
     #[arg(last = true)]
     pub args: Vec<String>,
@@ -54,7 +61,8 @@ pub struct Opts {
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let events: Arc<dyn EventSink> =
         if printer.json { Arc::new(JsonLines::stdout()) } else { Arc::new(HumanEvents::new(*printer)) };
-    let loaded = runner::load(&opts.manifest, None)?;
+    let placement = if opts.allow_component_outside { Placement::Anywhere } else { Placement::InsideTree };
+    let loaded = runner::load(&opts.manifest, None, placement)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -113,8 +113,8 @@ impl Server {
     pub async fn reload(&self, manifest: Option<PathBuf>) -> Result<Reloaded> {
         let current = self.current();
         let path = manifest.unwrap_or_else(|| current.loaded.manifest_path.clone());
-        let engine = current.loaded.engine.clone();
-        let loaded = tokio::task::spawn_blocking(move || super::load(&path, Some(&engine)))
+        let (engine, placement) = (current.loaded.engine.clone(), current.loaded.placement);
+        let loaded = tokio::task::spawn_blocking(move || super::load(&path, Some(&engine), placement))
             .await
             .context("the reload task failed")??;
         anyhow::ensure!(

@@ -32,7 +32,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::component;
 use crate::error::Diagnostic;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Placement};
 use crate::project::World;
 
 pub use cli::{CliExit, run_cli};
@@ -55,6 +55,8 @@ pub struct Loaded {
     pub manifest: Manifest,
     /// Where the manifest was read from (a reload without a path re-reads it).
     pub manifest_path: PathBuf,
+    /// Where the component may be; a reload keeps what `load` was given.
+    pub placement: Placement,
     pub engine: Arc<ServingEngine>,
     /// Whether `engine` is the one `load` was offered (not a new one).
     pub engine_reused: bool,
@@ -123,14 +125,14 @@ impl WasiHttpView for Host {
     }
 }
 
-/// Reads and checks a manifest and compiles (or loads) its component.
-/// `engine` is offered for reuse: it is kept when the manifest's limits
-/// would configure an identical one, so a reload keeps the engine and its
-/// epoch ticker.
-pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>) -> Result<Loaded> {
+/// Reads and checks a manifest and compiles (or loads) its component,
+/// which must be where `placement` allows. `engine` is offered for reuse:
+/// it is kept when the manifest's limits would configure an identical one,
+/// so a reload keeps the engine and its epoch ticker.
+pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>, placement: Placement) -> Result<Loaded> {
     let started = Instant::now();
     let manifest = Manifest::read(manifest_path)?;
-    let bytes = manifest.read_component(manifest_path)?;
+    let bytes = manifest.read_component_placed(manifest_path, placement)?;
     // Unknown shims were refused when the manifest was read; every `Shim`
     // can be linked (`shims::link` matches them all).
     let enabled = manifest.shims.enabled();
@@ -158,6 +160,7 @@ pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>) -> Result
     Ok(Loaded {
         manifest,
         manifest_path: manifest_path.to_path_buf(),
+        placement,
         engine,
         engine_reused,
         component,

@@ -151,6 +151,27 @@ fn refuses_bad_manifests_before_running() {
         value["shims"] = serde_json::json!({ "warp-drive": true });
     });
     run(&mut warp_run()).expect_code(2).stderr_has("unknown field `warp-drive`");
+
+    // The component must be a regular file in the manifest's directory or
+    // below, unless the user allows otherwise; a device never is read.
+    let value: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let component = manifest.parent().unwrap().join(value["component"]["path"].as_str().unwrap());
+    let outside = temp.path().join("outside.wasm");
+    std::fs::copy(&component, &outside).unwrap();
+    for path in [outside.to_str().unwrap(), "../../../outside.wasm", "/dev/zero"] {
+        write_edited_manifest(&manifest, &original, |value| value["component"]["path"] = path.into());
+        run(&mut warp_run())
+            .expect_code(2)
+            .stderr_has("names a component outside its directory (field `component.path`)");
+    }
+    write_edited_manifest(&manifest, &original, |value| value["component"]["path"] = "/dev/zero".into());
+    run(warp_run().arg("--allow-component-outside")).expect_code(2).stderr_has("it is a device, not a regular file");
+    write_edited_manifest(&manifest, &original, |value| {
+        value["component"]["path"] = outside.to_str().unwrap().into();
+    });
+    let served =
+        Served::start_with(warp(Path::new(".")).arg("run").arg(&manifest).arg("--allow-component-outside"), &cache);
+    assert_eq!(request(served.addr, "GET", "/", "").0, 200);
 }
 
 fn a_full_instance_pool_answers_503_and_recovers() {

@@ -293,6 +293,20 @@ pub struct Limits {
     /// past it are answered 503. Default 1000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instances: Option<u32>,
+    /// How long a client may take to send a request's head (its first, or
+    /// the next once it started one); then the connection is closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_timeout: Option<HumanDuration>,
+    /// How long a keep-alive connection may sit between requests, or a
+    /// response sit unread by its client; then the connection is closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<HumanDuration>,
+    /// Client connections open at once; more wait in the listen backlog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u32>,
+    /// How long a stop waits for requests in flight before cutting them short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_timeout: Option<HumanDuration>,
 }
 impl Limits {
     /// The smallest `memory` limit: one WebAssembly page.
@@ -321,6 +335,25 @@ impl Limits {
         }
         if self.instances == Some(0) {
             return Err("field `limits.instances`: 0 instances could serve nothing; leave it out for 1000".into());
+        }
+        for (field, value) in [
+            ("header_timeout", &self.header_timeout),
+            ("idle_timeout", &self.idle_timeout),
+            ("drain_timeout", &self.drain_timeout),
+        ] {
+            if let Some(timeout) = value
+                && timeout.duration < Self::MIN_REQUEST_TIMEOUT
+            {
+                return Err(format!(
+                    "field `limits.{field}`: `{}` is shorter than the runner's 10ms clock tick",
+                    timeout.text
+                ));
+            }
+        }
+        if self.connections == Some(0) {
+            return Err(
+                "field `limits.connections`: 0 connections could serve nothing; leave it out for the default".into()
+            );
         }
         Ok(())
     }
@@ -549,6 +582,10 @@ request_timeout = "10s"
             "[limits]\nmemory = 64",
             "[limits]\nmemory = \"0\"",
             "[limits]\ninstances = 0",
+            "[limits]\nheader_timeout = \"0s\"",
+            "[limits]\nidle_timeout = \"5ms\"",
+            "[limits]\ndrain_timeout = \"0ms\"",
+            "[limits]\nconnections = 0",
         ] {
             assert!(parse_config(bad, Path::new("warp.toml")).is_err(), "{bad}");
         }

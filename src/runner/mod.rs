@@ -13,6 +13,7 @@
 
 pub mod cache;
 mod cli;
+pub mod conn;
 pub mod events;
 pub mod http;
 mod serve;

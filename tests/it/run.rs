@@ -2,8 +2,9 @@
 //! components run to their exit code, faults contained per request.
 
 use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::*;
 
@@ -15,6 +16,10 @@ tests! {
     a_full_instance_pool_answers_503_and_recovers: [WasmTarget],
     json_logs_are_one_event_per_line: [WasmTarget],
     a_reload_keeps_the_engine_unless_the_limits_change: [WasmTarget],
+    slow_clients_and_idle_connections_are_cut_off: [WasmTarget],
+    accept_failures_back_off_at_the_open_file_limit: [WasmTarget],
+    a_stop_lets_a_streamed_response_finish_or_reports_it_cut_short: [WasmTarget],
+    an_aborted_request_is_counted_and_a_stuck_reload_never_blocks_a_stop: [WasmTarget],
     the_compiled_code_cache_runs_only_its_own_code: [WasmTarget],
 }
 
@@ -278,6 +283,254 @@ fn a_reload_keeps_the_engine_unless_the_limits_change() {
     assert_eq!(next_event()["event"], "stopping");
     assert_eq!(next_event()["event"], "stopped");
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// The faults fixture packed, its manifest edited by `edit`, and served.
+fn faults_served(edit: impl FnOnce(&mut serde_json::Value)) -> (tempfile::TempDir, std::path::PathBuf, Served) {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    write_edited_manifest(&manifest, &original, edit);
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    (temp, manifest, served)
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection; how long that took.
+#[track_caller]
+fn time_until_closed(stream: &mut TcpStream) -> Duration {
+    let started = Instant::now();
+    let mut sink = Vec::new();
+    match stream.read_to_end(&mut sink) {
+        Ok(_) => started.elapsed(),
+        Err(e) => panic!("the server did not close the connection within 10 s: {e}"),
+    }
+}
+
+/// Reads one response head (up to its blank line) and returns it.
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the connection closed in the head: {head:?}");
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap()
+}
+
+/// The acceptance test of issue 9's slow clients, then the connection
+/// clock: four clients that send 3 bytes of a 1000-byte body hold all four
+/// instance slots, and a healthy client still gets 200 within the request
+/// deadline (1 s) plus 1 s; a half-sent head, a silent connection and an
+/// idle keep-alive connection are closed by their timeouts; past
+/// `limits.connections`, a client waits until a connection closes.
+fn slow_clients_and_idle_connections_are_cut_off() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    write_edited_manifest(&manifest, &original, |value| {
+        value["limits"]["instances"] = 4.into();
+        value["limits"]["header_timeout"] = "1s".into();
+        value["limits"]["idle_timeout"] = "1s".into();
+    });
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    let addr = served.addr;
+    let mut slow: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = connect(addr);
+            stream.write_all(b"POST /hold HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\nabc").unwrap();
+            stream
+        })
+        .collect();
+    for _ in 0..4 {
+        served.wait_for_stderr("faults: /hold is holding");
+    }
+    let started = Instant::now();
+    let mut refused = 0;
+    loop {
+        match request(addr, "GET", "/", "") {
+            (200, body) => {
+                assert_eq!(body, "ok\n");
+                break;
+            }
+            (503, _) if started.elapsed() < Duration::from_secs(2) => refused += 1,
+            (status, body) => panic!("after {:?}: {status} {body}", started.elapsed()),
+        }
+    }
+    assert!(started.elapsed() <= Duration::from_secs(2), "the healthy client waited {:?}", started.elapsed());
+    eprintln!("healthy client: 200 after {:?} ({refused} × 503 while the slots were held)", started.elapsed());
+    for stream in &mut slow {
+        assert!(read_head(stream).starts_with("HTTP/1.1 504"));
+    }
+    served.wait_for_stderr("POST /hold failed: the request ran past its deadline");
+
+    // A half-sent head, and a connection that sends nothing: the header timeout.
+    let mut half = connect(addr);
+    half.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+    let mut silent = connect(addr);
+    assert!(time_until_closed(&mut half) < Duration::from_secs(3));
+    assert!(time_until_closed(&mut silent) < Duration::from_secs(3));
+    // An idle keep-alive connection: the idle timeout.
+    let mut idle = connect(addr);
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    assert!(read_head(&mut idle).starts_with("HTTP/1.1 200"));
+    assert!(time_until_closed(&mut idle) < Duration::from_secs(3));
+
+    // Two connections at most (default timeouts): a third client is answered
+    // only once one of two silent connections closes.
+    drop(served);
+    write_edited_manifest(&manifest, &original, |value| value["limits"]["connections"] = 2.into());
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    let mut silent: Vec<TcpStream> = (0..2).map(|_| connect(served.addr)).collect();
+    let mut waiting = connect(served.addr);
+    waiting.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    waiting.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    let early = waiting.read(&mut [0u8; 1]);
+    assert!(early.is_err(), "answered past the connection cap: {early:?}");
+    silent.pop();
+    waiting.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert!(read_head(&mut waiting).starts_with("HTTP/1.1 200"));
+}
+
+/// At the open-file limit `accept` fails; warp pauses between attempts
+/// (no core spun), logs the burst once, and serves again once descriptors
+/// are free.
+fn accept_failures_back_off_at_the_open_file_limit() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    // More connections allowed than descriptors: the limit is what stops accept.
+    write_edited_manifest(&manifest, &original, |value| value["limits"]["connections"] = 10_000.into());
+    let mut command = std::process::Command::new("sh");
+    command
+        .args(["-c", "ulimit -n 64 && exec \"$@\"", "sh", env!("CARGO_BIN_EXE_warp"), "run"])
+        .arg(&manifest)
+        .env("NO_COLOR", "1");
+    let served = Served::start_with(&mut command, &temp.path().join("cache"));
+    let held: Vec<TcpStream> = (0..100).map(|_| connect(served.addr)).collect();
+    served.wait_for_stderr("accept failed: Too many open files");
+
+    let cpu = || {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", served.child.id())).unwrap();
+        let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    };
+    let (before, started) = (cpu(), Instant::now());
+    // A window to measure in, not a wait for an event.
+    std::thread::sleep(Duration::from_secs(2));
+    let ticks = cpu() - before;
+    let per_second = ticks as f64 / started.elapsed().as_secs_f64();
+    eprintln!("at the open-file limit: {per_second:.1} CPU ticks per second");
+    assert!(per_second < 20.0, "warp spins while accept fails: {per_second:.1} ticks/s (100 = one core)");
+    let failures = served.stderr_lines().iter().filter(|line| line.contains("accept failed")).count();
+    assert_eq!(failures, 1, "{:#?}", served.stderr_lines());
+
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = std::panic::catch_unwind(|| request(served.addr, "GET", "/", "").0);
+        match attempt {
+            Ok(200) => break,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            other => panic!("warp did not serve again once descriptors were free: {other:?}"),
+        }
+    }
+}
+
+/// The acceptance test of issue 9's streaming stop: a SIGTERM during a
+/// streamed response lets it finish within the drain deadline (exit 0, the
+/// whole body); a response that cannot finish by then (its client stopped
+/// reading) is cut short and reported as a failure, with exit 1.
+fn a_stop_lets_a_streamed_response_finish_or_reports_it_cut_short() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let cache = temp.path().join("cache");
+    let start_streaming = |served: &Served| {
+        let mut client = connect(served.addr);
+        client.write_all(b"GET /stream?mib=16 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+        assert!(read_head(&mut client).starts_with("HTTP/1.1 200"));
+        served.wait_for_stderr("faults: /stream is streaming");
+        client
+    };
+    let terminate = |served: &Served| {
+        std::process::Command::new("kill").args(["-TERM", &served.child.id().to_string()]).status().unwrap();
+        served.wait_for_stderr("Stopping");
+    };
+
+    write_edited_manifest(&manifest, &original, |value| {
+        value["limits"]["request_timeout"] = "30s".into();
+        value["limits"]["drain_timeout"] = "10s".into();
+    });
+    let served = Served::start(&manifest, &cache);
+    let mut client = start_streaming(&served);
+    // The client reads nothing until the stop has begun, so the response
+    // is surely in flight when it does.
+    terminate(&served);
+    let mut body = Vec::new();
+    client.read_to_end(&mut body).unwrap();
+    let body = String::from_utf8(body).unwrap();
+    let (code, lines) = served.stop();
+    let streamed: usize = body
+        .split("\r\n")
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .map_while(|pair| Some(usize::from_str_radix(pair[0], 16).ok()?).filter(|&n| n > 0))
+        .sum();
+    assert_eq!(streamed, 16 << 20, "the streamed body was cut short");
+    assert!(body.ends_with("0\r\n\r\n"), "the chunked body did not end");
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(lines.iter().any(|line| line.contains("1 requests served, 0 failed")), "{lines:#?}");
+
+    write_edited_manifest(&manifest, &original, |value| {
+        value["limits"]["request_timeout"] = "30s".into();
+        value["limits"]["drain_timeout"] = "1s".into();
+    });
+    let served = Served::start(&manifest, &cache);
+    let _stalled = start_streaming(&served);
+    let started = Instant::now();
+    let (code, lines) = served.stop();
+    assert!(started.elapsed() < Duration::from_secs(5), "the stop took {:?}", started.elapsed());
+    assert_eq!(code, 1, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("GET /stream?mib=16 failed: cut short by the stop (its response cut off)")),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().any(|line| line.contains("1 failed (1 cut short by the stop)")), "{lines:#?}");
+}
+
+/// A request whose client goes away is counted and logged as aborted, and
+/// no longer counts as in flight, so a later stop is prompt. A reload whose
+/// manifest is now a FIFO is refused at once (never waited on), and a stop
+/// after it still works.
+fn an_aborted_request_is_counted_and_a_stuck_reload_never_blocks_a_stop() {
+    let (_temp, manifest, served) = faults_served(|_| {});
+    // The client sends its request and hangs up while the guest computes.
+    let mut client = connect(served.addr);
+    client.write_all(b"GET /loop HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    served.wait_for_stderr("faults: /loop is looping");
+    drop(client);
+    served.wait_for_stderr("GET /loop aborted: the connection closed before the response began");
+
+    std::fs::remove_file(&manifest).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&manifest).status().unwrap().success());
+    std::process::Command::new("kill").args(["-HUP", &served.child.id().to_string()]).status().unwrap();
+    let lines = served.wait_for_stderr("it is a FIFO, not a regular file");
+    assert!(lines.iter().any(|line| line.contains("warning: reload failed; still serving the previous version")));
+    assert_eq!(request(served.addr, "GET", "/", "").0, 200);
+
+    let started = Instant::now();
+    let (code, lines) = served.stop();
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "the stop waited {:?}", started.elapsed());
+    assert!(lines.iter().any(|line| line.contains("1 requests served, 0 failed, 1 aborted")), "{lines:#?}");
 }
 
 /// The acceptance test of issue 9's cache: another component's compiled

@@ -138,6 +138,9 @@ impl Manifest {
             .map_err(|e| Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display())))?;
         let invalid = |e: String| Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display()));
         manifest.limits.check().map_err(invalid)?;
+        if let Some(http) = &manifest.http {
+            http.check().map_err(invalid)?;
+        }
         Ok(manifest)
     }
 

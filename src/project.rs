@@ -376,6 +376,29 @@ impl Default for Http {
     }
 }
 
+impl Http {
+    /// Checks `route`; the error names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.route.starts_with('/') || self.route.contains(['?', '#']) {
+            return Err(format!(
+                "field `http.route`: `{}` is not a path prefix; it starts with `/`, e.g. `\"/api\"`",
+                self.route
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the request path `path` is under `route`: `/api` takes
+    /// `/api`, `/api/…` and `/api?…`, not `/apiary`; `/` takes everything.
+    pub fn routes(&self, path: &str) -> bool {
+        let prefix = self.route.trim_end_matches('/');
+        match path.strip_prefix(prefix) {
+            Some(rest) => rest.is_empty() || rest.starts_with(['/', '?']),
+            None => false,
+        }
+    }
+}
+
 fn default_route() -> String {
     "/".into()
 }
@@ -496,6 +519,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
         dns.check().map_err(|e| invalid(&e))?;
     }
     config.limits.check().map_err(|e| invalid(&e))?;
+    config.http.check().map_err(|e| invalid(&e))?;
     for (index, database) in config.shims.database.iter().enumerate() {
         if database.ca.is_some() && !database.tls {
             return Err(invalid(&format!(
@@ -586,8 +610,20 @@ request_timeout = "10s"
             "[limits]\nidle_timeout = \"5ms\"",
             "[limits]\ndrain_timeout = \"0ms\"",
             "[limits]\nconnections = 0",
+            "[http]\nroute = \"api\"",
         ] {
             assert!(parse_config(bad, Path::new("warp.toml")).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_route_takes_its_own_paths_only() {
+        let http = |route: &str| Http { route: route.into(), ..Http::default() };
+        assert!(http("/").routes("/") && http("/").routes("/anything?x=1"));
+        let api = http("/api");
+        assert!(api.routes("/api") && api.routes("/api/") && api.routes("/api/v1") && api.routes("/api?x"));
+        assert!(!api.routes("/apiary") && !api.routes("/") && !api.routes("/other/api"));
+        assert!(http("/api/").routes("/api/v1") && http("/api/").routes("/api"));
+        assert!(http("/api").check().is_ok() && http("api").check().is_err());
     }
 }

@@ -29,9 +29,9 @@ manifest's directory or below (`--allow-component-outside` lifts that). Compiled
 code is cached, and checked before use, in
 `$WARP_CACHE_DIR` (default `~/.cache/warp`), so a restart compiles nothing;
 `WARP_CACHE_MAX_COMPILED` bounds that cache (default 512MiB).
-Each request gets a fresh instance; a trap answers 500, a request past
-`limits.request_timeout` (default 30s, the client's sending and reading
-included) 504, a full instance pool 503.
+Each request gets a fresh instance (memory up to `limits.memory`, default
+128MiB); a trap answers 500, a request past `limits.request_timeout` (default
+30s, the client's sending and reading included) 504, a full instance pool 503.
 Connections close after `limits.header_timeout` (30s) without a request head,
 or `limits.idle_timeout` (75s) idle; at most `limits.connections` (1024) open.
 Ctrl-C or SIGTERM stops accepting and drains in-flight requests (up to

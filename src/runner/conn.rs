@@ -3,7 +3,7 @@
 //! (header-read, idle keep-alive and unread-response timeouts), the
 //! accounting of every request from its head to the end of its response
 //! body (served, failed, aborted by its client, cut short by a stop),
-//! and the drain when the server stops.
+//! `http.route`, and the drain when the server stops.
 //!
 //! What happens inside a request (an instance, the guest, its deadline) is
 //! `http.rs`'s; this file sees requests only from the outside.
@@ -509,8 +509,8 @@ impl Drop for Tracked {
     }
 }
 
-/// One request, as the connection sees it: dispatched to the guest, and
-/// tracked until its response body ends.
+/// One request, as the connection sees it: routed, dispatched to the
+/// guest, and tracked until its response body ends.
 async fn handle(
     server: Arc<Server>,
     request: hyper::Request<hyper::body::Incoming>,
@@ -520,18 +520,23 @@ async fn handle(
     let (method, uri) = (request.method().clone(), request.uri().clone());
     let info = RequestInfo { method: method.clone(), uri: uri.clone(), began: AtomicBool::new(false) };
     let mut tracked = Tracked::begin(server.clone(), in_flight, activity, info);
-    let response = match server.clone().dispatch(request, &method, &uri).await {
-        Ok(response) => response,
-        Err(failure) => {
-            tracked.failed = true;
-            server.events.emit(&Event::RequestFailed {
-                method: method.to_string(),
-                uri: uri.to_string(),
-                status: Some(failure.status),
-                reason: failure.reason,
-            });
-            // The reason is for the operator's log, not for clients.
-            plain(failure.status)
+    let routed = server.current().loaded.manifest.http.as_ref().is_none_or(|http| http.routes(uri.path()));
+    let response = if !routed {
+        plain(404)
+    } else {
+        match server.clone().dispatch(request, &method, &uri).await {
+            Ok(response) => response,
+            Err(failure) => {
+                tracked.failed = true;
+                server.events.emit(&Event::RequestFailed {
+                    method: method.to_string(),
+                    uri: uri.to_string(),
+                    status: Some(failure.status),
+                    reason: failure.reason,
+                });
+                // The reason is for the operator's log, not for clients.
+                plain(failure.status)
+            }
         }
     };
     tracked.info.began.store(true, Ordering::Relaxed);

@@ -51,6 +51,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Instances alive at once unless `limits.instances` says otherwise.
 pub const DEFAULT_INSTANCES: u32 = 1000;
 
+/// Each instance's largest linear memory unless `limits.memory` says
+/// otherwise: enough for ordinary services, and 1000 instances cannot ask
+/// for 4 GiB each.
+pub const DEFAULT_MEMORY: u64 = 128 << 20;
+
 /// A manifest whose component is compiled and ready to instantiate.
 pub struct Loaded {
     pub manifest: Manifest,
@@ -100,10 +105,8 @@ impl Host {
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("failed to open `{}` for the guest's `{guest}`", host.display()))?;
         }
-        let mut limits = StoreLimitsBuilder::new().trap_on_grow_failure(true);
-        if let Some(memory) = manifest.limits.memory {
-            limits = limits.memory_size(memory.0 as usize);
-        }
+        let memory = usize::try_from(EngineShape::of(manifest).memory).unwrap_or(usize::MAX);
+        let limits = StoreLimitsBuilder::new().trap_on_grow_failure(true).memory_size(memory);
         Ok(Host {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -180,15 +183,16 @@ pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>, placement
 pub struct EngineShape {
     /// Instances alive at once (the pool's size).
     pub instances: u32,
-    /// The largest linear memory, in bytes (`limits.memory`).
-    pub memory: Option<u64>,
+    /// The largest linear memory, in bytes (`limits.memory`, else
+    /// [`DEFAULT_MEMORY`]).
+    pub memory: u64,
 }
 
 impl EngineShape {
     pub fn of(manifest: &Manifest) -> EngineShape {
         EngineShape {
             instances: manifest.limits.instances.unwrap_or(DEFAULT_INSTANCES).max(1),
-            memory: manifest.limits.memory.map(|memory| memory.0),
+            memory: manifest.limits.memory.map_or(DEFAULT_MEMORY, |memory| memory.0),
         }
     }
 }
@@ -216,9 +220,7 @@ impl ServingEngine {
             .total_core_instances(shape.instances.saturating_mul(8))
             .total_memories(shape.instances)
             .total_tables(shape.instances.saturating_mul(4));
-        if let Some(memory) = shape.memory {
-            pool.max_memory_size(memory as usize);
-        }
+        pool.max_memory_size(usize::try_from(shape.memory).unwrap_or(usize::MAX));
         let mut pooled = config.clone();
         pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let (engine, pooling) = match Engine::new(&pooled) {

@@ -21,6 +21,7 @@ tests! {
     a_stop_lets_a_streamed_response_finish_or_reports_it_cut_short: [WasmTarget],
     an_aborted_request_is_counted_and_a_stuck_reload_never_blocks_a_stop: [WasmTarget],
     the_compiled_code_cache_runs_only_its_own_code: [WasmTarget],
+    memory_is_limited_by_default_and_the_route_is_honoured: [WasmTarget],
 }
 
 fn serves_the_http_template_and_restarts_from_the_cache() {
@@ -572,4 +573,37 @@ fn the_compiled_code_cache_runs_only_its_own_code() {
     std::fs::write(&hello_entry, damaged).unwrap();
     serve_hello(false);
     serve_hello(true);
+}
+
+/// Without `limits.memory`, an instance gets the default (128 MiB): a guest
+/// that allocates without end fails at it, and warp's memory stays far
+/// below the 4 GiB it used to reach. `http.route` is honoured: paths
+/// outside it answer 404 without reaching the guest.
+fn memory_is_limited_by_default_and_the_route_is_honoured() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    write_edited_manifest(&manifest, &original, |value| {
+        value["limits"].as_object_mut().unwrap().remove("memory");
+    });
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    assert_eq!(request(served.addr, "GET", "/oom", "").0, 500);
+    served.wait_for_stderr("forcing trap when growing memory");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", served.child.id())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    eprintln!("peak resident memory after /oom: {} MiB", peak_kib / 1024);
+    assert!(peak_kib < 1 << 20, "warp reached {} MiB", peak_kib / 1024);
+
+    write_edited_manifest(&manifest, &original, |value| value["http"]["route"] = "/api".into());
+    std::process::Command::new("kill").args(["-HUP", &served.child.id().to_string()]).status().unwrap();
+    served.wait_for_stderr("Reloaded");
+    assert_eq!(request(served.addr, "GET", "/api", ""), (200, "ok\n".to_string()));
+    assert_eq!(request(served.addr, "GET", "/api/v1?x=1", ""), (200, "ok\n".to_string()));
+    for outside in ["/", "/apiary", "/other/api"] {
+        assert_eq!(request(served.addr, "GET", outside, "").0, 404, "{outside}");
+    }
 }

@@ -164,8 +164,13 @@ fn refuses_bad_manifests_before_running() {
     let component = manifest.parent().unwrap().join(value["component"]["path"].as_str().unwrap());
     let outside = temp.path().join("outside.wasm");
     std::fs::copy(&component, &outside).unwrap();
+    // The digest is wrong too, so a warp without the check fails fast
+    // (exit 2 on the digest) instead of serving.
     for path in [outside.to_str().unwrap(), "../../../outside.wasm", "/dev/zero"] {
-        write_edited_manifest(&manifest, &original, |value| value["component"]["path"] = path.into());
+        write_edited_manifest(&manifest, &original, |value| {
+            value["component"]["path"] = path.into();
+            value["component"]["sha256"] = "ab".repeat(32).into();
+        });
         run(&mut warp_run())
             .expect_code(2)
             .stderr_has("names a component outside its directory (field `component.path`)");

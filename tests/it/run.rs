@@ -588,8 +588,10 @@ fn memory_is_limited_by_default_and_the_route_is_honoured() {
     let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);
     let original = std::fs::read_to_string(&manifest).unwrap();
+    // A deadline long enough that the memory limit is what stops `/oom`.
     write_edited_manifest(&manifest, &original, |value| {
         value["limits"].as_object_mut().unwrap().remove("memory");
+        value["limits"]["request_timeout"] = "30s".into();
     });
     let served = Served::start(&manifest, &temp.path().join("cache"));
     assert_eq!(request(served.addr, "GET", "/oom", "").0, 500);

@@ -540,7 +540,13 @@ async fn handle(
         }
     };
     tracked.info.began.store(true, Ordering::Relaxed);
-    response.map(|body| Counted { inner: body, tracked }.boxed_unsync())
+    // Hyper sends no body for these and drops it unread.
+    let status = response.status();
+    let bodiless = method == hyper::Method::HEAD
+        || status.is_informational()
+        || status == hyper::StatusCode::NO_CONTENT
+        || status == hyper::StatusCode::NOT_MODIFIED;
+    response.map(|body| Counted { inner: body, tracked, bodiless }.boxed_unsync())
 }
 
 /// A response body that ends its request's [`Tracked`]: served at its end,
@@ -548,6 +554,8 @@ async fn handle(
 struct Counted {
     inner: HyperOutgoingBody,
     tracked: Tracked,
+    /// The response has no body on the wire (`HEAD`, 1xx, 204, 304).
+    bodiless: bool,
 }
 
 impl Body for Counted {
@@ -579,8 +587,9 @@ impl Body for Counted {
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        // A body with nothing left may never be polled to its end.
-        if self.inner.is_end_stream() {
+        // A body with nothing left, or none to send, may never be polled
+        // to its end.
+        if self.bodiless || self.inner.is_end_stream() {
             self.tracked.end(Outcome::Served);
         }
     }

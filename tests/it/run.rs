@@ -531,12 +531,14 @@ fn an_aborted_request_is_counted_and_a_stuck_reload_never_blocks_a_stop() {
     let lines = served.wait_for_stderr("it is a FIFO, not a regular file");
     assert!(lines.iter().any(|line| line.contains("warning: reload failed; still serving the previous version")));
     assert_eq!(request(served.addr, "GET", "/", "").0, 200);
+    // A HEAD response has no body to send: served, not aborted.
+    assert_eq!(request(served.addr, "HEAD", "/", "").0, 200);
 
     let started = Instant::now();
     let (code, lines) = served.stop();
     assert_eq!(code, 0, "{lines:#?}");
     assert!(started.elapsed() < Duration::from_secs(3), "the stop waited {:?}", started.elapsed());
-    assert!(lines.iter().any(|line| line.contains("1 requests served, 0 failed, 1 aborted")), "{lines:#?}");
+    assert!(lines.iter().any(|line| line.contains("2 requests served, 0 failed, 1 aborted")), "{lines:#?}");
 }
 
 /// The acceptance test of issue 9's cache: another component's compiled

@@ -1,5 +1,6 @@
 //! The ground floor: plumbing every domain module may use and none owns —
-//! warp's cache root, atomic writes, digests, and finding programs on PATH.
+//! warp's cache root, atomic writes, bounded reads of regular files,
+//! digests, and finding programs on PATH.
 //!
 //! Nothing here knows about packing, running or forks; a domain module
 //! imports another domain module only for its domain, never for these.
@@ -58,6 +59,78 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     temp.as_file().sync_all().ok();
     temp.persist(path).map_err(|e| e.error).with_context(|| format!("failed to write `{}`", path.display()))?;
     Ok(())
+}
+
+/// Why [`read_regular_file`] gave no contents.
+#[derive(Debug)]
+pub enum ReadRefused {
+    /// Opening, inspecting or reading failed.
+    Io(std::io::Error),
+    /// The path names something other than a regular file: what it is
+    /// ("a directory", "a FIFO", …).
+    NotRegular(&'static str),
+    /// The file holds more than the bound allows.
+    TooLarge { max_bytes: u64 },
+}
+
+impl std::fmt::Display for ReadRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadRefused::Io(e) => write!(f, "{e}"),
+            ReadRefused::NotRegular(kind) => write!(f, "it is {kind}, not a regular file"),
+            ReadRefused::TooLarge { max_bytes } => write!(f, "it is larger than the {max_bytes}-byte limit"),
+        }
+    }
+}
+
+impl From<std::io::Error> for ReadRefused {
+    fn from(e: std::io::Error) -> Self {
+        ReadRefused::Io(e)
+    }
+}
+
+/// Reads `path` when it is a regular file (after following symlinks) of at
+/// most `max_bytes`. A FIFO, socket or device is refused without reading
+/// (and without being opened, so opening cannot block or have effects); the
+/// file is opened non-blocking and its type checked again on the open
+/// handle, so a swap between the two checks is refused too.
+pub fn read_regular_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, ReadRefused> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let check = |metadata: &std::fs::Metadata| -> Result<(), ReadRefused> {
+        if !metadata.is_file() {
+            return Err(ReadRefused::NotRegular(file_kind(&metadata.file_type())));
+        }
+        if metadata.len() > max_bytes {
+            return Err(ReadRefused::TooLarge { max_bytes });
+        }
+        Ok(())
+    };
+    check(&std::fs::metadata(path)?)?;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path)?;
+    check(&file.metadata()?)?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(ReadRefused::TooLarge { max_bytes });
+    }
+    Ok(bytes)
+}
+
+/// What a file type is, in prose, for messages.
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// `program` as a path: itself when it contains a `/`, else the first
@@ -132,6 +205,23 @@ mod tests {
         let names: Vec<_> = std::fs::read_dir(dir.path().join("a")).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(names, ["b.txt"]);
         assert_eq!(dir_size(dir.path()), 3);
+    }
+
+    #[test]
+    fn bounded_reads_take_only_regular_files_within_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"12345").unwrap();
+        assert_eq!(read_regular_file(&file, 5).unwrap(), b"12345");
+        assert!(matches!(read_regular_file(&file, 4), Err(ReadRefused::TooLarge { max_bytes: 4 })));
+        assert!(matches!(read_regular_file(dir.path(), 100), Err(ReadRefused::NotRegular("a directory"))));
+        assert!(matches!(read_regular_file(Path::new("/dev/zero"), 100), Err(ReadRefused::NotRegular("a device"))));
+        // A FIFO with no writer would block an ordinary open forever.
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let err = read_regular_file(&fifo, 100).unwrap_err();
+        assert_eq!(err.to_string(), "it is a FIFO, not a regular file");
+        assert!(matches!(read_regular_file(&dir.path().join("absent"), 100), Err(ReadRefused::Io(_))));
     }
 
     #[test]

@@ -19,6 +19,25 @@ use crate::size::{Budget, Contributor, Sizes};
 /// The schema version this `warp` writes and the newest it reads.
 pub const SCHEMA: u32 = 1;
 
+/// The largest run manifest read: those `warp pack` writes are a few
+/// kilobytes; a bigger file is a mistake or an attack on memory.
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
+/// The largest component read: ComponentizeJS's engine, the biggest guests
+/// warp makes, is about 11 MB.
+pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+
+/// Where a manifest's component may be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Placement {
+    /// A regular file in the manifest's directory or below, after symlinks
+    /// are resolved (where `warp pack` writes it).
+    #[default]
+    InsideTree,
+    /// Any regular file: the user allowed it (`warp run --allow-component-outside`).
+    Anywhere,
+}
+
 /// The file name of a component's manifest: `hello.wasm` → `hello.warp.json`.
 pub fn path_for(component: &Path) -> PathBuf {
     component.with_extension("warp.json")
@@ -73,9 +92,16 @@ impl Manifest {
 
     /// Reads and checks a manifest: schema version first (so a newer
     /// manifest gets a clear message rather than a field error), then shape.
+    /// Only a regular file of at most [`MAX_MANIFEST_BYTES`] is read: a FIFO
+    /// or device is refused at once, never waited on.
     pub fn read(path: &Path) -> Result<Manifest> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Diagnostic::env(format!("failed to read manifest `{}`: {e}", path.display())))?;
+        let bytes = crate::fs::read_regular_file(path, MAX_MANIFEST_BYTES).map_err(|e| {
+            Diagnostic::env(format!("failed to read manifest `{}`: {e}", path.display()))
+                .help("name the `NAME.warp.json` file that `warp pack` wrote")
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Diagnostic::env(format!("`{}` is not a run manifest: it is not UTF-8 text", path.display()))
+        })?;
         Self::parse(&text, path)
     }
 
@@ -110,10 +136,11 @@ impl Manifest {
         }
         let manifest: Manifest = serde_json::from_value(value)
             .map_err(|e| Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display())))?;
-        manifest
-            .limits
-            .check()
-            .map_err(|e| Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display())))?;
+        let invalid = |e: String| Diagnostic::env(format!("invalid run manifest `{}`: {e}", path.display()));
+        manifest.limits.check().map_err(invalid)?;
+        if let Some(http) = &manifest.http {
+            http.check().map_err(invalid)?;
+        }
         Ok(manifest)
     }
 
@@ -142,20 +169,46 @@ impl Manifest {
         Ok(preopens)
     }
 
-    /// Reads the component and checks it is the one the manifest describes.
+    /// Reads the component, which must be inside the manifest's tree, and
+    /// checks it is the one the manifest describes.
     pub fn read_component(&self, manifest_path: &Path) -> Result<Vec<u8>> {
+        self.read_component_placed(manifest_path, Placement::InsideTree)
+    }
+
+    /// Reads the component from where `placement` allows: a regular file of
+    /// at most [`MAX_COMPONENT_BYTES`]. It is checked against
+    /// `component.sha256`; a mismatch does not print the file's digest
+    /// (the file may be one the manifest had no business naming).
+    pub fn read_component_placed(&self, manifest_path: &Path, placement: Placement) -> Result<Vec<u8>> {
         let path = self.component_path(manifest_path);
-        let bytes = std::fs::read(&path).map_err(|e| {
+        let failed = |e: &dyn std::fmt::Display| {
             Diagnostic::env(format!(
                 "failed to read component `{}` named by `{}` (field `component.path`): {e}",
                 path.display(),
                 manifest_path.display()
             ))
-        })?;
-        let digest = sha256_hex(&bytes);
-        if digest != self.component.sha256 {
+        };
+        if placement == Placement::InsideTree {
+            let base = manifest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let base = base.canonicalize().map_err(|e| failed(&e))?;
+            let real = path.canonicalize().map_err(|e| failed(&e))?;
+            if !real.starts_with(&base) {
+                return Err(Diagnostic::env(format!(
+                    "`{}` names a component outside its directory (field `component.path`): `{}`",
+                    manifest_path.display(),
+                    self.component.path
+                ))
+                .help(
+                    "keep the component in the manifest's directory or below (where `warp pack` writes it), \
+                     or pass `--allow-component-outside` to `warp run` if you trust this manifest",
+                )
+                .into());
+            }
+        }
+        let bytes = crate::fs::read_regular_file(&path, MAX_COMPONENT_BYTES).map_err(|e| failed(&e))?;
+        if sha256_hex(&bytes) != self.component.sha256 {
             return Err(Diagnostic::env(format!(
-                "`{}` does not match its manifest `{}`: field `component.sha256` is {}, the file's is {digest}",
+                "`{}` does not match its manifest `{}`: the file's sha256 differs from field `component.sha256` ({})",
                 path.display(),
                 manifest_path.display(),
                 self.component.sha256
@@ -235,5 +288,52 @@ mod tests {
         value["shims"] = serde_json::json!({ "teleport": true });
         let err = Manifest::parse(&value.to_string(), Path::new("m.json")).unwrap_err();
         assert!(err.to_string().contains("teleport"), "{err}");
+    }
+
+    #[test]
+    fn only_a_regular_file_of_bounded_size_is_read_as_a_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.warp.json");
+        std::fs::write(&big, vec![b' '; MAX_MANIFEST_BYTES as usize + 1]).unwrap();
+        let err = Manifest::read(&big).unwrap_err();
+        assert!(err.to_string().contains("larger than the 4194304-byte limit"), "{err}");
+        let fifo = dir.path().join("fifo.warp.json");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let err = Manifest::read(&fifo).unwrap_err();
+        assert!(err.to_string().contains("it is a FIFO, not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn the_component_must_be_a_regular_file_inside_the_manifests_tree() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("app");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(root.path().join("secret"), b"x").unwrap();
+        std::fs::write(dir.join("sub/hello.wasm"), b"x").unwrap();
+        std::os::unix::fs::symlink(root.path().join("secret"), dir.join("link.wasm")).unwrap();
+        let manifest_path = dir.join("hello.warp.json");
+        let mut manifest = sample();
+        let read = |manifest: &Manifest, placement| manifest.read_component_placed(&manifest_path, placement);
+
+        manifest.component.path = "sub/hello.wasm".into();
+        assert_eq!(read(&manifest, Placement::InsideTree).unwrap(), b"x");
+        for outside in ["../secret", "link.wasm", "/etc/passwd", "sub/../../secret"] {
+            manifest.component.path = outside.into();
+            let err = read(&manifest, Placement::InsideTree).unwrap_err().to_string();
+            assert!(err.contains("outside its directory (field `component.path`)"), "{outside}: {err}");
+        }
+        manifest.component.path = "../secret".into();
+        assert_eq!(read(&manifest, Placement::Anywhere).unwrap(), b"x");
+        // Allowed or not, a device is never read, and a digest mismatch
+        // does not reveal the file's digest.
+        manifest.component.path = "/dev/zero".into();
+        let err = read(&manifest, Placement::Anywhere).unwrap_err().to_string();
+        assert!(err.contains("it is a device, not a regular file"), "{err}");
+        manifest.component.path = "/etc/hostname".into();
+        manifest.component.sha256 = "ab".repeat(32);
+        if let Ok(bytes) = std::fs::read("/etc/hostname") {
+            let err = read(&manifest, Placement::Anywhere).unwrap_err().to_string();
+            assert!(err.contains("field `component.sha256`") && !err.contains(&sha256_hex(&bytes)), "{err}");
+        }
     }
 }

@@ -314,6 +314,20 @@ pub struct Limits {
     /// past it are answered 503. Default 1000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instances: Option<u32>,
+    /// How long a client may take to send a request's head (its first, or
+    /// the next once it started one); then the connection is closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_timeout: Option<HumanDuration>,
+    /// How long a keep-alive connection may sit between requests, or a
+    /// response sit unread by its client; then the connection is closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<HumanDuration>,
+    /// Client connections open at once; more wait in the listen backlog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u32>,
+    /// How long a stop waits for requests in flight before cutting them short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_timeout: Option<HumanDuration>,
 }
 impl Limits {
     /// The smallest `memory` limit: one WebAssembly page.
@@ -343,6 +357,25 @@ impl Limits {
         if self.instances == Some(0) {
             return Err("field `limits.instances`: 0 instances could serve nothing; leave it out for 1000".into());
         }
+        for (field, value) in [
+            ("header_timeout", &self.header_timeout),
+            ("idle_timeout", &self.idle_timeout),
+            ("drain_timeout", &self.drain_timeout),
+        ] {
+            if let Some(timeout) = value
+                && timeout.duration < Self::MIN_REQUEST_TIMEOUT
+            {
+                return Err(format!(
+                    "field `limits.{field}`: `{}` is shorter than the runner's 10ms clock tick",
+                    timeout.text
+                ));
+            }
+        }
+        if self.connections == Some(0) {
+            return Err(
+                "field `limits.connections`: 0 connections could serve nothing; leave it out for the default".into()
+            );
+        }
         Ok(())
     }
 }
@@ -367,6 +400,29 @@ pub struct Http {
 impl Default for Http {
     fn default() -> Self {
         Http { route: default_route(), port: default_port(), reuse: None }
+    }
+}
+
+impl Http {
+    /// Checks `route`; the error names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.route.starts_with('/') || self.route.contains(['?', '#']) {
+            return Err(format!(
+                "field `http.route`: `{}` is not a path prefix; it starts with `/`, e.g. `\"/api\"`",
+                self.route
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the request path `path` is under `route`: `/api` takes
+    /// `/api`, `/api/…` and `/api?…`, not `/apiary`; `/` takes everything.
+    pub fn routes(&self, path: &str) -> bool {
+        let prefix = self.route.trim_end_matches('/');
+        match path.strip_prefix(prefix) {
+            Some(rest) => rest.is_empty() || rest.starts_with(['/', '?']),
+            None => false,
+        }
     }
 }
 
@@ -490,6 +546,7 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
         dns.check().map_err(|e| invalid(&e))?;
     }
     config.limits.check().map_err(|e| invalid(&e))?;
+    config.http.check().map_err(|e| invalid(&e))?;
     for (index, database) in config.shims.database.iter().enumerate() {
         if database.ca.is_some() && !database.tls {
             return Err(invalid(&format!(
@@ -576,8 +633,24 @@ request_timeout = "10s"
             "[limits]\nmemory = 64",
             "[limits]\nmemory = \"0\"",
             "[limits]\ninstances = 0",
+            "[limits]\nheader_timeout = \"0s\"",
+            "[limits]\nidle_timeout = \"5ms\"",
+            "[limits]\ndrain_timeout = \"0ms\"",
+            "[limits]\nconnections = 0",
+            "[http]\nroute = \"api\"",
         ] {
             assert!(parse_config(bad, Path::new("warp.toml")).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_route_takes_its_own_paths_only() {
+        let http = |route: &str| Http { route: route.into(), ..Http::default() };
+        assert!(http("/").routes("/") && http("/").routes("/anything?x=1"));
+        let api = http("/api");
+        assert!(api.routes("/api") && api.routes("/api/") && api.routes("/api/v1") && api.routes("/api?x"));
+        assert!(!api.routes("/apiary") && !api.routes("/") && !api.routes("/other/api"));
+        assert!(http("/api/").routes("/api/v1") && http("/api/").routes("/api"));
+        assert!(http("/api").check().is_ok() && http("api").check().is_err());
     }
 }

@@ -208,12 +208,29 @@ impl EventSink for HumanEvents {
                 printer.status("Serving", format_args!("{name} ({origin}{pool}, ready in {ready} ms)"));
                 printer.out(format_args!("listening on http://{address}\n"));
             }
-            Event::AcceptFailed { error } => self.line(format_args!("accept failed: {error}")),
+            Event::AcceptFailed { error, suppressed: 0 } => self.line(format_args!(
+                "accept failed: {error}; retrying with a pause of up to 1 s (while it lasts, logged once a minute)"
+            )),
+            Event::AcceptFailed { error, suppressed } => {
+                self.line(format_args!("accept failed: {error} (and {suppressed} more times since the last report)"))
+            }
             Event::RequestFailed { method, uri, status: Some(_), reason } => {
                 self.line(format_args!("{method} {uri} failed: {reason}"))
             }
             Event::RequestFailed { method, uri, status: None, reason } => {
                 self.line(format_args!("{method} {uri} failed after the response began: {reason}"))
+            }
+            Event::RequestAborted { method, uri, began } => {
+                let when = if *began { "before the response was complete" } else { "before the response began" };
+                self.line(format_args!("{method} {uri} aborted: the connection closed {when}"))
+            }
+            Event::RequestCutShort { method, uri, began, drain } => {
+                let when = if *began { "its response cut off" } else { "no response sent" };
+                self.line(format_args!(
+                    "{method} {uri} failed: cut short by the stop ({when}): still in flight after the {} ms drain \
+                     (limits.drain_timeout)",
+                    drain.as_millis()
+                ))
             }
             Event::Threading { name, model: ThreadingModel::ParallelRequired } => self.line(format_args!(
                 "warning: {name} requires parallel threads, which WebAssembly components here do not have; it runs \
@@ -246,10 +263,17 @@ impl EventSink for HumanEvents {
                 printer.status("Stopping", format_args!("{}: draining in-flight requests", signal.name()))
             }
             Event::Stopped(stopped) => {
+                let cut = match stopped.cut_short {
+                    0 => String::new(),
+                    n => format!(" ({n} cut short by the stop)"),
+                };
                 let status = if stopped.degraded { " (deployment degraded: see the warning above)" } else { "" };
                 printer.status(
                     "Stopped",
-                    format_args!("{} requests served, {} failed{status}", stopped.served, stopped.failed),
+                    format_args!(
+                        "{} requests served, {} failed{cut}, {} aborted by their clients{status}",
+                        stopped.served, stopped.failed, stopped.aborted
+                    ),
                 );
             }
         }

@@ -11,6 +11,7 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use crate::error::Exit;
+use crate::manifest::Placement;
 use crate::project::World;
 use crate::runner::events::JsonLines;
 use crate::runner::{self, CliExit, Control, EventSink, ShimState, Signal};
@@ -23,18 +24,25 @@ Examples:
   warp run target/warp/tool.warp.json -- --name world     a CLI component with arguments
 
 The manifest is checked before anything runs: schema version, the component's
-sha256, and the shims it enables. Compiled code is cached in
+sha256, and the shims it enables. The component must be a regular file in the
+manifest's directory or below (`--allow-component-outside` lifts that). Compiled
+code is cached, and checked before use, in
 `$WARP_CACHE_DIR` (default `~/.cache/warp`), so a restart compiles nothing;
 `WARP_CACHE_MAX_COMPILED` bounds that cache (default 512MiB).
-Each request gets a fresh instance; a trap answers 500, a request past
-`limits.request_timeout` (default 30s) 504, a full instance pool 503.
-Ctrl-C or SIGTERM stops accepting and drains in-flight requests (up to 10s).
+Each request gets a fresh instance (memory up to `limits.memory`, default
+128MiB); a trap answers 500, a request past `limits.request_timeout` (default
+30s, the client's sending and reading included) 504, a full instance pool 503.
+Connections close after `limits.header_timeout` (30s) without a request head,
+or `limits.idle_timeout` (75s) idle; at most `limits.connections` (1024) open.
+Ctrl-C or SIGTERM stops accepting and drains in-flight requests (up to
+`limits.drain_timeout`, 10s); requests still running then are cut short.
 SIGHUP reloads the manifest and swaps in its component while serving;
 guests that subscribed through the signals shim see hangup/terminate/interrupt.
 Only the shims the manifest enables are linked (see docs/RUN.md).
 
 Exit status:
-  http: 0 after a clean stop; 2 when the manifest or component is refused
+  http: 0 after a clean stop; 1 when the stop cut requests short;
+        2 when the manifest or component is refused
   cli:  the program's own exit status; 2 when refused";
 
 /// Serve or run a packed component from its run manifest.
@@ -46,6 +54,10 @@ pub struct Opts {
     /// Address to serve on (http components).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Serve the component even when `component.path` leads outside the
+    /// manifest's directory (only for a manifest you trust).
+    #[arg(long)]
+    pub allow_component_outside: bool,
     /// Arguments for a CLI component (after `--`).
     #[arg(last = true)]
     pub args: Vec<String>,
@@ -54,18 +66,20 @@ pub struct Opts {
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let events: Arc<dyn EventSink> =
         if printer.json { Arc::new(JsonLines::stdout()) } else { Arc::new(HumanEvents::new(*printer)) };
-    let loaded = runner::load(&opts.manifest, None)?;
+    let placement = if opts.allow_component_outside { Placement::Anywhere } else { Placement::InsideTree };
+    let loaded = runner::load(&opts.manifest, None, placement)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
-    match loaded.manifest.component.world {
+    let exit: Result<Exit> = match loaded.manifest.component.world {
         World::Http => runtime.block_on(async {
             let listener =
                 runner::bind(opts.listen.unwrap_or_else(|| runner::default_listen(&loaded.manifest))).await?;
             let control = forward(OsSignals::install()?);
-            runner::serve(loaded, listener, control, events).await?;
-            Ok(Exit::Ok)
+            let stopped = runner::serve(loaded, listener, control, events).await?;
+            // Requests the stop cut short failed: the stop did not keep its word.
+            Ok(if stopped.cut_short > 0 { Exit::CheckFailed } else { Exit::Ok })
         }),
         World::Cli => runtime.block_on(async {
             let shims = ShimState::new(&loaded, events);
@@ -82,7 +96,11 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
                 CliExit::Stopped(Signal::Hangup) => Exit::Guest(128 + 1),
             })
         }),
-    }
+    };
+    // What is still running (a guest past the drain, a stuck reload on a
+    // blocking thread) must not keep the process from exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    exit
 }
 
 /// SIGHUP reloads; SIGTERM and Ctrl-C stop (each queued first for guests

@@ -2,11 +2,19 @@
 //! the component's digest: a restart compiles nothing. After each write the
 //! directory is trimmed to a size bound ([`max_bytes`]) by removing the
 //! entries used least recently (a process that has one mapped keeps it).
+//!
+//! Nothing on disk is trusted: each entry ends with a seal, the SHA-256 of
+//! the component's digest and the compiled bytes ([`seal`]). An entry whose
+//! seal does not match (damaged, or copied over from another component's
+//! entry) is removed and the component compiled again; it is never
+//! executed. The seal is not a signature: whoever can write the cache
+//! directory can also forge it, as they could replace `warp` itself.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -20,6 +28,16 @@ pub const DEFAULT_MAX_BYTES: u64 = 512 << 20;
 /// The environment variable that bounds the compiled-code cache: bytes, or
 /// a size such as `2GiB`.
 pub const MAX_BYTES_VAR: &str = "WARP_CACHE_MAX_COMPILED";
+
+/// What ends every entry after its seal: the format, for a later change.
+const MAGIC: &[u8; 8] = b"warpcw01";
+
+/// The bytes a seal takes at the end of an entry (digest and magic).
+const SEAL_BYTES: usize = 32 + MAGIC.len();
+
+/// The largest entry read back: compiled code is a few times its
+/// component, and components are at most 256 MiB.
+const MAX_ENTRY_BYTES: u64 = 2 << 30;
 
 /// The compiled-code cache: `$cache/compiled`.
 pub fn dir() -> Result<PathBuf> {
@@ -55,38 +73,90 @@ pub fn component(engine: &Engine, bytes: &[u8], sha256: &str) -> Result<(Compone
     let dir = dir().ok();
     let path = dir.as_deref().map(|dir| entry(dir, engine, sha256));
     if let Some(path) = path.as_ref().filter(|p| p.is_file()) {
-        // SAFETY: the file was written by `Component::serialize` of this
-        // engine configuration (the compatibility hash is in its name) into
-        // warp's own cache directory. Wasmtime checks the file's format and
-        // the Wasmtime version and settings it was compiled with, so such a
-        // mismatch fails here and is recompiled below. Damaged contents are
-        // not detected: a corrupted file can crash the process when its code
-        // runs (hardening this is a separate issue).
-        if let Ok(component) = unsafe { Component::deserialize_file(engine, path) } {
-            // A hit counts as a use: eviction removes the least recently used.
-            let _ = std::fs::File::options()
-                .write(true)
-                .open(path)
-                .and_then(|file| file.set_modified(std::time::SystemTime::now()));
-            return Ok((component, true));
+        let cached = crate::fs::read_regular_file(path, MAX_ENTRY_BYTES).ok();
+        // SAFETY: the seal proves these are the bytes `Component::serialize`
+        // wrote for this component (its digest is sealed in) into warp's
+        // own cache directory, under a name carrying this engine
+        // configuration's compatibility hash; Wasmtime checks the format,
+        // its version and settings as well, and such a mismatch is
+        // recompiled below. Damaged or swapped bytes fail the seal and are
+        // never deserialized.
+        let component = cached
+            .as_deref()
+            .and_then(|cached| unseal(cached, sha256))
+            .and_then(|code| unsafe { Component::deserialize(engine, code) }.ok());
+        match component {
+            Some(component) => {
+                // A hit counts as a use: eviction removes the least recently used.
+                let _ = std::fs::File::options()
+                    .write(true)
+                    .open(path)
+                    .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+                return Ok((component, true));
+            }
+            // Replaced below; removed first in case the new one cannot be written.
+            None => {
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
     let component = Component::new(engine, bytes)
         .map_err(|e| Diagnostic::env(format!("failed to compile the component: {e:#}")))?;
     if let (Some(dir), Some(path)) = (dir, path) {
         // Best effort: an unwritable cache only costs the next start time.
-        if let Ok(serialized) = component.serialize()
-            && crate::fs::write_atomic(&path, &serialized).is_ok()
-        {
-            crate::fs::evict_oldest(&dir, max_bytes, &[&path]);
+        if let Ok(mut serialized) = component.serialize() {
+            let seal = seal(sha256, &serialized);
+            serialized.extend_from_slice(&seal);
+            serialized.extend_from_slice(MAGIC);
+            if crate::fs::write_atomic(&path, &serialized).is_ok() {
+                crate::fs::evict_oldest(&dir, max_bytes, &[&path]);
+            }
         }
     }
     Ok((component, false))
 }
 
+/// The seal of compiled `code` for the component with digest `sha256`.
+fn seal(sha256: &str, code: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"warp compiled component\0");
+    hasher.update(sha256.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(code);
+    hasher.finalize().into()
+}
+
+/// The compiled code in `entry` when its seal is that of the component
+/// with digest `sha256`; `None` for anything else.
+fn unseal<'a>(entry: &'a [u8], sha256: &str) -> Option<&'a [u8]> {
+    let split = entry.len().checked_sub(SEAL_BYTES)?;
+    let (code, tail) = entry.split_at(split);
+    let (stored, magic) = tail.split_at(32);
+    (magic == MAGIC && stored == seal(sha256, code)).then_some(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_is_used_only_with_the_seal_of_its_own_component() {
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        let sealed = |sha256: &str, code: &[u8]| [code, &seal(sha256, code), MAGIC].concat();
+        let entry = sealed(&a, b"compiled code");
+        assert_eq!(unseal(&entry, &a), Some(&b"compiled code"[..]));
+        // Another component's entry copied over this one's.
+        assert_eq!(unseal(&sealed(&b, b"compiled code"), &a), None);
+        // A damaged byte anywhere, a cut-off file, an entry without a seal.
+        for at in [0, 5, entry.len() - 20, entry.len() - 1] {
+            let mut damaged = entry.clone();
+            damaged[at] ^= 1;
+            assert_eq!(unseal(&damaged, &a), None, "byte {at}");
+        }
+        assert_eq!(unseal(&entry[..entry.len() - 1], &a), None);
+        assert_eq!(unseal(b"short", &a), None);
+        assert_eq!(unseal(b"", &a), None);
+    }
 
     #[test]
     fn the_bound_is_bytes_or_a_size() {

@@ -28,8 +28,12 @@ pub enum Event {
         pooling: bool,
         ready: Duration,
     },
+    /// `accept` failed for lack of resources (the open-file limit): the
+    /// first failure of a burst, then one a minute while it lasts, with the
+    /// number of failures in between that were not reported.
     AcceptFailed {
         error: String,
+        suppressed: u64,
     },
     /// A request failed; `status` is `None` when the response head had
     /// already gone out (the body was cut short).
@@ -38,6 +42,22 @@ pub enum Event {
         uri: String,
         status: Option<u16>,
         reason: String,
+    },
+    /// The connection closed before the response was complete (`began`:
+    /// after its head had gone out): the client went away, or stopped
+    /// reading for `limits.idle_timeout` plus `limits.request_timeout`.
+    RequestAborted {
+        method: String,
+        uri: String,
+        began: bool,
+    },
+    /// A stop's drain deadline passed with the request still in flight; it
+    /// counts as failed, and `warp run` exits non-zero.
+    RequestCutShort {
+        method: String,
+        uri: String,
+        began: bool,
+        drain: Duration,
     },
     /// A guest or the manifest chose a threading model that changes how
     /// warp runs the deployment (`cooperative`, `parallel-required`).
@@ -89,7 +109,12 @@ pub struct Reloaded {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stopped {
     pub served: u64,
+    /// Failed requests, those cut short included.
     pub failed: u64,
+    /// Requests whose client closed the connection before the response was complete.
+    pub aborted: u64,
+    /// Requests a stop cut short at its drain deadline.
+    pub cut_short: u64,
     /// A guest asked for something warp cannot give (`parallel-required`).
     pub degraded: bool,
 }
@@ -101,6 +126,8 @@ impl Event {
             Event::Listening { .. } => "listening",
             Event::AcceptFailed { .. } => "accept-failed",
             Event::RequestFailed { .. } => "request-failed",
+            Event::RequestAborted { .. } => "request-aborted",
+            Event::RequestCutShort { .. } => "request-cut-short",
             Event::Threading { .. } => "threading",
             Event::SignalDropped { .. } => "signal-dropped",
             Event::DatabaseRefused { .. } => "database-refused",
@@ -122,9 +149,13 @@ impl Event {
                 "pooling": pooling,
                 "ready_ms": ready.as_millis() as u64,
             }),
-            Event::AcceptFailed { error } => json!({ "error": error }),
+            Event::AcceptFailed { error, suppressed } => json!({ "error": error, "suppressed": suppressed }),
             Event::RequestFailed { method, uri, status, reason } => {
                 json!({ "method": method, "uri": uri, "status": status, "reason": reason })
+            }
+            Event::RequestAborted { method, uri, began } => json!({ "method": method, "uri": uri, "began": began }),
+            Event::RequestCutShort { method, uri, began, drain } => {
+                json!({ "method": method, "uri": uri, "began": began, "drain_ms": drain.as_millis() as u64 })
             }
             Event::Threading { name, model: ThreadingModel::ParallelRequired } => {
                 json!({ "name": name, "model": "parallel-required", "degraded": true })
@@ -141,9 +172,13 @@ impl Event {
             }),
             Event::ReloadFailed { error } => json!({ "error": error }),
             Event::Stopping { signal } => json!({ "signal": signal.name() }),
-            Event::Stopped(stopped) => {
-                json!({ "served": stopped.served, "failed": stopped.failed, "degraded": stopped.degraded })
-            }
+            Event::Stopped(stopped) => json!({
+                "served": stopped.served,
+                "failed": stopped.failed,
+                "aborted": stopped.aborted,
+                "cut_short": stopped.cut_short,
+                "degraded": stopped.degraded,
+            }),
         };
         value["event"] = self.name().into();
         value
@@ -201,7 +236,7 @@ mod tests {
             reason: "guest trapped".into(),
         });
         sink.emit(&Event::Threading { name: "app".into(), model: ThreadingModel::Cooperative });
-        sink.emit(&Event::Stopped(Stopped { served: 3, failed: 1, degraded: false }));
+        sink.emit(&Event::Stopped(Stopped { served: 3, failed: 1, aborted: 2, cut_short: 0, degraded: false }));
         let text = String::from_utf8(sink.into_inner()).unwrap();
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(
@@ -209,7 +244,7 @@ mod tests {
             [
                 json!({ "event": "request-failed", "method": "GET", "uri": "/trap", "status": null, "reason": "guest trapped" }),
                 json!({ "event": "threading", "name": "app", "model": "cooperative" }),
-                json!({ "event": "stopped", "served": 3, "failed": 1, "degraded": false }),
+                json!({ "event": "stopped", "served": 3, "failed": 1, "aborted": 2, "cut_short": 0, "degraded": false }),
             ]
         );
     }

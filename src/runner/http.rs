@@ -5,6 +5,7 @@
 //! What is served is a [`Generation`]: a loaded manifest, pre-instantiated.
 //! [`Server::reload`] swaps in a new one while serving; a request holds the
 //! generation it started on, so requests in flight finish on the old one.
+//! Accepting, connections and the accounting of requests are `conn.rs`'s.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,11 +16,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
 use tokio::net::TcpListener;
 use wasmtime::Store;
 use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -27,21 +26,23 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use super::events::{Event, EventSink, Reloaded, Stopped};
 use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, ShimState, ticks};
 
-/// How long in-flight requests may take to finish after a stop signal.
-pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
-
-/// Counters a caller (or a test) can read while serving.
+/// Counters a caller (or a test) can read while serving; a request counts
+/// once its response has ended (see `conn.rs`).
 #[derive(Debug, Default)]
 pub struct Stats {
     pub served: AtomicU64,
     pub failed: AtomicU64,
+    /// Closed by the client before the response was complete.
+    pub aborted: AtomicU64,
+    /// Still in flight when a stop's drain deadline passed (also in `failed`).
+    pub cut_short: AtomicU64,
     pub in_flight: AtomicUsize,
 }
 
 pub struct Server {
     current: RwLock<Arc<Generation>>,
     shims: Arc<ShimState>,
-    events: Arc<dyn EventSink>,
+    pub(super) events: Arc<dyn EventSink>,
     /// Held for the whole request while the deployment runs cooperatively.
     sequential: Arc<tokio::sync::Mutex<()>>,
     pub stats: Arc<Stats>,
@@ -55,8 +56,11 @@ pub const MAX_IDLE: usize = 16;
 /// while any generation on that engine is alive.
 pub struct Generation {
     pre: ProxyPre<Host>,
-    loaded: Loaded,
+    pub(super) loaded: Loaded,
     deadline_ticks: u64,
+    /// `limits.request_timeout`: for the guest's compute (in ticks above)
+    /// and for the whole request, waits on the client included.
+    timeout: Duration,
     /// `http.reuse`: requests per instance (1 = fresh each time, 0 = no limit).
     reuse: u32,
     /// Instances that served a request and wait for the next, most recent last.
@@ -82,7 +86,7 @@ impl Generation {
             .context("the component does not export `wasi:http/incoming-handler`")?;
         let timeout = loaded.manifest.limits.request_timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.duration);
         let reuse = loaded.manifest.http.as_ref().and_then(|h| h.reuse).unwrap_or(1);
-        Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout), reuse, idle: Mutex::default() })
+        Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout), timeout, reuse, idle: Mutex::default() })
     }
 
     /// The most recently used idle instance (its state the warmest), if any.
@@ -124,7 +128,7 @@ impl Server {
         }))
     }
 
-    fn current(&self) -> Arc<Generation> {
+    pub(super) fn current(&self) -> Arc<Generation> {
         self.current.read().unwrap().clone()
     }
 
@@ -137,6 +141,8 @@ impl Server {
         Stopped {
             served: self.stats.served.load(Ordering::Relaxed),
             failed: self.stats.failed.load(Ordering::Relaxed),
+            aborted: self.stats.aborted.load(Ordering::Relaxed),
+            cut_short: self.stats.cut_short.load(Ordering::Relaxed),
             degraded: self.shims.degraded(),
         }
     }
@@ -147,8 +153,8 @@ impl Server {
     pub async fn reload(&self, manifest: Option<PathBuf>) -> Result<Reloaded> {
         let current = self.current();
         let path = manifest.unwrap_or_else(|| current.loaded.manifest_path.clone());
-        let engine = current.loaded.engine.clone();
-        let loaded = tokio::task::spawn_blocking(move || super::load(&path, Some(&engine)))
+        let (engine, placement) = (current.loaded.engine.clone(), current.loaded.placement);
+        let loaded = tokio::task::spawn_blocking(move || super::load(&path, Some(&engine), placement))
             .await
             .context("the reload task failed")??;
         anyhow::ensure!(
@@ -182,74 +188,9 @@ impl Server {
         Ok(timings)
     }
 
-    /// Accepts connections until `shutdown` resolves, then drains in-flight
-    /// requests for up to [`DRAIN_DEADLINE`].
-    pub async fn serve(
-        self: Arc<Self>,
-        listener: TcpListener,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) -> Result<()> {
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                accepted = listener.accept() => {
-                    let (stream, _peer) = match accepted {
-                        Ok(accepted) => accepted,
-                        Err(e) => {
-                            self.events.emit(&Event::AcceptFailed { error: e.to_string() });
-                            continue;
-                        }
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let server = self.clone();
-                    tokio::spawn(async move {
-                        let service = hyper::service::service_fn(move |request| {
-                            let server = server.clone();
-                            async move { Ok::<_, std::convert::Infallible>(server.handle(request).await) }
-                        });
-                        let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
-                    });
-                }
-            }
-        }
-        drop(listener);
-        let started = std::time::Instant::now();
-        while self.stats.in_flight.load(Ordering::SeqCst) > 0 && started.elapsed() < DRAIN_DEADLINE {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Ok(())
-    }
-
-    async fn handle(
-        self: Arc<Self>,
-        request: hyper::Request<hyper::body::Incoming>,
-    ) -> hyper::Response<HyperOutgoingBody> {
-        self.stats.in_flight.fetch_add(1, Ordering::SeqCst);
-        let method = request.method().clone();
-        let uri = request.uri().clone();
-        let response = match self.clone().dispatch(request, &method, &uri).await {
-            Ok(response) => {
-                self.stats.served.fetch_add(1, Ordering::Relaxed);
-                response
-            }
-            Err(failure) => {
-                self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                self.events.emit(&Event::RequestFailed {
-                    method: method.to_string(),
-                    uri: uri.to_string(),
-                    status: Some(failure.status),
-                    reason: failure.reason,
-                });
-                // The reason is for the operator's log, not for clients.
-                plain(failure.status)
-            }
-        };
-        self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
-        response
-    }
-
-    async fn dispatch(
+    /// Runs the guest on `request` in a fresh instance: its response, or
+    /// why there is none (the caller logs and answers the failure).
+    pub(super) async fn dispatch(
         self: Arc<Self>,
         request: hyper::Request<hyper::body::Incoming>,
         method: &hyper::Method,
@@ -274,18 +215,30 @@ impl Server {
         };
         // The guest runs in its own task so it can keep streaming the body
         // after the response head has gone out; it holds its generation (and
-        // its turn, when requests run one at a time) until it is done. An
-        // instance that returned cleanly may serve again; one that trapped
-        // or ran out of time is dropped with its store.
+        // its turn, when requests run one at a time) until it is done. The
+        // deadline covers the whole request: a guest waiting on a slow
+        // client (which no epoch tick interrupts) is dropped with its
+        // instance, as a guest that computes too long is trapped. An
+        // instance that returned cleanly in time may serve again.
+        let timeout = generation.timeout;
         let task = tokio::spawn(async move {
             let _turn = turn;
-            let proxy = match warm {
-                Some(proxy) => proxy,
-                None => generation.pre.instantiate_async(&mut store).await?,
+            let run = async {
+                let proxy = match warm {
+                    Some(proxy) => proxy,
+                    None => generation.pre.instantiate_async(&mut store).await?,
+                };
+                proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await?;
+                Ok::<_, wasmtime::Error>(proxy)
             };
-            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await?;
-            generation.checkin(Warm { store, proxy, served: served + 1 });
-            Ok::<(), wasmtime::Error>(())
+            match tokio::time::timeout(timeout, run).await {
+                Ok(Ok(proxy)) => {
+                    generation.checkin(Warm { store, proxy, served: served + 1 });
+                    Ok(())
+                }
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(wasmtime::Trap::Interrupt.into()),
+            }
         });
         match receiver.await {
             Ok(Ok(response)) => {
@@ -311,9 +264,9 @@ impl Server {
     }
 }
 
-struct Failure {
-    status: u16,
-    reason: String,
+pub(super) struct Failure {
+    pub(super) status: u16,
+    pub(super) reason: String,
 }
 
 impl Failure {
@@ -338,7 +291,7 @@ impl Failure {
     }
 }
 
-fn plain(status: u16) -> hyper::Response<HyperOutgoingBody> {
+pub(super) fn plain(status: u16) -> hyper::Response<HyperOutgoingBody> {
     let status = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let text = format!("{} {}\n", status.as_u16(), status.canonical_reason().unwrap_or("error"));
     let body = Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed_unsync();

@@ -13,6 +13,7 @@
 
 pub mod cache;
 mod cli;
+pub mod conn;
 pub mod events;
 pub mod http;
 mod serve;
@@ -32,7 +33,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::component;
 use crate::error::Diagnostic;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Placement};
 use crate::project::World;
 
 pub use cli::{CliExit, run_cli};
@@ -50,11 +51,18 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Instances alive at once unless `limits.instances` says otherwise.
 pub const DEFAULT_INSTANCES: u32 = 1000;
 
+/// Each instance's largest linear memory unless `limits.memory` says
+/// otherwise: enough for ordinary services, and 1000 instances cannot ask
+/// for 4 GiB each.
+pub const DEFAULT_MEMORY: u64 = 128 << 20;
+
 /// A manifest whose component is compiled and ready to instantiate.
 pub struct Loaded {
     pub manifest: Manifest,
     /// Where the manifest was read from (a reload without a path re-reads it).
     pub manifest_path: PathBuf,
+    /// Where the component may be; a reload keeps what `load` was given.
+    pub placement: Placement,
     pub engine: Arc<ServingEngine>,
     /// Whether `engine` is the one `load` was offered (not a new one).
     pub engine_reused: bool,
@@ -97,10 +105,8 @@ impl Host {
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("failed to open `{}` for the guest's `{guest}`", host.display()))?;
         }
-        let mut limits = StoreLimitsBuilder::new().trap_on_grow_failure(true);
-        if let Some(memory) = manifest.limits.memory {
-            limits = limits.memory_size(memory.0 as usize);
-        }
+        let memory = usize::try_from(EngineShape::of(manifest).memory).unwrap_or(usize::MAX);
+        let limits = StoreLimitsBuilder::new().trap_on_grow_failure(true).memory_size(memory);
         Ok(Host {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -123,14 +129,14 @@ impl WasiHttpView for Host {
     }
 }
 
-/// Reads and checks a manifest and compiles (or loads) its component.
-/// `engine` is offered for reuse: it is kept when the manifest's limits
-/// would configure an identical one, so a reload keeps the engine and its
-/// epoch ticker.
-pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>) -> Result<Loaded> {
+/// Reads and checks a manifest and compiles (or loads) its component,
+/// which must be where `placement` allows. `engine` is offered for reuse:
+/// it is kept when the manifest's limits would configure an identical one,
+/// so a reload keeps the engine and its epoch ticker.
+pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>, placement: Placement) -> Result<Loaded> {
     let started = Instant::now();
     let manifest = Manifest::read(manifest_path)?;
-    let bytes = manifest.read_component(manifest_path)?;
+    let bytes = manifest.read_component_placed(manifest_path, placement)?;
     // Unknown shims were refused when the manifest was read; every `Shim`
     // can be linked (`shims::link` matches them all).
     let enabled = manifest.shims.enabled();
@@ -158,6 +164,7 @@ pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>) -> Result
     Ok(Loaded {
         manifest,
         manifest_path: manifest_path.to_path_buf(),
+        placement,
         engine,
         engine_reused,
         component,
@@ -176,15 +183,16 @@ pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>) -> Result
 pub struct EngineShape {
     /// Instances alive at once (the pool's size).
     pub instances: u32,
-    /// The largest linear memory, in bytes (`limits.memory`).
-    pub memory: Option<u64>,
+    /// The largest linear memory, in bytes (`limits.memory`, else
+    /// [`DEFAULT_MEMORY`]).
+    pub memory: u64,
 }
 
 impl EngineShape {
     pub fn of(manifest: &Manifest) -> EngineShape {
         EngineShape {
             instances: manifest.limits.instances.unwrap_or(DEFAULT_INSTANCES).max(1),
-            memory: manifest.limits.memory.map(|memory| memory.0),
+            memory: manifest.limits.memory.map_or(DEFAULT_MEMORY, |memory| memory.0),
         }
     }
 }
@@ -212,9 +220,7 @@ impl ServingEngine {
             .total_core_instances(shape.instances.saturating_mul(8))
             .total_memories(shape.instances)
             .total_tables(shape.instances.saturating_mul(4));
-        if let Some(memory) = shape.memory {
-            pool.max_memory_size(memory as usize);
-        }
+        pool.max_memory_size(usize::try_from(shape.memory).unwrap_or(usize::MAX));
         let mut pooled = config.clone();
         pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let (engine, pooling) = match Engine::new(&pooled) {

@@ -6,12 +6,18 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use super::{Event, EventSink, Loaded, Server, ShimState, Signal, Stopped};
+use super::{Event, EventSink, Loaded, Reloaded, Server, ShimState, Signal, Stopped};
+
+/// How long a reload may take (reading, checking, compiling) before it is
+/// given up and the running version kept.
+pub const RELOAD_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What the caller of [`serve`] or [`super::run_cli`] asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +43,10 @@ impl Control {
 
 /// Serves `loaded` (a `wasi:http` component) on `listener` until a
 /// [`Control::Stop`] arrives, then drains in-flight requests (up to
-/// [`super::http::DRAIN_DEADLINE`]). A closed channel stops nothing: the
-/// server goes on until the future is dropped.
+/// `limits.drain_timeout`). A reload runs beside the serve loop, bounded
+/// by [`RELOAD_TIMEOUT`]: a stop is never kept waiting behind one. A
+/// closed channel stops nothing: the server goes on until the future is
+/// dropped.
 pub async fn serve(
     loaded: Loaded,
     listener: TcpListener,
@@ -52,26 +60,45 @@ pub async fn serve(
     let server = Server::new(loaded, shims, events.clone())?;
     events.emit(&Event::Listening { address, name, from_cache, pooling, ready: started.elapsed() });
     let stop = async {
+        // One reload at a time; one more asked for meanwhile waits its turn
+        // (several collapse into the latest).
+        let mut reloading: Option<JoinHandle<Result<Reloaded>>> = None;
+        let mut queued: Option<Option<PathBuf>> = None;
+        let mut open = true;
+        let start = |manifest: Option<PathBuf>| {
+            let server = server.clone();
+            tokio::spawn(async move {
+                tokio::time::timeout(RELOAD_TIMEOUT, server.reload(manifest)).await.unwrap_or_else(|_| {
+                    Err(anyhow::anyhow!(
+                        "gave up after {} s (reading, checking and compiling the manifest's component)",
+                        RELOAD_TIMEOUT.as_secs()
+                    ))
+                })
+            })
+        };
         loop {
-            let Some(message) = control.recv().await else {
-                std::future::pending::<()>().await;
-                continue;
-            };
-            let signal = message.signal();
-            match message {
-                Control::Reload(manifest) => {
-                    let event = match server.reload(manifest).await {
-                        Ok(reloaded) => Event::Reloaded(reloaded),
-                        Err(e) => Event::ReloadFailed { error: format!("{e:#}") },
+            tokio::select! {
+                message = control.recv(), if open => match message {
+                    None => open = false,
+                    Some(Control::Reload(manifest)) if reloading.is_some() => queued = Some(manifest),
+                    Some(Control::Reload(manifest)) => reloading = Some(start(manifest)),
+                    Some(Control::Stop(signal)) => {
+                        server.shims().deliver(signal);
+                        events.emit(&Event::Stopping { signal });
+                        break;
+                    }
+                },
+                result = async { reloading.as_mut().expect("guarded").await }, if reloading.is_some() => {
+                    reloading = queued.take().map(start);
+                    let event = match result {
+                        Ok(Ok(reloaded)) => Event::Reloaded(reloaded),
+                        Ok(Err(e)) => Event::ReloadFailed { error: format!("{e:#}") },
+                        Err(e) => Event::ReloadFailed { error: format!("the reload task failed: {e}") },
                     };
                     events.emit(&event);
-                    server.shims().deliver(signal);
+                    server.shims().deliver(Signal::Hangup);
                 }
-                Control::Stop(_) => {
-                    server.shims().deliver(signal);
-                    events.emit(&Event::Stopping { signal });
-                    break;
-                }
+                else => std::future::pending::<()>().await,
             }
         }
     };

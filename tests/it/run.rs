@@ -2,8 +2,9 @@
 //! components run to their exit code, faults contained per request.
 
 use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::*;
 
@@ -15,6 +16,12 @@ tests! {
     a_full_instance_pool_answers_503_and_recovers: [WasmTarget],
     json_logs_are_one_event_per_line: [WasmTarget],
     a_reload_keeps_the_engine_unless_the_limits_change: [WasmTarget],
+    slow_clients_and_idle_connections_are_cut_off: [WasmTarget],
+    accept_failures_back_off_at_the_open_file_limit: [WasmTarget],
+    a_stop_lets_a_streamed_response_finish_or_reports_it_cut_short: [WasmTarget],
+    an_aborted_request_is_counted_and_a_stuck_reload_never_blocks_a_stop: [WasmTarget],
+    the_compiled_code_cache_runs_only_its_own_code: [WasmTarget],
+    memory_is_limited_by_default_and_the_route_is_honoured: [WasmTarget],
 }
 
 fn serves_the_http_template_and_restarts_from_the_cache() {
@@ -150,6 +157,32 @@ fn refuses_bad_manifests_before_running() {
         value["shims"] = serde_json::json!({ "warp-drive": true });
     });
     run(&mut warp_run()).expect_code(2).stderr_has("unknown field `warp-drive`");
+
+    // The component must be a regular file in the manifest's directory or
+    // below, unless the user allows otherwise; a device never is read.
+    let value: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let component = manifest.parent().unwrap().join(value["component"]["path"].as_str().unwrap());
+    let outside = temp.path().join("outside.wasm");
+    std::fs::copy(&component, &outside).unwrap();
+    // The digest is wrong too, so a warp without the check fails fast
+    // (exit 2 on the digest) instead of serving.
+    for path in [outside.to_str().unwrap(), "../../../outside.wasm", "/dev/zero"] {
+        write_edited_manifest(&manifest, &original, |value| {
+            value["component"]["path"] = path.into();
+            value["component"]["sha256"] = "ab".repeat(32).into();
+        });
+        run(&mut warp_run())
+            .expect_code(2)
+            .stderr_has("names a component outside its directory (field `component.path`)");
+    }
+    write_edited_manifest(&manifest, &original, |value| value["component"]["path"] = "/dev/zero".into());
+    run(warp_run().arg("--allow-component-outside")).expect_code(2).stderr_has("it is a device, not a regular file");
+    write_edited_manifest(&manifest, &original, |value| {
+        value["component"]["path"] = outside.to_str().unwrap().into();
+    });
+    let served =
+        Served::start_with(warp(Path::new(".")).arg("run").arg(&manifest).arg("--allow-component-outside"), &cache);
+    assert_eq!(request(served.addr, "GET", "/", "").0, 200);
 }
 
 fn a_full_instance_pool_answers_503_and_recovers() {
@@ -256,4 +289,330 @@ fn a_reload_keeps_the_engine_unless_the_limits_change() {
     assert_eq!(next_event()["event"], "stopping");
     assert_eq!(next_event()["event"], "stopped");
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// The faults fixture packed, its manifest edited by `edit`, and served.
+fn faults_served(edit: impl FnOnce(&mut serde_json::Value)) -> (tempfile::TempDir, std::path::PathBuf, Served) {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    write_edited_manifest(&manifest, &original, edit);
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    (temp, manifest, served)
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection; how long that took.
+#[track_caller]
+fn time_until_closed(stream: &mut TcpStream) -> Duration {
+    let started = Instant::now();
+    let mut sink = Vec::new();
+    match stream.read_to_end(&mut sink) {
+        Ok(_) => started.elapsed(),
+        Err(e) => panic!("the server did not close the connection within 10 s: {e}"),
+    }
+}
+
+/// Reads one response head (up to its blank line) and returns it.
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the connection closed in the head: {head:?}");
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap()
+}
+
+/// The acceptance test of issue 9's slow clients, then the connection
+/// clock: four clients that send 3 bytes of a 1000-byte body hold all four
+/// instance slots, and a healthy client still gets 200 within the request
+/// deadline (1 s) plus 1 s; a half-sent head, a silent connection and an
+/// idle keep-alive connection are closed by their timeouts; past
+/// `limits.connections`, a client waits until a connection closes.
+fn slow_clients_and_idle_connections_are_cut_off() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    write_edited_manifest(&manifest, &original, |value| {
+        value["limits"]["instances"] = 4.into();
+        value["limits"]["header_timeout"] = "1s".into();
+        value["limits"]["idle_timeout"] = "1s".into();
+    });
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    let addr = served.addr;
+    let mut slow: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = connect(addr);
+            stream.write_all(b"POST /hold HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\nabc").unwrap();
+            stream
+        })
+        .collect();
+    for _ in 0..4 {
+        served.wait_for_stderr("faults: /hold is holding");
+    }
+    let started = Instant::now();
+    let mut refused = 0;
+    loop {
+        match request(addr, "GET", "/", "") {
+            (200, body) => {
+                assert_eq!(body, "ok\n");
+                break;
+            }
+            (503, _) if started.elapsed() < Duration::from_secs(2) => refused += 1,
+            (status, body) => panic!("after {:?}: {status} {body}", started.elapsed()),
+        }
+    }
+    assert!(started.elapsed() <= Duration::from_secs(2), "the healthy client waited {:?}", started.elapsed());
+    eprintln!("healthy client: 200 after {:?} ({refused} × 503 while the slots were held)", started.elapsed());
+    for stream in &mut slow {
+        assert!(read_head(stream).starts_with("HTTP/1.1 504"));
+    }
+    served.wait_for_stderr("POST /hold failed: the request ran past its deadline");
+
+    // A half-sent head, and a connection that sends nothing: the header timeout.
+    let mut half = connect(addr);
+    half.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+    let mut silent = connect(addr);
+    assert!(time_until_closed(&mut half) < Duration::from_secs(3));
+    assert!(time_until_closed(&mut silent) < Duration::from_secs(3));
+    // An idle keep-alive connection: the idle timeout.
+    let mut idle = connect(addr);
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    assert!(read_head(&mut idle).starts_with("HTTP/1.1 200"));
+    assert!(time_until_closed(&mut idle) < Duration::from_secs(3));
+
+    // Two connections at most (default timeouts): a third client is answered
+    // only once one of two silent connections closes.
+    drop(served);
+    write_edited_manifest(&manifest, &original, |value| value["limits"]["connections"] = 2.into());
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    let mut silent: Vec<TcpStream> = (0..2).map(|_| connect(served.addr)).collect();
+    let mut waiting = connect(served.addr);
+    waiting.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    waiting.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    let early = waiting.read(&mut [0u8; 1]);
+    assert!(early.is_err(), "answered past the connection cap: {early:?}");
+    silent.pop();
+    waiting.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert!(read_head(&mut waiting).starts_with("HTTP/1.1 200"));
+}
+
+/// At the open-file limit `accept` fails; warp pauses between attempts
+/// (no core spun), logs the burst once, and serves again once descriptors
+/// are free.
+fn accept_failures_back_off_at_the_open_file_limit() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    // More connections allowed than descriptors: the limit is what stops accept.
+    write_edited_manifest(&manifest, &original, |value| value["limits"]["connections"] = 10_000.into());
+    let mut command = std::process::Command::new("sh");
+    command
+        .args(["-c", "ulimit -n 64 && exec \"$@\"", "sh", env!("CARGO_BIN_EXE_warp"), "run"])
+        .arg(&manifest)
+        .env("NO_COLOR", "1");
+    let served = Served::start_with(&mut command, &temp.path().join("cache"));
+    let held: Vec<TcpStream> = (0..100).map(|_| connect(served.addr)).collect();
+    served.wait_for_stderr("accept failed: Too many open files");
+
+    let cpu = || {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", served.child.id())).unwrap();
+        let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    };
+    let (before, started) = (cpu(), Instant::now());
+    // A window to measure in, not a wait for an event.
+    std::thread::sleep(Duration::from_secs(2));
+    let ticks = cpu() - before;
+    let per_second = ticks as f64 / started.elapsed().as_secs_f64();
+    eprintln!("at the open-file limit: {per_second:.1} CPU ticks per second");
+    assert!(per_second < 20.0, "warp spins while accept fails: {per_second:.1} ticks/s (100 = one core)");
+    let failures = served.stderr_lines().iter().filter(|line| line.contains("accept failed")).count();
+    assert_eq!(failures, 1, "{:#?}", served.stderr_lines());
+
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = std::panic::catch_unwind(|| request(served.addr, "GET", "/", "").0);
+        match attempt {
+            Ok(200) => break,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            other => panic!("warp did not serve again once descriptors were free: {other:?}"),
+        }
+    }
+}
+
+/// The acceptance test of issue 9's streaming stop: a SIGTERM during a
+/// streamed response lets it finish within the drain deadline (exit 0, the
+/// whole body); a response that cannot finish by then (its client stopped
+/// reading) is cut short and reported as a failure, with exit 1.
+fn a_stop_lets_a_streamed_response_finish_or_reports_it_cut_short() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let cache = temp.path().join("cache");
+    let start_streaming = |served: &Served| {
+        let mut client = connect(served.addr);
+        client.write_all(b"GET /stream?mib=16 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+        assert!(read_head(&mut client).starts_with("HTTP/1.1 200"));
+        served.wait_for_stderr("faults: /stream is streaming");
+        client
+    };
+    let terminate = |served: &Served| {
+        std::process::Command::new("kill").args(["-TERM", &served.child.id().to_string()]).status().unwrap();
+        served.wait_for_stderr("Stopping");
+    };
+
+    write_edited_manifest(&manifest, &original, |value| {
+        value["limits"]["request_timeout"] = "30s".into();
+        value["limits"]["drain_timeout"] = "10s".into();
+    });
+    let served = Served::start(&manifest, &cache);
+    let mut client = start_streaming(&served);
+    // The client reads nothing until the stop has begun, so the response
+    // is surely in flight when it does.
+    terminate(&served);
+    let mut body = Vec::new();
+    client.read_to_end(&mut body).unwrap();
+    let body = String::from_utf8(body).unwrap();
+    let (code, lines) = served.stop();
+    let streamed: usize = body
+        .split("\r\n")
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .map_while(|pair| Some(usize::from_str_radix(pair[0], 16).ok()?).filter(|&n| n > 0))
+        .sum();
+    assert_eq!(streamed, 16 << 20, "the streamed body was cut short");
+    assert!(body.ends_with("0\r\n\r\n"), "the chunked body did not end");
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(lines.iter().any(|line| line.contains("1 requests served, 0 failed")), "{lines:#?}");
+
+    write_edited_manifest(&manifest, &original, |value| {
+        value["limits"]["request_timeout"] = "30s".into();
+        value["limits"]["drain_timeout"] = "1s".into();
+    });
+    let served = Served::start(&manifest, &cache);
+    let _stalled = start_streaming(&served);
+    let started = Instant::now();
+    let (code, lines) = served.stop();
+    assert!(started.elapsed() < Duration::from_secs(5), "the stop took {:?}", started.elapsed());
+    assert_eq!(code, 1, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("GET /stream?mib=16 failed: cut short by the stop (its response cut off)")),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().any(|line| line.contains("1 failed (1 cut short by the stop)")), "{lines:#?}");
+}
+
+/// A request whose client goes away is counted and logged as aborted, and
+/// no longer counts as in flight, so a later stop is prompt. A reload whose
+/// manifest is now a FIFO is refused at once (never waited on), and a stop
+/// after it still works.
+fn an_aborted_request_is_counted_and_a_stuck_reload_never_blocks_a_stop() {
+    let (_temp, manifest, served) = faults_served(|_| {});
+    // The client sends its request and hangs up while the guest computes.
+    let mut client = connect(served.addr);
+    client.write_all(b"GET /loop HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    served.wait_for_stderr("faults: /loop is looping");
+    drop(client);
+    served.wait_for_stderr("GET /loop aborted: the connection closed before the response began");
+
+    std::fs::remove_file(&manifest).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&manifest).status().unwrap().success());
+    std::process::Command::new("kill").args(["-HUP", &served.child.id().to_string()]).status().unwrap();
+    let lines = served.wait_for_stderr("it is a FIFO, not a regular file");
+    assert!(lines.iter().any(|line| line.contains("warning: reload failed; still serving the previous version")));
+    assert_eq!(request(served.addr, "GET", "/", "").0, 200);
+    // A HEAD response has no body to send: served, not aborted.
+    assert_eq!(request(served.addr, "HEAD", "/", "").0, 200);
+
+    let started = Instant::now();
+    let (code, lines) = served.stop();
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "the stop waited {:?}", started.elapsed());
+    assert!(lines.iter().any(|line| line.contains("2 requests served, 0 failed, 1 aborted")), "{lines:#?}");
+}
+
+/// The acceptance test of issue 9's cache: another component's compiled
+/// code copied over this one's cache entry is not run (the right code
+/// answers), and a damaged entry is compiled again, then used from the
+/// cache once rewritten.
+fn the_compiled_code_cache_runs_only_its_own_code() {
+    let (temp, hello_dir) = template("rust-http");
+    let hello = pack(&hello_dir);
+    let (_faults_temp, faults_dir) = fixture("faults");
+    let faults = pack(&faults_dir);
+    let cache = temp.path().join("cache");
+    let entry_of = |manifest: &Path| -> std::path::PathBuf {
+        let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+        let sha256 = value["component"]["sha256"].as_str().unwrap().to_string();
+        let mut entries = std::fs::read_dir(cache.join("compiled")).unwrap().flatten().map(|e| e.path());
+        entries.find(|p| p.to_string_lossy().ends_with(&format!("-{sha256}.cwasm"))).unwrap()
+    };
+    let serve_hello = |from_cache: bool| {
+        let served = Served::start(&hello, &cache);
+        let lines = served.wait_for_stderr("Serving");
+        let serving = lines.iter().find(|line| line.contains("Serving")).unwrap();
+        assert_eq!(serving.contains("compiled code from cache"), from_cache, "{serving}");
+        assert_eq!(request(served.addr, "GET", "/hello", ""), (200, "hello from warp: /hello\n".to_string()));
+    };
+    for manifest in [&hello, &faults] {
+        let served = Served::start(manifest, &cache);
+        assert_eq!(request(served.addr, "GET", "/", "").0, 200);
+    }
+    let (hello_entry, faults_entry) = (entry_of(&hello), entry_of(&faults));
+
+    std::fs::copy(&faults_entry, &hello_entry).unwrap();
+    serve_hello(false);
+    let mut damaged = std::fs::read(&hello_entry).unwrap();
+    let middle = damaged.len() / 2;
+    for byte in &mut damaged[middle..middle + 64] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(&hello_entry, damaged).unwrap();
+    serve_hello(false);
+    serve_hello(true);
+}
+
+/// Without `limits.memory`, an instance gets the default (128 MiB): a guest
+/// that allocates without end fails at it, and warp's memory stays far
+/// below the 4 GiB it used to reach. `http.route` is honoured: paths
+/// outside it answer 404 without reaching the guest.
+fn memory_is_limited_by_default_and_the_route_is_honoured() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    // A deadline long enough that the memory limit is what stops `/oom`.
+    write_edited_manifest(&manifest, &original, |value| {
+        value["limits"].as_object_mut().unwrap().remove("memory");
+        value["limits"]["request_timeout"] = "30s".into();
+    });
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    assert_eq!(request(served.addr, "GET", "/oom", "").0, 500);
+    served.wait_for_stderr("forcing trap when growing memory");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", served.child.id())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    eprintln!("peak resident memory after /oom: {} MiB", peak_kib / 1024);
+    assert!(peak_kib < 1 << 20, "warp reached {} MiB", peak_kib / 1024);
+
+    write_edited_manifest(&manifest, &original, |value| value["http"]["route"] = "/api".into());
+    std::process::Command::new("kill").args(["-HUP", &served.child.id().to_string()]).status().unwrap();
+    served.wait_for_stderr("Reloaded");
+    assert_eq!(request(served.addr, "GET", "/api", ""), (200, "ok\n".to_string()));
+    assert_eq!(request(served.addr, "GET", "/api/v1?x=1", ""), (200, "ok\n".to_string()));
+    for outside in ["/", "/apiary", "/other/api"] {
+        assert_eq!(request(served.addr, "GET", outside, "").0, 404, "{outside}");
+    }
 }

@@ -332,7 +332,7 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
     let _ = std::fs::remove_dir_all(&cache);
 
     // Per-request instantiation, measured in-process through the library.
-    let loaded = warp::runner::load(&manifest, None)?;
+    let loaded = warp::runner::load(&manifest, None, warp::manifest::Placement::InsideTree)?;
     let events: std::sync::Arc<dyn warp::runner::EventSink> = std::sync::Arc::new(warp::runner::events::Discard);
     let shims = warp::runner::ShimState::new(&loaded, events.clone());
     let server = warp::runner::Server::new(loaded, shims, events)?;

@@ -231,17 +231,24 @@ impl Resolved for GoUnit {
 
 impl GoUnit {
     /// Writes the overlay of an HTTP build: the module's (see
-    /// [`ModuleOverlay`]) plus the generated file that hands the main
-    /// package's `main` to the bridge. Returns the overlay file.
+    /// [`ModuleOverlay`]), the generated file that hands the main
+    /// package's `main` to the bridge, and `net`'s socket options made
+    /// no-ops on in-process connections ([`sockopt_overlays`]). Returns the
+    /// overlay file.
     fn overlay(&self, work: &Path) -> Result<PathBuf> {
         let bridge_file = work.join(BRIDGE_FILE);
         crate::fs::write_atomic(&bridge_file, BRIDGE_SOURCE.as_bytes())?;
-        let overlay = serde_json::json!({
-            "Replace": {
-                self.main.dir.join(BRIDGE_FILE).to_string_lossy(): bridge_file.to_string_lossy(),
-                self.module.go_mod.to_string_lossy(): self.module.replacement.to_string_lossy(),
+        let mut replace = serde_json::Map::new();
+        replace.insert(self.main.dir.join(BRIDGE_FILE).to_string_lossy().into(), bridge_file.to_string_lossy().into());
+        replace.insert(self.module.go_mod.to_string_lossy().into(), self.module.replacement.to_string_lossy().into());
+        if let Some(goroot) = self.go.env("GOROOT") {
+            for (original, patched) in sockopt_overlays(Path::new(&goroot)) {
+                let file = work.join(original.file_name().expect("a file"));
+                crate::fs::write_atomic(&file, patched.as_bytes())?;
+                replace.insert(original.to_string_lossy().into(), file.to_string_lossy().into());
             }
-        });
+        }
+        let overlay = serde_json::json!({ "Replace": replace });
         let overlay_file = work.join("overlay.json");
         crate::fs::write_atomic(&overlay_file, overlay.to_string().as_bytes())?;
         Ok(overlay_file)
@@ -306,6 +313,49 @@ impl ModuleOverlay {
         crate::fs::write_atomic(&overlay_file, overlay.to_string().as_bytes())?;
         Ok(ModuleOverlay { go_mod, replacement, overlay_file, sdk })
     }
+}
+
+/// `net`'s socket options for wasip1 (`sockopt_fake.go`,
+/// `tcpsockopt_stub.go`) answer ENOPROTOOPT even on the in-process
+/// network the bridge serves through, and routers that check the error of
+/// `SetKeepAlive` on each accepted connection (echo) then fail to serve.
+/// On an in-process connection those options mean nothing, so the overlay
+/// makes them succeed there (and only there: `fd.fakeNetFD != nil`).
+/// Generated from the machine's own files: a function whose text is not
+/// the expected one (another Go release) is left as it is.
+fn sockopt_overlays(goroot: &Path) -> Vec<(PathBuf, String)> {
+    let files: [(&str, &[(&str, &str)]); 2] = [
+        ("sockopt_fake.go", &[("setKeepAlive", "fd *netFD, keepalive bool")]),
+        (
+            "tcpsockopt_stub.go",
+            &[
+                ("setNoDelay", "fd *netFD, noDelay bool"),
+                ("setKeepAliveIdle", "fd *netFD, d time.Duration"),
+                ("setKeepAliveInterval", "fd *netFD, d time.Duration"),
+                ("setKeepAliveCount", "fd *netFD, n int"),
+            ],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (file, functions) in files {
+        let path = goroot.join("src").join("net").join(file);
+        let Ok(mut text) = std::fs::read_to_string(&path) else { continue };
+        let mut changed = false;
+        for (name, params) in functions {
+            let original = format!("func {name}({params}) error {{\n\treturn syscall.ENOPROTOOPT\n}}");
+            let patched = format!(
+                "func {name}({params}) error {{\n\tif fd.fakeNetFD != nil {{\n\t\treturn nil // warp: in-process connection\n\t}}\n\treturn syscall.ENOPROTOOPT\n}}"
+            );
+            if text.contains(&original) {
+                text = text.replace(&original, &patched);
+                changed = true;
+            }
+        }
+        if changed {
+            out.push((path, text));
+        }
+    }
+    out
 }
 
 /// The generated file the overlay adds to the main package.
@@ -649,6 +699,23 @@ fn parse_version(text: &str) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_options_succeed_on_in_process_connections_only() {
+        let goroot = tempfile::tempdir().unwrap();
+        let net = goroot.path().join("src/net");
+        std::fs::create_dir_all(&net).unwrap();
+        std::fs::write(
+            net.join("sockopt_fake.go"),
+            "package net\n\nfunc setKeepAlive(fd *netFD, keepalive bool) error {\n\treturn syscall.ENOPROTOOPT\n}\n",
+        )
+        .unwrap();
+        std::fs::write(net.join("tcpsockopt_stub.go"), "package net\n\nfunc somethingElse() {}\n").unwrap();
+        let overlays = sockopt_overlays(goroot.path());
+        assert_eq!(overlays.len(), 1, "a file with nothing to change is not overlaid");
+        assert!(overlays[0].1.contains("if fd.fakeNetFD != nil {\n\t\treturn nil"), "{}", overlays[0].1);
+        assert!(overlays[0].1.contains("return syscall.ENOPROTOOPT"));
+    }
 
     #[test]
     fn versions_parse_to_major_minor() {

@@ -546,7 +546,14 @@ async fn handle(
         || status.is_informational()
         || status == hyper::StatusCode::NO_CONTENT
         || status == hyper::StatusCode::NOT_MODIFIED;
-    response.map(|body| Counted { inner: body, tracked, bodiless }.boxed_unsync())
+    // Hyper stops reading a body once it has sent the Content-Length it
+    // announced; the guest's end-of-body may come after that.
+    let length = response
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    response.map(|body| Counted { inner: body, tracked, bodiless, length, sent: 0 }.boxed_unsync())
 }
 
 /// A response body that ends its request's [`Tracked`]: served at its end,
@@ -556,6 +563,9 @@ struct Counted {
     tracked: Tracked,
     /// The response has no body on the wire (`HEAD`, 1xx, 204, 304).
     bodiless: bool,
+    /// The Content-Length the response announced, and the bytes sent so far.
+    length: Option<u64>,
+    sent: u64,
 }
 
 impl Body for Counted {
@@ -570,7 +580,12 @@ impl Body for Counted {
         match &polled {
             Poll::Ready(None) => self.tracked.end(Outcome::Served),
             Poll::Ready(Some(Err(_))) => self.tracked.end(Outcome::Failed),
-            Poll::Ready(Some(Ok(_))) if self.inner.is_end_stream() => self.tracked.end(Outcome::Served),
+            Poll::Ready(Some(Ok(frame))) => {
+                self.sent += frame.data_ref().map_or(0, |data| data.len() as u64);
+                if self.inner.is_end_stream() || self.length.is_some_and(|length| self.sent >= length) {
+                    self.tracked.end(Outcome::Served);
+                }
+            }
             _ => {}
         }
         polled
@@ -589,7 +604,7 @@ impl Drop for Counted {
     fn drop(&mut self) {
         // A body with nothing left, or none to send, may never be polled
         // to its end.
-        if self.bodiless || self.inner.is_end_stream() {
+        if self.bodiless || self.inner.is_end_stream() || self.length.is_some_and(|length| self.sent >= length) {
             self.tracked.end(Outcome::Served);
         }
     }

@@ -95,11 +95,11 @@ impl Host {
         for (key, value) in &manifest.env {
             wasi.env(key, value);
         }
-        if !args.is_empty() {
-            let mut argv = vec![manifest.name.clone()];
-            argv.extend(args.iter().cloned());
-            wasi.args(&argv);
-        }
+        // argv[0] is the component's name, as a process's is its program's
+        // (Go's flag packages, for one, read os.Args[0] at init).
+        let mut argv = vec![manifest.name.clone()];
+        argv.extend(args.iter().cloned());
+        wasi.args(&argv);
         for (host, guest) in &loaded.preopens {
             wasi.preopened_dir(host, guest, FsPerms::ReadWrite)
                 .map_err(anyhow::Error::from)

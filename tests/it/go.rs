@@ -207,6 +207,11 @@ fn stock_program_packs_unchanged_and_serves() {
     let put = send(served.addr, "PUT", "/echo?x=1", &[], b"", false);
     assert_eq!((put.status, put.header("x-method")), (200, Some("PUT")));
     assert_eq!(get(served.addr, "/nowhere/else").status, 200, "`/` is the catch-all pattern");
+    // The bridge ends a body after the announced Content-Length went out:
+    // each response counts as served, none as aborted.
+    let (code, lines) = served.stop();
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(lines.iter().any(|l| l.contains("4 requests served, 0 failed, 0 aborted")), "{lines:#?}");
 }
 
 fn server_struct_with_patterns_answers_json() {

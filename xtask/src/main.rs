@@ -1,5 +1,6 @@
-//! Repository automation: `cargo xtask ci` (what `.ci/run` runs) and
-//! `cargo xtask bench` (size and speed against the anchors the issues name).
+//! Repository automation: `cargo xtask ci` (what `.ci/run` runs),
+//! `cargo xtask bench` (size and speed against the anchors the issues name),
+//! and `cargo xtask soak` (a long mixed load against `warp run`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,6 +10,10 @@ use xshell::{Shell, cmd};
 
 mod bindings;
 mod mirror;
+mod serve;
+mod soak;
+
+use serve::{free_port, wait_for_200, warp_run};
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -24,7 +29,12 @@ tasks:
           a git mirror of upstream wasi-libc (9886d3d) from Debian's
           source package, for WARP_MIRROR_DIR
   bench   packed size vs plain `cargo build --release`, no-op repack time,
-          `warp run` vs `wasmtime serve`; writes docs/BENCHMARKS.md";
+          `warp run` vs `wasmtime serve`; writes docs/BENCHMARKS.md
+  soak [--minutes N]
+          N minutes (default 10) of good, trapping, looping, allocating and
+          body-holding requests against `warp run` of tests/fixtures/faults,
+          with a SIGHUP reload every 30 s; requests served, failures by
+          class, RSS at start and end; writes its section of docs/BENCHMARKS.md";
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -34,6 +44,7 @@ fn main() -> Result<()> {
     match task.as_str() {
         "ci" => ci(&sh),
         "bench" => bench(&sh),
+        "soak" => soak::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         "bindings" => bindings::run(&root(), std::env::args().nth(2).as_deref() == Some("--check")),
         "mirror" => mirror::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
@@ -69,7 +80,7 @@ fn forget_cargo_run_env() {
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()
 }
 
@@ -174,9 +185,8 @@ struct Figure {
 
 fn bench(sh: &Shell) -> Result<()> {
     install_prerequisites(sh)?;
-    cmd!(sh, "cargo build --release --locked --bin warp").run()?;
-    let warp = root().join("target/release/warp");
-    let work = tempfile_dir(sh)?;
+    let warp = serve::build_warp(sh)?;
+    let work = scratch_dir(sh, "warp-xtask-bench")?;
     let mut figures = Vec::new();
 
     for (name, source, artifact) in [
@@ -254,7 +264,7 @@ fn bench(sh: &Shell) -> Result<()> {
     println!("{table}");
     let rustc = cmd!(sh, "rustc --version").read()?;
     let doc = format!(
-        "# Benchmarks\n\nProduced by `cargo xtask bench` on the development machine (2 cores), {rustc}.\n\
+        "Produced by `cargo xtask bench` on the development machine (2 cores), {rustc}.\n\
          Sizes are of the component; the anchor is plain `cargo build --release --target wasm32-wasip2` \
          of the same crate, built in the same run. The no-op repack is `warp pack` with nothing changed \
          (goal: under 300 ms); the size goal for the template is packed / plain ≤ 0.5. \
@@ -269,7 +279,7 @@ fn bench(sh: &Shell) -> Result<()> {
          natively with clang-19 (straight to Redis), in the same run; loopback latencies on this VM \
          move with load (an idle machine wakes more slowly), so compare the ratios.\n\n{table}"
     );
-    std::fs::write(root().join("docs/BENCHMARKS.md"), doc)?;
+    write_benchmarks(None, &doc)?;
     if figures.iter().any(|f| {
         f.what.starts_with("rust-http template: packed / plain")
             && f.value.trim_end_matches('×').parse::<f64>().unwrap_or(9.0) > 0.5
@@ -307,12 +317,7 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
     for _ in 0..2 {
         let port = free_port()?;
         let started = Instant::now();
-        let mut child = std::process::Command::new(warp)
-            .args(["run", "--quiet", "--listen", &format!("127.0.0.1:{port}")])
-            .arg(&manifest)
-            .env("WARP_CACHE_DIR", &cache)
-            .stdout(std::process::Stdio::null())
-            .spawn()?;
+        let mut child = warp_run(warp, &manifest, &format!("127.0.0.1:{port}"), &cache).spawn()?;
         wait_for_200(port)?;
         first_response.push(started.elapsed());
         child.kill()?;
@@ -343,12 +348,7 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
         let mut child = if server == "warp run" {
-            std::process::Command::new(warp)
-                .args(["run", "--quiet", "--listen", &addr])
-                .arg(&manifest)
-                .env("WARP_CACHE_DIR", &cache)
-                .stdout(std::process::Stdio::null())
-                .spawn()?
+            warp_run(warp, &manifest, &addr, &cache).spawn()?
         } else {
             std::process::Command::new(&wasmtime)
                 .args(["serve", "-Scli", "--addr", &addr])
@@ -476,30 +476,10 @@ fn database_bench(sh: &Shell, warp: &Path, work: &Path) -> Result<Vec<Figure>> {
     Ok(figures)
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Polls `GET /` until it answers 200 (10 s at most).
-fn wait_for_200(port: u16) -> Result<()> {
-    use std::io::{Read, Write};
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
-            let mut head = [0u8; 12];
-            if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200") {
-                return Ok(());
-            }
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    bail!("no 200 from 127.0.0.1:{port} within 10 s")
-}
-
-fn tempfile_dir(sh: &Shell) -> Result<PathBuf> {
-    // Outside the repository, so the copies are not taken for workspace members.
-    let dir = std::env::temp_dir().join("warp-xtask-bench");
+/// A fresh `$TMPDIR/NAME`: outside the repository, so the copies made
+/// there are not taken for workspace members.
+pub(crate) fn scratch_dir(sh: &Shell, name: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(name);
     if dir.exists() {
         sh.remove_path(&dir)?;
     }
@@ -507,7 +487,7 @@ fn tempfile_dir(sh: &Shell) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
@@ -522,4 +502,37 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Rewrites one part of `docs/BENCHMARKS.md`, keeping the others: `None`
+/// is the part `bench` owns (everything before the first `## ` heading),
+/// `Some(heading)` the section under `## heading` (added at the end when
+/// absent). Each task writes only its own figures.
+pub(crate) fn write_benchmarks(heading: Option<&str>, body: &str) -> Result<()> {
+    let path = root().join("docs/BENCHMARKS.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    let title = "# Benchmarks\n\n";
+    let rest = doc.strip_prefix(title).unwrap_or(&doc);
+    // Split into the untitled head and the `## ` sections, each with its heading line.
+    let mut parts: Vec<String> = vec![String::new()];
+    for line in rest.split_inclusive('\n') {
+        if line.starts_with("## ") {
+            parts.push(String::new());
+        }
+        parts.last_mut().expect("never empty").push_str(line);
+    }
+    let body = format!("{}\n\n", body.trim_end());
+    match heading {
+        None => parts[0] = body,
+        Some(heading) => {
+            let line = format!("## {heading}\n");
+            let section = format!("{line}\n{body}");
+            match parts.iter_mut().skip(1).find(|part| part.starts_with(&line)) {
+                Some(part) => *part = section,
+                None => parts.push(section),
+            }
+        }
+    }
+    let text = format!("{title}{}", parts.concat().trim_end());
+    std::fs::write(&path, text + "\n").with_context(|| format!("failed to write `{}`", path.display()))
 }

@@ -1,6 +1,7 @@
 //! Repository automation: `cargo xtask ci` (what `.ci/run` runs),
 //! `cargo xtask bench` (size and speed against the anchors the issues name),
-//! and `cargo xtask soak` (a long mixed load against `warp run`).
+//! `cargo xtask soak` (a long mixed load against `warp run`) and
+//! `cargo xtask fuzz` (the `fuzz/` targets, each for a while).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 mod bindings;
+mod fuzz;
 mod mirror;
 mod serve;
 mod soak;
@@ -34,7 +36,11 @@ tasks:
           N minutes (default 10) of good, trapping, looping, allocating and
           body-holding requests against `warp run` of tests/fixtures/faults,
           with a SIGHUP reload every 30 s; requests served, failures by
-          class, RSS at start and end; writes its section of docs/BENCHMARKS.md";
+          class, RSS at start and end; writes its section of docs/BENCHMARKS.md
+  fuzz [--time 60s] [TARGET…]
+          runs each `fuzz/` target (cargo +nightly fuzz; installs cargo-fuzz
+          when missing) for the time given; writes its section of
+          docs/BENCHMARKS.md";
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -45,6 +51,7 @@ fn main() -> Result<()> {
         "ci" => ci(&sh),
         "bench" => bench(&sh),
         "soak" => soak::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
+        "fuzz" => fuzz::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         "bindings" => bindings::run(&root(), std::env::args().nth(2).as_deref() == Some("--check")),
         "mirror" => mirror::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {

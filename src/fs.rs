@@ -1,6 +1,6 @@
 //! The ground floor: plumbing every domain module may use and none owns —
-//! warp's cache root, atomic writes, bounded reads of regular files,
-//! digests, and finding programs on PATH.
+//! warp's cache root, atomic writes, directory locks, bounded reads of
+//! regular files, digests, and finding programs on PATH.
 //!
 //! Nothing here knows about packing, running or forks; a domain module
 //! imports another domain module only for its domain, never for these.
@@ -40,18 +40,27 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
+/// How the temporary files of [`write_atomic`] are named: `.warp-XXXXXX.tmp`.
+const TEMP_PREFIX: &str = ".warp-";
+const TEMP_SUFFIX: &str = ".tmp";
+
 /// Writes `contents` to `path` atomically: a temporary file in the same
 /// directory, then a rename, so readers never see a half-written file. An
-/// identical existing file is left alone (its mtime too).
+/// identical existing file is left alone (its mtime too). A new file gets
+/// mode `0666 & !umask`, as `cargo` and `cc` give their outputs (tempfile's
+/// own default, 0600, would hide artifacts from the rest of a team or a
+/// server's user).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     if std::fs::read(path).is_ok_and(|existing| existing == contents) {
         return Ok(());
     }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("failed to create directory `{}`", dir.display()))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".warp-")
-        .suffix(".tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut temp = builder
         .tempfile_in(dir)
         .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
     std::io::Write::write_all(&mut temp, contents)
@@ -131,6 +140,66 @@ fn file_kind(kind: &std::fs::FileType) -> &'static str {
     } else {
         "not a regular file"
     }
+}
+
+/// An exclusive lock on a directory (`.warp.lock` in it), held until
+/// dropped: processes that write there take turns. The lock file stays; the
+/// lock itself is the kernel's (`flock`), so a killed holder releases it.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: std::fs::File,
+    /// When this process got the lock: a file of another writer older than
+    /// this was left by one that no longer runs there.
+    pub acquired: std::time::SystemTime,
+}
+
+/// The lock file [`lock_dir`] takes in a directory.
+pub const LOCK_FILE: &str = ".warp.lock";
+
+/// Locks `dir` (created if needed) for this process; when another holds
+/// it, calls `waiting` once and blocks until it is released.
+pub fn lock_dir(dir: &Path, waiting: impl FnOnce(&Path)) -> Result<DirLock> {
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create directory `{}`", dir.display()))?;
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("failed to open the lock file `{}`", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            waiting(&path);
+            file.lock().with_context(|| format!("failed to lock `{}`", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("failed to lock `{}`", path.display()));
+        }
+    }
+    Ok(DirLock { _file: file, acquired: std::time::SystemTime::now() })
+}
+
+/// Removes the temporary files [`write_atomic`] left in `dir` (a process
+/// killed between creating and renaming one) that were last modified
+/// before `older_than`; call it holding the directory's lock, with the
+/// time the lock was taken, so no live writer's file is touched. Returns
+/// how many were removed; failures to remove are skipped.
+pub fn remove_stale_temp_files(dir: &Path, older_than: std::time::SystemTime) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+        })
+        .filter(|entry| {
+            entry.metadata().is_ok_and(|m| m.is_file() && m.modified().is_ok_and(|modified| modified < older_than))
+        })
+        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+        .count()
 }
 
 /// `program` as a path: itself when it contains a `/`, else the first
@@ -222,6 +291,38 @@ mod tests {
         let err = read_regular_file(&fifo, 100).unwrap_err();
         assert_eq!(err.to_string(), "it is a FIFO, not a regular file");
         assert!(matches!(read_regular_file(&dir.path().join("absent"), 100), Err(ReadRefused::Io(_))));
+    }
+
+    #[test]
+    fn a_locked_directory_makes_the_next_locker_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock_dir(dir.path(), |_| panic!("nobody holds it yet")).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = dir.path().to_path_buf();
+        let second = std::thread::spawn(move || {
+            let _lock = lock_dir(&path, |_| tx.send(()).unwrap()).unwrap();
+        });
+        rx.recv().unwrap();
+        drop(first);
+        second.join().unwrap();
+    }
+
+    #[test]
+    fn only_temporary_files_older_than_the_lock_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, seconds_ago: u64| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, b"x").unwrap();
+            let time = std::time::SystemTime::now() - std::time::Duration::from_secs(seconds_ago);
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(time).unwrap();
+            path
+        };
+        let stale = file(".warp-abc123.tmp", 3600);
+        let fresh = file(".warp-def456.tmp", 0);
+        let other = file("app.wasm", 3600);
+        let lock_time = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        assert_eq!(remove_stale_temp_files(dir.path(), lock_time), 1);
+        assert!(!stale.exists() && fresh.exists() && other.exists());
     }
 
     #[test]

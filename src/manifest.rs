@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Diagnostic;
 use crate::fs::sha256_hex;
-use crate::project::{Http, Lang, Limits, ShimConfig, World};
+use crate::project::{Dir, DirMode, Http, Lang, Limits, ShimConfig, World};
 use crate::size::{Budget, Contributor, Sizes};
 
 /// The schema version this `warp` writes and the newest it reads.
@@ -60,13 +60,21 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<Http>,
     /// Preopened directories: guest path → host directory, relative to the
-    /// manifest's directory.
+    /// manifest's directory, read-only unless its mode is `rw`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub dirs: BTreeMap<String, String>,
+    pub dirs: BTreeMap<String, Dir>,
     /// The largest items in the component, named from before the `name`
     /// section was stripped.
     #[serde(default)]
     pub contributors: Vec<Contributor>,
+}
+
+/// A host directory as the guest sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preopen {
+    pub host: PathBuf,
+    pub guest: String,
+    pub mode: DirMode,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,12 +157,12 @@ impl Manifest {
         manifest_path.parent().unwrap_or(Path::new(".")).join(&self.component.path)
     }
 
-    /// The preopened directories as (host path, guest path); each must exist.
-    pub fn preopens(&self, manifest_path: &Path) -> Result<Vec<(PathBuf, String)>> {
+    /// The preopened directories; each must exist.
+    pub fn preopens(&self, manifest_path: &Path) -> Result<Vec<Preopen>> {
         let base = manifest_path.parent().unwrap_or(Path::new("."));
         let mut preopens = Vec::with_capacity(self.dirs.len());
-        for (guest, host) in &self.dirs {
-            let path = base.join(host);
+        for (guest, dir) in &self.dirs {
+            let path = base.join(&dir.path);
             if !path.is_dir() {
                 return Err(Diagnostic::env(format!(
                     "`{}` preopens `{}` as `{guest}` (field `dirs.\"{guest}\"`), but it is not a directory",
@@ -164,7 +172,7 @@ impl Manifest {
                 .help("create the directory, or re-run `warp pack` after fixing `[dirs]` in warp.toml")
                 .into());
             }
-            preopens.push((path, guest.clone()));
+            preopens.push(Preopen { host: path, guest: guest.clone(), mode: dir.mode });
         }
         Ok(preopens)
     }

@@ -11,7 +11,7 @@ use crate::error::Diagnostic;
 use crate::lang::{self, Artifact, BuildRequest};
 use crate::manifest::{self, ComponentInfo, Manifest, SCHEMA};
 use crate::optimize;
-use crate::project::{Lang, Project, World};
+use crate::project::{Dir, DirMode, Lang, Project, World};
 use crate::report::Reporter;
 use crate::size::{self, Breach, FunctionNames, Sizes};
 
@@ -25,19 +25,44 @@ pub const WIT_COMPONENT_VERSION: &str = "0.254";
 
 /// `warp.toml`'s `[dirs]`, checked and re-expressed relative to the
 /// manifest's directory (so the manifest stays movable with its project).
-fn manifest_dirs(project: &Project, manifest_path: &Path) -> Result<BTreeMap<String, String>> {
+///
+/// Each must be a directory inside the project once symlinks are resolved
+/// (`/`, `..` and a link that leaves the project are refused) unless its
+/// entry says `outside_project = true`: a guest sees what it is given, and
+/// a typo or a planted symlink should not hand it the host.
+fn manifest_dirs(project: &Project, manifest_path: &Path) -> Result<BTreeMap<String, Dir>> {
     let mut dirs = BTreeMap::new();
     if project.config.dirs.is_empty() {
         return Ok(dirs);
     }
     let base = manifest_dir(manifest_path)?;
-    for (guest, host) in &project.config.dirs {
-        let path = project.root.join(host);
+    let root =
+        project.root.canonicalize().with_context(|| format!("failed to resolve `{}`", project.root.display()))?;
+    for (guest, dir) in &project.config.dirs {
+        let field = format!("warp.toml field `dirs.\"{guest}\"`");
+        let path = project.root.join(&dir.path);
         let resolved = path.canonicalize().ok().filter(|p| p.is_dir()).ok_or_else(|| {
-            Diagnostic::check(format!("`{}` is not a directory (warp.toml field `dirs.\"{guest}\"`)", path.display()))
+            Diagnostic::check(format!("`{}` is not a directory ({field})", path.display()))
                 .help(format!("create it, or remove `\"{guest}\"` from `[dirs]`"))
         })?;
-        dirs.insert(guest.clone(), relative_path(&resolved, &base).to_string_lossy().into_owned());
+        if !resolved.starts_with(&root) && !dir.outside_project {
+            let through =
+                if resolved == path { String::new() } else { format!(", which resolves to `{}`,", resolved.display()) };
+            let mode = if dir.mode == DirMode::Rw { ", mode = \"rw\"" } else { "" };
+            return Err(Diagnostic::env(format!(
+                "`{}`{through} is outside the project `{}` ({field}): the guest would see the host's files",
+                path.display(),
+                root.display()
+            ))
+            .help(format!(
+                "map a directory inside the project, or opt in explicitly: \
+                 `\"{guest}\" = {{ path = \"{}\"{mode}, outside_project = true }}`",
+                dir.path
+            ))
+            .into());
+        }
+        let relative = relative_path(&resolved, &base).to_string_lossy().into_owned();
+        dirs.insert(guest.clone(), Dir { path: relative, ..dir.clone() });
     }
     Ok(dirs)
 }
@@ -64,7 +89,7 @@ fn manifest_shims(project: &Project, manifest_path: &Path) -> Result<crate::proj
 /// The manifest's directory, created and canonical (paths in the manifest
 /// are relative to it).
 fn manifest_dir(manifest_path: &Path) -> Result<PathBuf> {
-    let base = manifest_path.parent().unwrap_or(Path::new("."));
+    let base = manifest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(base).with_context(|| format!("failed to create `{}`", base.display()))?;
     base.canonicalize().with_context(|| format!("failed to resolve `{}`", base.display()))
 }
@@ -142,6 +167,27 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
         .help(help)
         .into());
     }
+    let (component_path, manifest_path) = {
+        let unit = resolved.unit();
+        let component = options.out.clone().unwrap_or_else(|| unit.out_dir.join(format!("{}.wasm", unit.name)));
+        let manifest = manifest::path_for(&component);
+        (component, manifest)
+    };
+    // What the manifest will say about the host is checked before anything is built.
+    let dirs = manifest_dirs(&resolved.unit().project, &manifest_path)?;
+    let shims = manifest_shims(&resolved.unit().project, &manifest_path)?;
+    // One pack at a time per output directory, from build to the last write:
+    // a component and its manifest are always from the same pack.
+    let out_dir = manifest_dir(&manifest_path)?;
+    let lock = crate::fs::lock_dir(&out_dir, |lock| {
+        reporter.blocked(&format!("the lock on `{}` (another `warp pack` is writing there)", lock.display()))
+    })?;
+    crate::fs::remove_stale_temp_files(&out_dir, lock.acquired);
+    // The reuse cache is covered by this lock only when it is beside the output (no `-o` elsewhere).
+    if resolved.unit().out_dir.canonicalize().is_ok_and(|dir| dir == out_dir) {
+        crate::fs::remove_stale_temp_files(&out_dir.join(".cache"), lock.acquired);
+    }
+
     let built = resolved.build(reporter)?;
     let unit = resolved.unit();
     let project = &unit.project;
@@ -186,8 +232,6 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
     let budget = project.budget(language.default_budget());
     let breaches = size::check_budget(sizes, budget);
 
-    let component_path = options.out.clone().unwrap_or_else(|| unit.out_dir.join(format!("{}.wasm", unit.name)));
-    let manifest_path = manifest::path_for(&component_path);
     let mut toolchain = built.toolchain;
     toolchain.insert("warp".into(), WARP_VERSION.into());
     if built.optimize.is_some() {
@@ -208,7 +252,7 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
         },
         toolchain,
         budget,
-        shims: manifest_shims(project, &manifest_path)?,
+        shims,
         env: project.config.env.clone(),
         limits: project.config.limits.clone(),
         http: (world == World::Http).then(|| {
@@ -216,13 +260,14 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
             http.reuse.get_or_insert(language.default_reuse());
             http
         }),
-        dirs: manifest_dirs(project, &manifest_path)?,
+        dirs,
         contributors,
     };
 
     reporter.phase("Writing");
     crate::fs::write_atomic(&component_path, &component)?;
     crate::fs::write_atomic(&manifest_path, manifest.to_json().as_bytes())?;
+    drop(lock);
     Ok(Packed { manifest, component_path, manifest_path, breaches, reused, sources: built.sources })
 }
 

@@ -115,9 +115,10 @@ pub struct Config {
     #[serde(default)]
     pub http: Http,
     /// Host directories the guest sees: guest path → directory relative to
-    /// the project, like `wasmtime run --dir host::guest`.
+    /// the project, like `wasmtime run --dir host::guest`; read-only unless
+    /// marked `mode = "rw"` (see [`Dir`]).
     #[serde(default)]
-    pub dirs: BTreeMap<String, String>,
+    pub dirs: BTreeMap<String, Dir>,
     /// How a C project is built (`lang = "c"`).
     #[serde(default)]
     pub c: CConfig,
@@ -270,6 +271,90 @@ fn is_dns_label(label: &str) -> bool {
         && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !label.starts_with('-')
         && !label.ends_with('-')
+}
+
+/// One `[dirs]` entry: a host directory the guest sees.
+///
+/// Written as a plain path (`"/assets" = "assets"`: read-only) or as a
+/// table (`"/data" = { path = "data", mode = "rw" }`). The project's data
+/// directories are exactly those marked `mode = "rw"`; everything else is
+/// read-only, so a guest cannot change its own code, configuration or
+/// anything else it was only meant to read. A directory that resolves
+/// outside the project (`/`, `..`, a symlink out) is refused by `warp pack`
+/// unless the entry says `outside_project = true`.
+///
+/// The run manifest uses the same two forms (the path relative to the
+/// manifest), so a manifest from before modes existed reads as read-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dir {
+    pub path: String,
+    pub mode: DirMode,
+    /// The user's explicit consent to a directory outside the project.
+    pub outside_project: bool,
+}
+
+impl Dir {
+    pub fn read_only(path: impl Into<String>) -> Dir {
+        Dir { path: path.into(), mode: DirMode::Ro, outside_project: false }
+    }
+}
+
+/// What a guest may do in a preopened directory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirMode {
+    /// Read files and list directories; no creating, writing or removing.
+    #[default]
+    Ro,
+    /// Everything: a data directory.
+    Rw,
+}
+
+/// `[dirs]`'s table form.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirTable {
+    path: String,
+    #[serde(default, skip_serializing_if = "is_ro")]
+    mode: DirMode,
+    #[serde(default, skip_serializing_if = "is_false")]
+    outside_project: bool,
+}
+
+fn is_ro(mode: &DirMode) -> bool {
+    *mode == DirMode::Ro
+}
+
+impl Serialize for Dir {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.mode == DirMode::Ro && !self.outside_project {
+            return serializer.serialize_str(&self.path);
+        }
+        DirTable { path: self.path.clone(), mode: self.mode, outside_project: self.outside_project }
+            .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Dir {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Dir, D::Error> {
+        // By hand rather than `#[serde(untagged)]`, so that a mistake in the
+        // table form is reported by field instead of "did not match any variant".
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Dir;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a directory path, or a table like `{ path = "data", mode = "rw" }`"#)
+            }
+            fn visit_str<E: serde::de::Error>(self, path: &str) -> Result<Dir, E> {
+                Ok(Dir::read_only(path))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Dir, A::Error> {
+                let table = DirTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Dir { path: table.path, mode: table.mode, outside_project: table.outside_project })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -608,6 +693,24 @@ request_timeout = "10s"
     }
 
     #[test]
+    fn dirs_are_read_only_unless_marked_rw() {
+        let text = "[dirs]\n\"/assets\" = \"assets\"\n\"/data\" = { path = \"data\", mode = \"rw\" }\n\
+                    \"/etc-host\" = { path = \"/etc\", outside_project = true }\n";
+        let dirs = parse_config(text, Path::new("warp.toml")).unwrap().dirs;
+        assert_eq!(dirs["/assets"], Dir::read_only("assets"));
+        assert_eq!(dirs["/data"], Dir { path: "data".into(), mode: DirMode::Rw, outside_project: false });
+        assert_eq!(dirs["/etc-host"], Dir { path: "/etc".into(), mode: DirMode::Ro, outside_project: true });
+        // The manifest's form: a plain string when read-only, so older
+        // manifests (always strings) read as read-only.
+        assert_eq!(serde_json::to_value(&dirs["/assets"]).unwrap(), serde_json::json!("assets"));
+        assert_eq!(serde_json::to_value(&dirs["/data"]).unwrap(), serde_json::json!({ "path": "data", "mode": "rw" }));
+        let err = parse_config("[dirs]\n\"/d\" = { path = \"d\", mode = \"rwx\" }\n", Path::new("warp.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rwx") && err.contains("`ro`"), "{err}");
+    }
+
+    #[test]
     fn unknown_field_names_file_and_field() {
         let err = parse_config("lang = \"rust\"\n[budget]\nraws = \"1KB\"\n", Path::new("x/warp.toml")).unwrap_err();
         let text = err.to_string();
@@ -638,6 +741,9 @@ request_timeout = "10s"
             "[limits]\ndrain_timeout = \"0ms\"",
             "[limits]\nconnections = 0",
             "[http]\nroute = \"api\"",
+            "[dirs]\n\"/data\" = { path = \"data\", mode = \"rwx\" }",
+            "[dirs]\n\"/data\" = { path = \"data\", writable = true }",
+            "[dirs]\n\"/data\" = 7",
         ] {
             assert!(parse_config(bad, Path::new("warp.toml")).is_err(), "{bad}");
         }

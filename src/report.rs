@@ -9,6 +9,11 @@ pub trait Reporter {
     fn phase(&self, name: &str);
     /// A line of detail within the phase, e.g. "Compiling serde v1.0.1".
     fn detail(&self, line: &str);
+    /// The work waits for something another process holds, e.g. "the lock
+    /// on `target/warp/.warp.lock`": worth saying even without a progress
+    /// bar, or a wait looks like a hang (cargo's "Blocking waiting for file
+    /// lock").
+    fn blocked(&self, _on: &str) {}
 }
 
 /// A reporter that drops everything (tests, `--json`, `-q`).

@@ -1,4 +1,4 @@
-//! `warp size-check`'s data: measure artifacts (components, modules or run
+//! `warp size-check`'s data: measure artifacts (components or run
 //! manifests), apply budgets, compare with a baseline, name what grew.
 
 use std::collections::BTreeMap;
@@ -56,7 +56,7 @@ pub struct BaselineEntry {
 /// Budget given on the command line; each field overrides the artifact's own.
 pub type BudgetOverride = Budget;
 
-/// Measures one artifact: a `.wasm` (component or core module) or a run manifest.
+/// Measures one artifact: a component `.wasm` or a run manifest.
 pub fn measure(path: &Path, overrides: BudgetOverride, top: usize) -> Result<Entry> {
     let (name, bytes, manifest) = load(path)?;
     let sizes = Sizes::of(&bytes);
@@ -90,7 +90,10 @@ fn load(path: &Path) -> Result<(String, Vec<u8>, Option<Manifest>)> {
     if !bytes.starts_with(b"\0asm") {
         if bytes.first() == Some(&b'{') {
             let manifest = Manifest::parse(&String::from_utf8_lossy(&bytes), path)?;
+            check_component_path(&manifest, path)?;
             let component = manifest.read_component(path)?;
+            let shown = manifest.component_path(path);
+            check_is_component(&component, &shown)?;
             return Ok((manifest.name.clone(), component, Some(manifest)));
         }
         return Err(Diagnostic::check(format!(
@@ -99,12 +102,62 @@ fn load(path: &Path) -> Result<(String, Vec<u8>, Option<Manifest>)> {
         ))
         .into());
     }
-    component::validate(&bytes).map_err(|e| Diagnostic::check(format!("`{}` is corrupt: {e}", path.display())))?;
+    check_is_component(&bytes, path)?;
     let name = stem.strip_suffix(".wasm").unwrap_or(&stem).to_string();
     // A manifest beside the artifact carries its budget and contributor names.
     let beside = manifest::path_for(path);
     let manifest = Manifest::read(&beside).ok().filter(|m| m.component.sha256 == crate::fs::sha256_hex(&bytes));
     Ok((name, bytes, manifest))
+}
+
+/// The gate measures what `warp pack` ships and `warp run` serves: a valid
+/// component. A core module would pass any budget while serving nothing.
+fn check_is_component(bytes: &[u8], path: &Path) -> Result<()> {
+    component::validate(bytes).map_err(|e| Diagnostic::check(format!("`{}` is corrupt: {e}", path.display())))?;
+    if !wasmparser::Parser::is_component(bytes) {
+        return Err(Diagnostic::check(format!(
+            "`{}` is a core WebAssembly module, not a component: `warp run` cannot serve it",
+            path.display()
+        ))
+        .help("check the component `warp pack` writes (`<name>.wasm` or its `<name>.warp.json`), not a module from the build")
+        .into());
+    }
+    Ok(())
+}
+
+/// A manifest names the component beside it, as `warp pack` writes it: a
+/// regular file inside the manifest's directory tree (symlinks resolved).
+/// Anything else (`/etc/passwd` with its digest, `../other.wasm`, a device)
+/// is refused before it is read, so the gate never reports on a file the
+/// manifest had no business naming.
+fn check_component_path(manifest: &Manifest, manifest_path: &Path) -> Result<()> {
+    let named = manifest.component_path(manifest_path);
+    let refuse = |why: &str| -> anyhow::Error {
+        Diagnostic::check(format!(
+            "`{}` names a component {why} (field `component.path`: `{}`)",
+            manifest_path.display(),
+            manifest.component.path
+        ))
+        .help("a manifest names the component beside it; re-run `warp pack` to write both")
+        .into()
+    };
+    let base = manifest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let base = base.canonicalize().map_err(|e| {
+        Diagnostic::env(format!("failed to resolve the directory of `{}`: {e}", manifest_path.display()))
+    })?;
+    let resolved = match named.canonicalize() {
+        Ok(resolved) => resolved,
+        // Missing: `read_component` says so, naming the field (exit 2).
+        Err(_) if !Path::new(&manifest.component.path).is_absolute() => return Ok(()),
+        Err(_) => return Err(refuse("outside its directory")),
+    };
+    if !resolved.starts_with(&base) {
+        return Err(refuse("outside its directory"));
+    }
+    if !std::fs::metadata(&resolved).is_ok_and(|m| m.is_file()) {
+        return Err(refuse("that is not a regular file"));
+    }
+    Ok(())
 }
 
 /// Reads a baseline: a run manifest, a `size-check --json` report, or a `.wasm`.

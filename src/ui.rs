@@ -106,7 +106,7 @@ impl Printer {
         } else {
             None
         };
-        Progress { bar, verbose: self.verbosity == Verbosity::Verbose && !self.json }
+        Progress { bar, verbose: self.verbosity == Verbosity::Verbose && !self.json, printer: *self }
     }
 
     /// Prints an error the way every `warp` command does, and returns the exit code.
@@ -148,6 +148,8 @@ impl Printer {
 pub struct Progress {
     bar: Option<ProgressBar>,
     verbose: bool,
+    /// For the lines shown with or without a bar.
+    printer: Printer,
 }
 
 impl Reporter for Progress {
@@ -167,6 +169,13 @@ impl Reporter for Progress {
                 Some(bar) => bar.println(line),
                 None => eprintln!("{line}"),
             }
+        }
+    }
+
+    fn blocked(&self, on: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| self.printer.status("Blocking", format_args!("waiting for {on}"))),
+            None => self.printer.status("Blocking", format_args!("waiting for {on}")),
         }
     }
 }

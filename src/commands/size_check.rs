@@ -25,14 +25,15 @@ Sizes: KB/MB are powers of 1000, KiB/MiB powers of 1024.
 
 Exit status:
   0  every artifact within budget
-  1  an artifact over budget, or not valid WebAssembly
+  1  an artifact over budget, not a valid component (a core module is
+     refused), or a manifest naming a file outside its own directory
   2  usage or environment error (missing file, bad manifest)";
 
 /// Check artifacts against size budgets (the CI gate).
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Opts {
-    /// Components, core modules or run manifests.
+    /// Components or run manifests (a manifest's component must be inside its directory).
     #[arg(required = true, value_name = "ARTIFACT|MANIFEST")]
     pub artifacts: Vec<PathBuf>,
     /// A previous run manifest, `size-check --json` report or `.wasm` to compare with.

@@ -94,6 +94,16 @@ fn parse_date(text: &str) -> Option<(i64, i32)> {
     let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
     let clock: Vec<i64> = clock.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
     let [hour, minute, second] = clock[..] else { return None };
+    // Out of range is not a date (and would overflow the arithmetic below:
+    // a 20-digit day once did, found by `cargo xtask fuzz`).
+    let in_range = (1..=31).contains(&day)
+        && (0..=9999).contains(&year)
+        && (0..24).contains(&hour)
+        && (0..60).contains(&minute)
+        && (0..=60).contains(&second);
+    if !in_range {
+        return None;
+    }
     let sign = if zone.starts_with('-') { -1 } else { 1 };
     let zone = zone.trim_start_matches(['+', '-']);
     let offset = sign * (zone.get(..2)?.parse::<i32>().ok()? * 60 + zone.get(2..4)?.parse::<i32>().ok()?);
@@ -163,6 +173,22 @@ index 1111111..2222222 100644
 2.39.5
 
 ";
+
+    /// `cargo xtask fuzz`'s `patch_series` target: a `Date:` whose day has
+    /// 20 digits overflowed the epoch arithmetic (a panic with debug
+    /// assertions, a wrong commit date without).
+    #[test]
+    fn an_out_of_range_date_is_refused_not_overflowed() {
+        let crash = PATCH.replace(
+            "Date: Tue, 10 May 2022 14:03:07 +0200",
+            "Date: Sun,  0000000000000000801505682082758677 Nov 2026 23:01:12 +0000",
+        );
+        assert_eq!(parse(crash.as_bytes()).unwrap_err(), "its `Date:` header is missing or not RFC 2822");
+        for date in ["32 Jan 2024 10:00:00 +0000", "1 Jan 2024 24:00:00 +0000", "1 Jan 99999 10:00:00 +0000"] {
+            assert_eq!(parse_date(date), None, "{date}");
+        }
+        assert_eq!(parse_date("Thu, 1 Jan 1970 00:00:00 +0000"), Some((0, 0)));
+    }
 
     #[test]
     fn a_format_patch_file_reads_back_into_a_commit() {

@@ -33,8 +33,8 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::component;
 use crate::error::Diagnostic;
-use crate::manifest::{Manifest, Placement};
-use crate::project::World;
+use crate::manifest::{Manifest, Placement, Preopen};
+use crate::project::{DirMode, World};
 
 pub use cli::{CliExit, run_cli};
 pub use events::{Event, EventSink, Reloaded, Stopped};
@@ -68,8 +68,8 @@ pub struct Loaded {
     pub engine_reused: bool,
     pub component: Component,
     pub linker: Linker<Host>,
-    /// Preopened directories: (host path, guest path).
-    pub preopens: Vec<(PathBuf, String)>,
+    /// Preopened directories, each read-only or read-write.
+    pub preopens: Vec<Preopen>,
     /// Whether the compiled code came from the on-disk cache.
     pub from_cache: bool,
     /// TLS client settings per `shims.database` entry.
@@ -100,8 +100,12 @@ impl Host {
         let mut argv = vec![manifest.name.clone()];
         argv.extend(args.iter().cloned());
         wasi.args(&argv);
-        for (host, guest) in &loaded.preopens {
-            wasi.preopened_dir(host, guest, FsPerms::ReadWrite)
+        for Preopen { host, guest, mode } in &loaded.preopens {
+            let perms = match mode {
+                DirMode::Ro => FsPerms::ReadOnly,
+                DirMode::Rw => FsPerms::ReadWrite,
+            };
+            wasi.preopened_dir(host, guest, perms)
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("failed to open `{}` for the guest's `{guest}`", host.display()))?;
         }

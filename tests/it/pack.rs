@@ -1,5 +1,10 @@
 //! `warp new` + `warp pack` for Rust: templates, a third-party crate,
-//! reproducibility, workspaces.
+//! reproducibility, workspaces; what a pack may expose to its guest, and
+//! how packs share an output directory.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, SystemTime};
 
 use crate::support::*;
 
@@ -9,6 +14,9 @@ tests! {
     third_party_wstd_service_packs_without_edits: [WasmTarget],
     packing_twice_in_different_places_is_byte_identical: [WasmTarget],
     workspace_needs_a_package_choice: [WasmTarget],
+    dirs_outside_the_project_are_refused_unless_opted_in: [WasmTarget],
+    concurrent_packs_take_turns_and_clean_up_after_a_killed_one: [WasmTarget],
+    artifacts_respect_the_umask: [WasmTarget],
     new_refuses_to_overwrite: [],
     new_takes_a_path_and_names_the_project_after_it: [],
 }
@@ -151,4 +159,113 @@ fn new_takes_a_path_and_names_the_project_after_it() {
     assert!(config.contains("lang = \"c\""), "{config}");
     run(warp(temp.path()).args(["new", "other/9lives"])).expect_code(2).stderr_has("invalid project name `9lives`");
     assert!(!temp.path().join("other/9lives").exists(), "a refused project leaves nothing behind");
+}
+
+/// `[dirs]` entries that reach outside the project: `/`, `..`, and a
+/// symlink inside the project that points out. Each is refused (exit 2)
+/// naming the field and the path, with the opt-in in `help:`; with the
+/// opt-in, the pack goes through.
+fn dirs_outside_the_project_are_refused_unless_opted_in() {
+    let (temp, dir) = template("rust-http");
+    let outside = temp.path().join("elsewhere");
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("escape")).unwrap();
+    std::fs::create_dir(dir.join("assets")).unwrap();
+    std::os::unix::fs::symlink("assets", dir.join("inner-link")).unwrap();
+    let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap();
+    let with_dirs =
+        |entries: &str| std::fs::write(dir.join("warp.toml"), format!("{config}\n[dirs]\n{entries}\n")).unwrap();
+
+    for (entry, guest, shown) in [
+        (r#""/host" = "/""#, "/host", "`/` is outside the project".to_string()),
+        (r#""/up" = "..""#, "/up", format!("resolves to `{}`", temp.path().canonicalize().unwrap().display())),
+        (
+            r#""/link" = { path = "escape", mode = "rw" }"#,
+            "/link",
+            format!("resolves to `{}`", outside.canonicalize().unwrap().display()),
+        ),
+    ] {
+        with_dirs(entry);
+        run(warp(&dir).arg("pack"))
+            .expect_code(2)
+            .stderr_has(&format!("warp.toml field `dirs.\"{guest}\"`"))
+            .stderr_has(&shown)
+            .stderr_has("outside_project = true");
+        assert!(!dir.join("target/warp/rust-http.warp.json").exists(), "a refused pack wrote a manifest");
+    }
+
+    // Inside the project (through a symlink that stays inside): fine, and
+    // read-only unless marked; outside with the explicit opt-in: fine too.
+    with_dirs(
+        r#""/assets" = "inner-link"
+"/up" = { path = "..", outside_project = true }"#,
+    );
+    let manifest = pack(&dir);
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+    assert_eq!(manifest["dirs"]["/assets"], "../../assets");
+    assert_eq!(manifest["dirs"]["/up"], serde_json::json!({ "path": "../../..", "outside_project": true }));
+}
+
+/// A pack waits while another holds the output directory (here the test
+/// holds its lock), says so, and only then builds: what it writes is one
+/// matching component and manifest, from the source as it was when it got
+/// the lock. Holding the lock, it removes the temporary file a killed pack
+/// left behind.
+fn concurrent_packs_take_turns_and_clean_up_after_a_killed_one() {
+    let (_temp, dir) = template("rust-http");
+    let out = pack(&dir).parent().unwrap().to_path_buf();
+    let stale = out.join(".warp-Xk2f9a.tmp");
+    std::fs::write(&stale, "half a component").unwrap();
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(an_hour_ago).unwrap();
+
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(out.join(".warp.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut waiting = warp(&dir).arg("pack").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr = BufReader::new(waiting.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "`warp pack` never said it waits for the lock:\n{seen}");
+        seen.push_str(&line);
+        if line.contains("Blocking waiting for the lock on") {
+            break;
+        }
+    }
+    // The source changes while it waits; the stale file is still there.
+    let lib = dir.join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    assert!(source.contains("hello from warp"), "the template changed: {source}");
+    std::fs::write(&lib, source.replace("hello from warp", "hello again from warp")).unwrap();
+    assert!(waiting.try_wait().unwrap().is_none(), "`warp pack` finished while the lock was held");
+    assert!(stale.exists());
+
+    lock.unlock().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(waiting.wait().unwrap().success(), "{seen}{rest}");
+    let component = std::fs::read(out.join("rust-http.wasm")).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("rust-http.warp.json")).unwrap()).unwrap();
+    assert_eq!(manifest["component"]["sha256"], warp::fs::sha256_hex(&component));
+    assert!(component.windows(b"hello again from warp".len()).any(|w| w == b"hello again from warp"));
+    assert!(!stale.exists(), "the killed pack's temporary file is still there");
+    assert_no_temp_files(&out);
+}
+
+/// The component and manifest get `0666 & !umask`, like cargo's outputs.
+fn artifacts_respect_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_temp, dir) = template("rust-http");
+    run(warp_under_umask(&dir, "027").arg("pack")).expect_code(0);
+    for file in ["rust-http.wasm", "rust-http.warp.json"] {
+        let mode = std::fs::metadata(dir.join("target/warp").join(file)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640, "`{file}` has mode {mode:o}");
+    }
 }

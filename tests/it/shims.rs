@@ -18,6 +18,7 @@ tests! {
     threading_models_change_scheduling_and_status: [WasmTarget],
     a_cli_guest_polls_the_signals_warp_run_receives: [WasmTarget],
     components_importing_disabled_shims_are_refused_at_load: [WasmTarget],
+    preopened_dirs_are_read_only_unless_marked_rw: [WasmTarget],
 }
 
 /// `[shims.dns] ttl` in `tests/fixtures/shim-probe/warp.toml`.
@@ -241,4 +242,29 @@ fn components_importing_disabled_shims_are_refused_at_load() {
         value["dirs"]["/data"] = "../no-such-dir".into();
     });
     run(&mut warp_run()).expect_code(2).stderr_has("field `dirs.\"/data\"`");
+}
+
+/// `[dirs]` as the guest lives it: `/data` (a plain path) is read-only,
+/// `/state` (`mode = "rw"`) takes writes, and both can be read.
+fn preopened_dirs_are_read_only_unless_marked_rw() {
+    let (temp, dir) = fixture("shim-probe");
+    let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap();
+    let config = config
+        .replace("\"/data\" = \"data\"\n", "\"/data\" = \"data\"\n\"/state\" = { path = \"state\", mode = \"rw\" }\n");
+    std::fs::write(dir.join("warp.toml"), config).unwrap();
+    std::fs::create_dir(dir.join("state")).unwrap();
+    let manifest = pack(&dir);
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+
+    let (status, body) = get(&served, "/write/data/new.txt");
+    assert_eq!(status, 403, "a write to the read-only `/data` answered: {body}");
+    assert!(!dir.join("data/new.txt").exists());
+    let (status, body) = get(&served, "/write/data/hello.txt");
+    assert_eq!(status, 403, "an overwrite in the read-only `/data` answered: {body}");
+    assert_eq!(get(&served, "/fs/data/hello.txt"), (200, "hello from the real filesystem\n".into()));
+
+    assert_eq!(get(&served, "/write/state/new.txt"), (200, "written".into()));
+    assert_eq!(std::fs::read_to_string(dir.join("state/new.txt")).unwrap(), "written by the guest\n");
+    assert_eq!(get(&served, "/fs/state/new.txt"), (200, "written by the guest\n".into()));
+    assert_eq!(served.terminate(), 0);
 }

@@ -11,6 +11,7 @@ tests! {
     baseline_shows_change_and_what_grew: [WasmTarget],
     corrupt_wasm_is_a_failed_check: [],
     untrustworthy_manifests_are_rejected: [WasmTarget],
+    only_components_inside_the_manifest_tree_pass: [],
 }
 
 /// Packs the http template in a temp dir; returns (temp, project, manifest path).
@@ -112,4 +113,59 @@ fn untrustworthy_manifests_are_rejected() {
         value["shims"]["teleport"] = true.into();
     });
     run(warp(Path::new(".")).arg("size-check").arg(&manifest)).expect_code(2).stderr_has("unknown field `teleport`");
+}
+
+/// A manifest as `warp pack` would write it, naming `path` with the
+/// digest of `bytes`.
+fn manifest_naming(manifest: &Path, path: &str, bytes: &[u8]) {
+    let value = serde_json::json!({
+        "schema": 1,
+        "name": "gate",
+        "component": {
+            "path": path, "sha256": warp::fs::sha256_hex(bytes),
+            "raw_bytes": bytes.len(), "gzip_bytes": 0,
+            "world": "cli", "language": "rust", "exports": [], "imports": [],
+        },
+        "toolchain": {},
+        "budget": {},
+    });
+    std::fs::write(manifest, value.to_string()).unwrap();
+}
+
+/// The gate passes only what `warp run` could serve: a component, named by
+/// a manifest that keeps to its own directory. A core module, and a
+/// manifest naming `/etc/passwd` (with the right digest), a file above its
+/// directory or a symlink out of it, fail the check with the reason.
+fn only_components_inside_the_manifest_tree_pass() {
+    let temp = tempfile::tempdir().unwrap();
+    let dist = temp.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    let component = wat::parse_str("(component)").unwrap();
+    let module = wat::parse_str("(module (func (export \"f\")))").unwrap();
+    std::fs::write(dist.join("good.wasm"), &component).unwrap();
+    std::fs::write(dist.join("module.wasm"), &module).unwrap();
+    std::fs::write(temp.path().join("above.wasm"), &component).unwrap();
+    std::os::unix::fs::symlink(temp.path().join("above.wasm"), dist.join("link.wasm")).unwrap();
+    let check = |artifact: &str| run(warp(&dist).args(["size-check", artifact]));
+
+    let manifest = dist.join("gate.warp.json");
+    manifest_naming(&manifest, "good.wasm", &component);
+    check("gate.warp.json").expect_code(0);
+    check("good.wasm").expect_code(0);
+
+    check("module.wasm").expect_code(1).stderr_has("`module.wasm` is a core WebAssembly module, not a component");
+    manifest_naming(&manifest, "module.wasm", &module);
+    check("gate.warp.json").expect_code(1).stderr_has("is a core WebAssembly module, not a component");
+
+    let passwd = std::fs::read("/etc/passwd").unwrap();
+    manifest_naming(&manifest, "/etc/passwd", &passwd);
+    let refused = check("gate.warp.json");
+    refused
+        .expect_code(1)
+        .stderr_has("`gate.warp.json` names a component outside its directory (field `component.path`: `/etc/passwd`)");
+    assert!(!refused.stderr.contains(&warp::fs::sha256_hex(&passwd)), "{}", refused.stderr);
+    for path in ["../above.wasm", "link.wasm"] {
+        manifest_naming(&manifest, path, &component);
+        check("gate.warp.json").expect_code(1).stderr_has("names a component outside its directory");
+    }
 }

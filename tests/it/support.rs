@@ -17,7 +17,18 @@ pub fn repo() -> PathBuf {
 /// so each dependency is compiled once per test run; cargo locks that dir,
 /// so concurrent tests take turns building in it.
 pub fn warp(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warp"));
+    with_warp_env(Command::new(env!("CARGO_BIN_EXE_warp")), dir)
+}
+
+/// [`warp`] started by `sh` under `umask` (e.g. `"027"`): what a user's
+/// shell would give it.
+pub fn warp_under_umask(dir: &Path, umask: &str) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_warp")]);
+    with_warp_env(cmd, dir)
+}
+
+fn with_warp_env(mut cmd: Command, dir: &Path) -> Command {
     cmd.current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("CARGO_TARGET_DIR")

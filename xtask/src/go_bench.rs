@@ -9,10 +9,18 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::{Figure, Wrk, copy_tree, free_port, root, wait_for_200, wrk};
+use crate::serve::{Wrk, free_port, rss_bytes, wait_for_200_within, warp_run, wrk};
+use crate::{Figure, copy_tree, root};
 
 /// The stock net/http program of the Go tests.
 const FIXTURE: &str = "tests/fixtures/go-stock";
+
+/// What the Go section says about its figures.
+pub const ABOUT: &str = "Produced by `cargo xtask bench` (or `cargo xtask bench go` for this section alone). \
+    The Go figures pack `tests/fixtures/go-stock` (a stock net/http program) against plain \
+    `GOOS=wasip1 go build` of it, both with Go's build cache warm, and serve its `/` under \
+    `warp run` (warm instances, `http.reuse = 0`) against the Rust hello (`tests/fixtures/hello-http`, \
+    a fresh instance per request), one after the other on the same 2 cores, wrk -t2 -c32 -d10s.";
 
 pub fn figures(sh: &Shell, warp: &Path, work: &Path, rust_hello: &Path) -> Result<Vec<Figure>> {
     let mut figures = Vec::new();
@@ -98,20 +106,15 @@ fn serving(sh: &Shell, warp: &Path, go_manifest: &Path, rust_hello: &Path) -> Re
     for (name, manifest) in [("Rust hello (hello-http)", rust_hello), ("Go hello (go-stock `/`)", go_manifest)] {
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
-        let mut child = std::process::Command::new(warp)
-            .args(["run", "--quiet", "--listen", &addr])
-            .arg(manifest)
-            .env("WARP_CACHE_DIR", &cache)
-            .stdout(std::process::Stdio::null())
-            .spawn()?;
+        let mut child = warp_run(warp, manifest, &addr, &cache).spawn()?;
         // Requests one after another: one instance serves them all.
-        wait_for_200(port, Duration::from_secs(120))?;
+        wait_for_200_within(port, Duration::from_secs(120))?;
         let url = format!("http://{addr}/");
         if name.starts_with("Go") {
-            let one = rss_kib(child.id())?;
+            let one = rss_bytes(child.id())? / 1024;
             // 16 clients at once: 16 instances, all kept warm (the idle pool's size).
             cmd!(sh, "wrk -t2 -c16 -d3s {url}").ignore_stdout().run()?;
-            let sixteen = rss_kib(child.id())?;
+            let sixteen = rss_bytes(child.id())? / 1024;
             figures.push(Figure {
                 what: "Go hello: memory per warm instance, (RSS at 16 instances − RSS at 1) / 15".into(),
                 value: format!(
@@ -136,15 +139,6 @@ fn serving(sh: &Shell, warp: &Path, go_manifest: &Path, rust_hello: &Path) -> Re
         value: format!("{:.2}×", rates[1] / rates[0]),
     });
     Ok(figures)
-}
-
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS")
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {

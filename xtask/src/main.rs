@@ -1,5 +1,7 @@
-//! Repository automation: `cargo xtask ci` (what `.ci/run` runs) and
-//! `cargo xtask bench` (size and speed against the anchors the issues name).
+//! Repository automation: `cargo xtask ci` (what `.ci/run` runs),
+//! `cargo xtask bench` (size and speed against the anchors the issues name),
+//! `cargo xtask soak` (a long mixed load against `warp run`) and
+//! `cargo xtask fuzz` (the `fuzz/` targets, each for a while).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -8,8 +10,13 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 mod bindings;
+mod fuzz;
 mod go_bench;
 mod mirror;
+mod serve;
+mod soak;
+
+use serve::{free_port, wait_for_200, warp_run};
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -24,11 +31,20 @@ tasks:
   mirror wasi-libc DIR
           a git mirror of upstream wasi-libc (9886d3d) from Debian's
           source package, for WARP_MIRROR_DIR
-  bench   packed size vs plain `cargo build --release`, no-op repack time,
-          `warp run` vs `wasmtime serve`, the Go path against `go build`
-          and the Rust hello; writes docs/BENCHMARKS.md
-  bench go
-          only the Go figures, printed (not written)";
+  bench [go]
+          packed size vs plain `cargo build --release`, no-op repack time,
+          `warp run` vs `wasmtime serve`, then the Go path against `go
+          build` and the Rust hello; writes docs/BENCHMARKS.md (`go`: only
+          the Go section)
+  soak [--minutes N]
+          N minutes (default 10) of good, trapping, looping, allocating and
+          body-holding requests against `warp run` of tests/fixtures/faults,
+          with a SIGHUP reload every 30 s; requests served, failures by
+          class, RSS at start and end; writes its section of docs/BENCHMARKS.md
+  fuzz [--time 60s] [TARGET…]
+          runs each `fuzz/` target (cargo +nightly fuzz; installs cargo-fuzz
+          when missing) for the time given; writes its section of
+          docs/BENCHMARKS.md";
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -39,6 +55,8 @@ fn main() -> Result<()> {
         "ci" => ci(&sh),
         "bench" if std::env::args().nth(2).as_deref() == Some("go") => bench_go(&sh),
         "bench" => bench(&sh),
+        "soak" => soak::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
+        "fuzz" => fuzz::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         "bindings" => bindings::run(&root(), std::env::args().nth(2).as_deref() == Some("--check")),
         "mirror" => mirror::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
@@ -74,7 +92,7 @@ fn forget_cargo_run_env() {
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()
 }
 
@@ -173,16 +191,54 @@ fn ci(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
-pub(crate) struct Figure {
+struct Figure {
     what: String,
     value: String,
 }
 
+/// The Go that warp carries (the SDK and bridge) and its Go templates and
+/// fixtures are gofmt-clean.
+fn gofmt_check(sh: &Shell) -> Result<()> {
+    let dirs = ["sdk/go", "templates/go-http", "templates/go-cli", "tests/fixtures"];
+    let unformatted = cmd!(sh, "gofmt -l {dirs...}").read().context("gofmt (Go's) is needed for the Go checks")?;
+    if !unformatted.trim().is_empty() {
+        bail!("not gofmt-formatted (run `gofmt -w` on them):\n{unformatted}");
+    }
+    Ok(())
+}
+
+fn table(figures: &[Figure]) -> String {
+    let mut table = String::from("| measurement | value |\n|---|---|\n");
+    for figure in figures {
+        table.push_str(&format!("| {} | {} |\n", figure.what, figure.value));
+    }
+    table
+}
+
+/// `cargo xtask bench go`: only the Go section.
+fn bench_go(sh: &Shell) -> Result<()> {
+    let warp = serve::build_warp(sh)?;
+    let work = scratch_dir(sh, "warp-xtask-bench-go")?;
+    let hello = work.join("hello-http");
+    copy_tree(&root().join("tests/fixtures/hello-http"), &hello)?;
+    sh.change_dir(&hello);
+    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+    sh.change_dir(root());
+    go_section(sh, &warp, &work, &hello)
+}
+
+/// The Go figures, printed and written as their own section.
+fn go_section(sh: &Shell, warp: &Path, work: &Path, hello: &Path) -> Result<()> {
+    let figures = go_bench::figures(sh, warp, work, &hello.join("target/warp/hello-http.warp.json"))?;
+    let table = table(&figures);
+    println!("{table}");
+    write_benchmarks(Some("Go"), &format!("{}\n\n{table}", go_bench::ABOUT))
+}
+
 fn bench(sh: &Shell) -> Result<()> {
     install_prerequisites(sh)?;
-    cmd!(sh, "cargo build --release --locked --bin warp").run()?;
-    let warp = root().join("target/release/warp");
-    let work = tempfile_dir(sh)?;
+    let warp = serve::build_warp(sh)?;
+    let work = scratch_dir(sh, "warp-xtask-bench")?;
     let mut figures = Vec::new();
 
     for (name, source, artifact) in [
@@ -250,7 +306,6 @@ fn bench(sh: &Shell) -> Result<()> {
     cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
     sh.change_dir(root());
     figures.extend(serve_bench(sh, &warp, &hello)?);
-    figures.extend(go_bench::figures(sh, &warp, &work, &hello.join("target/warp/hello-http.warp.json"))?);
     figures.extend(toolchain_bench(sh, &warp, &work)?);
     figures.extend(database_bench(sh, &warp, &work)?);
 
@@ -258,7 +313,7 @@ fn bench(sh: &Shell) -> Result<()> {
     println!("{table}");
     let rustc = cmd!(sh, "rustc --version").read()?;
     let doc = format!(
-        "# Benchmarks\n\nProduced by `cargo xtask bench` on the development machine (2 cores), {rustc}.\n\
+        "Produced by `cargo xtask bench` on the development machine (2 cores), {rustc}.\n\
          Sizes are of the component; the anchor is plain `cargo build --release --target wasm32-wasip2` \
          of the same crate, built in the same run. The no-op repack is `warp pack` with nothing changed \
          (goal: under 300 ms); the size goal for the template is packed / plain ≤ 0.5. \
@@ -271,13 +326,10 @@ fn bench(sh: &Shell) -> Result<()> {
          plain sockets) against a local `redis-server`: packed against that sysroot and run by \
          `warp run` (through the database proxy, which pools and resets connections), and built \
          natively with clang-19 (straight to Redis), in the same run; loopback latencies on this VM \
-         move with load (an idle machine wakes more slowly), so compare the ratios. \
-         The Go figures pack `tests/fixtures/go-stock` (a stock net/http program) against plain \
-         `GOOS=wasip1 go build` of it, both with Go's build cache warm, and serve its `/` under \
-         `warp run` (warm instances, `http.reuse = 0`) against the Rust hello above, one after \
-         the other on the same cores.\n\n{table}"
+         move with load (an idle machine wakes more slowly), so compare the ratios.\n\n{table}"
     );
-    std::fs::write(root().join("docs/BENCHMARKS.md"), doc)?;
+    write_benchmarks(None, &doc)?;
+    go_section(sh, &warp, &work, &hello)?;
     if figures.iter().any(|f| {
         f.what.starts_with("rust-http template: packed / plain")
             && f.value.trim_end_matches('×').parse::<f64>().unwrap_or(9.0) > 0.5
@@ -285,40 +337,6 @@ fn bench(sh: &Shell) -> Result<()> {
         bail!("the template's packed size is over half the plain build");
     }
     Ok(())
-}
-
-/// The Go that warp carries (the SDK and bridge) and its Go templates and
-/// fixtures are gofmt-clean.
-fn gofmt_check(sh: &Shell) -> Result<()> {
-    let dirs = ["sdk/go", "templates/go-http", "templates/go-cli", "tests/fixtures"];
-    let unformatted = cmd!(sh, "gofmt -l {dirs...}").read().context("gofmt (Go's) is needed for the Go checks")?;
-    if !unformatted.trim().is_empty() {
-        bail!("not gofmt-formatted (run `gofmt -w` on them):\n{unformatted}");
-    }
-    Ok(())
-}
-
-/// `cargo xtask bench go`: the Go figures alone, printed.
-fn bench_go(sh: &Shell) -> Result<()> {
-    cmd!(sh, "cargo build --release --locked --bin warp").run()?;
-    let warp = root().join("target/release/warp");
-    let work = tempfile_dir(sh)?;
-    let hello = work.join("hello-http");
-    copy_tree(&root().join("tests/fixtures/hello-http"), &hello)?;
-    sh.change_dir(&hello);
-    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
-    sh.change_dir(root());
-    let figures = go_bench::figures(sh, &warp, &work, &hello.join("target/warp/hello-http.warp.json"))?;
-    println!("{}", table(&figures));
-    Ok(())
-}
-
-fn table(figures: &[Figure]) -> String {
-    let mut table = String::from("| measurement | value |\n|---|---|\n");
-    for figure in figures {
-        table.push_str(&format!("| {} | {} |\n", figure.what, figure.value));
-    }
-    table
 }
 
 /// `warp run` against `wasmtime serve` (same Wasmtime major) on the packed
@@ -349,13 +367,8 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
     for _ in 0..2 {
         let port = free_port()?;
         let started = Instant::now();
-        let mut child = std::process::Command::new(warp)
-            .args(["run", "--quiet", "--listen", &format!("127.0.0.1:{port}")])
-            .arg(&manifest)
-            .env("WARP_CACHE_DIR", &cache)
-            .stdout(std::process::Stdio::null())
-            .spawn()?;
-        wait_for_200(port, Duration::from_secs(10))?;
+        let mut child = warp_run(warp, &manifest, &format!("127.0.0.1:{port}"), &cache).spawn()?;
+        wait_for_200(port)?;
         first_response.push(started.elapsed());
         child.kill()?;
         child.wait()?;
@@ -385,12 +398,7 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
         let mut child = if server == "warp run" {
-            std::process::Command::new(warp)
-                .args(["run", "--quiet", "--listen", &addr])
-                .arg(&manifest)
-                .env("WARP_CACHE_DIR", &cache)
-                .stdout(std::process::Stdio::null())
-                .spawn()?
+            warp_run(warp, &manifest, &addr, &cache).spawn()?
         } else {
             std::process::Command::new(&wasmtime)
                 .args(["serve", "-Scli", "--addr", &addr])
@@ -399,11 +407,11 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
                 .stderr(std::process::Stdio::null())
                 .spawn()?
         };
-        wait_for_200(port, Duration::from_secs(10))?;
-        let measured = wrk(sh, &format!("http://{addr}/"))?;
+        wait_for_200(port)?;
+        let url = format!("http://{addr}/");
+        let serve::Wrk { rate, errors, .. } = serve::wrk(sh, &url)?;
         child.kill()?;
         child.wait()?;
-        let (rate, errors) = (measured.rate, measured.errors);
         figures.push(Figure {
             what: format!("`{server}` (wasmtime 48), wrk -t2 -c32 -d10s"),
             value: format!("{rate:.0} req/s ({errors})"),
@@ -507,57 +515,10 @@ fn database_bench(sh: &Shell, warp: &Path, work: &Path) -> Result<Vec<Figure>> {
     Ok(figures)
 }
 
-/// What `wrk -t2 -c32 -d10s --latency` reported.
-struct Wrk {
-    rate: f64,
-    /// The median latency as wrk prints it (`2.50ms`).
-    p50: String,
-    /// wrk's error line, or "no errors".
-    errors: String,
-}
-
-/// Runs `wrk -t2 -c32 -d10s --latency` against `url`.
-fn wrk(sh: &Shell, url: &str) -> Result<Wrk> {
-    let out = cmd!(sh, "wrk -t2 -c32 -d10s --latency {url}").read()?;
-    let rate = out
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .context("wrk printed no Requests/sec")?;
-    let p50 = out.lines().find_map(|l| l.trim().strip_prefix("50%")).unwrap_or("?").trim().to_string();
-    let errors = out
-        .lines()
-        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
-        .unwrap_or("no errors")
-        .trim()
-        .to_string();
-    Ok(Wrk { rate, p50, errors })
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Polls `GET /` until it answers 200 (`within` at most).
-fn wait_for_200(port: u16, within: Duration) -> Result<()> {
-    use std::io::{Read, Write};
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
-            let mut head = [0u8; 12];
-            if stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200") {
-                return Ok(());
-            }
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    bail!("no 200 from 127.0.0.1:{port} within {within:?}")
-}
-
-fn tempfile_dir(sh: &Shell) -> Result<PathBuf> {
-    // Outside the repository, so the copies are not taken for workspace members.
-    let dir = std::env::temp_dir().join("warp-xtask-bench");
+/// A fresh `$TMPDIR/NAME`: outside the repository, so the copies made
+/// there are not taken for workspace members.
+pub(crate) fn scratch_dir(sh: &Shell, name: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(name);
     if dir.exists() {
         sh.remove_path(&dir)?;
     }
@@ -565,7 +526,7 @@ fn tempfile_dir(sh: &Shell) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
@@ -580,4 +541,37 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Rewrites one part of `docs/BENCHMARKS.md`, keeping the others: `None`
+/// is the part `bench` owns (everything before the first `## ` heading),
+/// `Some(heading)` the section under `## heading` (added at the end when
+/// absent). Each task writes only its own figures.
+pub(crate) fn write_benchmarks(heading: Option<&str>, body: &str) -> Result<()> {
+    let path = root().join("docs/BENCHMARKS.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    let title = "# Benchmarks\n\n";
+    let rest = doc.strip_prefix(title).unwrap_or(&doc);
+    // Split into the untitled head and the `## ` sections, each with its heading line.
+    let mut parts: Vec<String> = vec![String::new()];
+    for line in rest.split_inclusive('\n') {
+        if line.starts_with("## ") {
+            parts.push(String::new());
+        }
+        parts.last_mut().expect("never empty").push_str(line);
+    }
+    let body = format!("{}\n\n", body.trim_end());
+    match heading {
+        None => parts[0] = body,
+        Some(heading) => {
+            let line = format!("## {heading}\n");
+            let section = format!("{line}\n{body}");
+            match parts.iter_mut().skip(1).find(|part| part.starts_with(&line)) {
+                Some(part) => *part = section,
+                None => parts.push(section),
+            }
+        }
+    }
+    let text = format!("{title}{}", parts.concat().trim_end());
+    std::fs::write(&path, text + "\n").with_context(|| format!("failed to write `{}`", path.display()))
 }

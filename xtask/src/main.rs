@@ -1,5 +1,6 @@
 //! Repository automation: `cargo xtask ci` (what `.ci/run` runs) and
-//! `cargo xtask bench` (size and speed against the anchors the issues name).
+//! `cargo xtask bench` (size and speed against the anchors the issues name)
+//! and `cargo xtask compat go` (measures compat-db's Go records).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -8,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 mod bindings;
+mod compat;
 mod mirror;
 
 const USAGE: &str = "\
@@ -23,10 +25,12 @@ tasks:
   mirror wasi-libc DIR
           a git mirror of upstream wasi-libc (9886d3d) from Debian's
           source package, for WARP_MIRROR_DIR
+  {compat}
   bench   packed size vs plain `cargo build --release`, no-op repack time,
           `warp run` vs `wasmtime serve`; writes docs/BENCHMARKS.md";
 
 fn main() -> Result<()> {
+    let usage = USAGE.replace("{compat}", compat::USAGE);
     let task = std::env::args().nth(1).unwrap_or_default();
     forget_cargo_run_env();
     let sh = Shell::new()?;
@@ -36,8 +40,9 @@ fn main() -> Result<()> {
         "bench" => bench(&sh),
         "bindings" => bindings::run(&root(), std::env::args().nth(2).as_deref() == Some("--check")),
         "mirror" => mirror::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
+        "compat" => compat::run(&sh, &root(), &std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{usage}");
             std::process::exit(2);
         }
     }

@@ -150,7 +150,7 @@ mod tests {
             ]
         );
         let lines: Vec<usize> = requirements(text).unwrap().iter().map(|d| d.line).collect();
-        assert_eq!(lines, [7, 10, 11, 16, 17]);
+        assert_eq!(lines, [7, 10, 11, 17, 18]);
     }
 
     #[test]

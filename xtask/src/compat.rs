@@ -120,13 +120,16 @@ pub fn run(sh: &Shell, root: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// What decides a verdict besides the probes: warp's sources and what it embeds.
+const MEASURED: [&str; 8] = ["src", "sdk", "wit", "build.rs", "Cargo.toml", "Cargo.lock", "xtask", "toolchains"];
+
 /// `warp 0.1.0 (abc1234)` (`+changes` when the tree has uncommitted
-/// edits), the Go release, and today's date.
+/// edits to what is [`MEASURED`]), the Go release, and today's date.
 fn tested_with(sh: &Shell, root: &Path, warp: &Path) -> Result<TestedWith> {
     let version = cmd!(sh, "{warp} -V").read().context("failed to run `warp -V`")?;
     let _dir = sh.push_dir(root);
     let commit = cmd!(sh, "git rev-parse --short HEAD").read().unwrap_or_else(|_| "unknown commit".into());
-    let dirty = !cmd!(sh, "git status --porcelain --untracked-files=no").read().unwrap_or_default().is_empty();
+    let dirty = !cmd!(sh, "git status --porcelain --untracked-files=no -- {MEASURED...}").read().unwrap_or_default().is_empty();
     let toolchain = cmd!(sh, "go env GOVERSION").read().context("failed to run `go env GOVERSION`")?;
     let date = cmd!(sh, "date -u +%F").read().context("failed to run `date`")?;
     Ok(TestedWith {
@@ -140,8 +143,11 @@ fn tested_with(sh: &Shell, root: &Path, warp: &Path) -> Result<TestedWith> {
 fn measure(sh: &Shell, case: &Case, dir: &Path, warp: &Path, cache: &Path, tested: &TestedWith) -> Result<Record> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("main.go"), case.main_go)?;
-    let mut config =
-        String::from("lang = \"go\"\n\n[go]\n# wasm-opt takes ~17 s and changes no verdict.\noptimize = false\n");
+    let mut config = String::from(
+        "lang = \"go\"\n\n[go]\n# wasm-opt takes ~17 s and changes no verdict.\noptimize = false\n\n\
+         # Unoptimized components are larger; sizes are not what compat measures.\n\
+         [budget]\nraw = \"500MB\"\ngzip = \"500MB\"\n",
+    );
     if !case.env.is_empty() {
         config.push_str("\n[env]\n");
         for (name, value) in case.env {
@@ -179,8 +185,8 @@ fn measure(sh: &Shell, case: &Case, dir: &Path, warp: &Path, cache: &Path, teste
         .output()
         .with_context(|| format!("failed to run `{}`", warp.display()))?;
     if !packed.status.success() {
-        let stderr = String::from_utf8_lossy(&packed.stderr);
-        return Ok(record(Verdict::Fails, format!("warp pack: {}", pack_error(&stderr))));
+        let output = format!("{}{}", String::from_utf8_lossy(&packed.stderr), String::from_utf8_lossy(&packed.stdout));
+        return Ok(record(Verdict::Fails, format!("warp pack: {}", pack_error(&output))));
     }
     let json: serde_json::Value =
         serde_json::from_slice(&packed.stdout).context("`warp pack --json` printed no JSON")?;
@@ -226,7 +232,7 @@ fn pack_error(stderr: &str) -> String {
 
 fn one_line(text: &str) -> String {
     let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > 300 { format!("{}…", line.chars().take(300).collect::<String>()) } else { line }
+    if line.chars().count() > 400 { format!("{}…", line.chars().take(400).collect::<String>()) } else { line }
 }
 
 /// `warp run` serving the manifest, its stderr collected.
@@ -234,6 +240,8 @@ struct Server {
     child: Child,
     addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
+    /// What came after the `listening on` line: the guest's stdout.
+    stdout: Arc<Mutex<String>>,
 }
 
 impl Drop for Server {
@@ -264,19 +272,22 @@ impl Server {
             }
         });
         let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().expect("piped");
+        let (pipe, guest_stdout) = (child.stdout.take().expect("piped"), Arc::new(Mutex::new(String::new())));
+        let collected = guest_stdout.clone();
         std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining, so the runner never blocks on a full pipe.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            let mut lines = BufReader::new(pipe).lines().map_while(Result::ok);
+            let _ = tx.send(lines.next().unwrap_or_default());
+            // Keep reading, so the runner never blocks on a full pipe.
+            for line in lines {
+                let mut all = collected.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
         });
         // Cranelift compiles a Go component in 10–40 s, depending on load.
         let line = rx.recv_timeout(Duration::from_secs(300)).unwrap_or_default();
         let addr = line.trim().strip_prefix("listening on http://").and_then(|a| a.parse().ok());
-        let mut server = Server { child, addr: "127.0.0.1:0".parse().unwrap(), stderr };
+        let mut server = Server { child, addr: "127.0.0.1:0".parse().unwrap(), stderr, stdout: guest_stdout };
         match addr {
             Some(addr) => {
                 server.addr = addr;
@@ -286,9 +297,21 @@ impl Server {
                 let _ = server.child.kill();
                 let _ = server.child.wait();
                 std::thread::sleep(Duration::from_millis(200));
-                let err = server.stderr.lock().unwrap().clone();
-                Ok(Err(format!("warp run did not start serving: {}", last_error(&err))))
+                Ok(Err(format!("warp run did not start serving: {}", server.why())))
             }
+        }
+    }
+
+    /// What the guest printed that looks like the cause (stdout first: a
+    /// Go logger's fatal line), then the runner's line about the failure.
+    fn why(&self) -> String {
+        std::thread::sleep(Duration::from_millis(300));
+        let guest = telling_line(&self.stdout.lock().unwrap());
+        let runner = telling_line(&self.stderr.lock().unwrap());
+        match (guest, runner) {
+            (Some(guest), Some(runner)) => format!("the program printed {guest}; warp run: {runner}"),
+            (Some(only), None) | (None, Some(only)) => only,
+            (None, None) => "no output".into(),
         }
     }
 
@@ -307,17 +330,17 @@ impl Server {
     }
 }
 
-/// The most telling line of a runner's stderr: the last one that names an
-/// error, a trap or a panic, else the last line.
-fn last_error(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let telling = ["error", "trap", "panic", "fatal", "failed"];
-    lines
-        .iter()
-        .rev()
-        .find(|l| telling.iter().any(|t| l.to_lowercase().contains(t)))
-        .or(lines.last())
-        .map_or_else(|| "no output".to_string(), |l| l.to_string())
+/// The most telling line of some output: the last one that names a
+/// panic, a fatal error, a trap, an exit or an error (a wasm backtrace's
+/// last frame is cut to its `Exited with …`), else the last line.
+fn telling_line(output: &str) -> Option<String> {
+    let lines: Vec<&str> = output.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let telling = ["panic", "fatal", "trap", "exited with", "error", "failed"];
+    let line = lines.iter().rev().find(|l| telling.iter().any(|t| l.to_lowercase().contains(t))).or(lines.last())?;
+    Some(match line.find("Exited with") {
+        Some(at) => line[at..].to_string(),
+        None => line.to_string(),
+    })
 }
 
 fn probe_http(warp: &Path, manifest: &Path, cache: &Path, requests: &[Request], stderr: &[&str]) -> Result<Outcome> {
@@ -331,17 +354,12 @@ fn probe_http(warp: &Path, manifest: &Path, cache: &Path, requests: &[Request], 
         let what = format!("{} {}", request.method, request.path);
         let response = match send(server.addr, request) {
             Ok(response) => response,
-            Err(e) => {
-                let log = server.stderr.lock().unwrap().clone();
-                return Ok(Outcome::Broken(format!("{what}: no response ({e:#}); warp run: {}", last_error(&log))));
-            }
+            Err(e) => return Ok(Outcome::Broken(format!("{what}: no response ({e:#}); {}", server.why()))),
         };
         if response.status >= 500 {
-            std::thread::sleep(Duration::from_millis(200));
             let body = response.text();
-            let body = body.trim();
-            let why = if body.is_empty() { last_error(&server.stderr.lock().unwrap()) } else { body.to_string() };
-            return Ok(Outcome::Broken(format!("{what}: {} {why}", response.status)));
+            let body = short(body.trim());
+            return Ok(Outcome::Broken(format!("{what}: {} {body:?}; {}", response.status, server.why())));
         }
         let text = response.text();
         let wrong = |expected: String| {
@@ -412,7 +430,8 @@ fn probe_cli(warp: &Path, manifest: &Path, cache: &Path, args: &[&str], stdout: 
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     let what = format!("run with `{}`", args.join(" "));
     Ok(if !output.status.success() {
-        Outcome::Broken(format!("{what}: exit {:?}: {}", output.status.code(), last_error(&err)))
+        let why = telling_line(&format!("{out}\n{err}")).unwrap_or_else(|| "no output".into());
+        Outcome::Broken(format!("{what}: exit {:?}: {why}", output.status.code()))
     } else if !out.lines().any(|line| line == stdout.trim_end()) {
         Outcome::Broken(format!("{what}: expected {stdout:?} on stdout, got {:?}", short(&out)))
     } else {

@@ -129,7 +129,8 @@ fn tested_with(sh: &Shell, root: &Path, warp: &Path) -> Result<TestedWith> {
     let version = cmd!(sh, "{warp} -V").read().context("failed to run `warp -V`")?;
     let _dir = sh.push_dir(root);
     let commit = cmd!(sh, "git rev-parse --short HEAD").read().unwrap_or_else(|_| "unknown commit".into());
-    let dirty = !cmd!(sh, "git status --porcelain --untracked-files=no -- {MEASURED...}").read().unwrap_or_default().is_empty();
+    let dirty =
+        !cmd!(sh, "git status --porcelain --untracked-files=no -- {MEASURED...}").read().unwrap_or_default().is_empty();
     let toolchain = cmd!(sh, "go env GOVERSION").read().context("failed to run `go env GOVERSION`")?;
     let date = cmd!(sh, "date -u +%F").read().context("failed to run `date`")?;
     Ok(TestedWith {
@@ -306,8 +307,9 @@ impl Server {
     /// Go logger's fatal line), then the runner's line about the failure.
     fn why(&self) -> String {
         std::thread::sleep(Duration::from_millis(300));
-        let guest = telling_line(&self.stdout.lock().unwrap());
-        let runner = telling_line(&self.stderr.lock().unwrap());
+        let (stdout, stderr) = (self.stdout.lock().unwrap().clone(), self.stderr.lock().unwrap().clone());
+        let guest = go_panic(&stderr).or_else(|| go_panic(&stdout)).or_else(|| telling_line(&stdout));
+        let runner = telling_line(&stderr).map(|line| line.trim_start_matches("warp run: ").to_string());
         match (guest, runner) {
             (Some(guest), Some(runner)) => format!("the program printed {guest}; warp run: {runner}"),
             (Some(only), None) | (None, Some(only)) => only,
@@ -328,6 +330,19 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// A Go panic in some output: its message and where it happened (the
+/// first frame of the panicking goroutine, with file and line).
+fn go_panic(output: &str) -> Option<String> {
+    let lines: Vec<&str> = output.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("panic: ") || l.starts_with("fatal error: "))?;
+    let goroutine = lines[at..].iter().position(|l| l.starts_with("goroutine "))? + at;
+    let frame: Vec<&str> = lines.iter().skip(goroutine + 1).take(2).map(|l| l.trim()).collect();
+    Some(match frame.as_slice() {
+        [function, file] => format!("{} in {function} at {file}", lines[at]),
+        _ => lines[at].to_string(),
+    })
 }
 
 /// The most telling line of some output: the last one that names a

@@ -41,6 +41,20 @@ fn a_newer_schema_is_refused_with_its_number() {
 }
 
 #[test]
+fn the_embedded_go_records_parse_and_are_whole() {
+    let go = Db::embedded(Ecosystem::Go).unwrap().expect("compat-db/go.json is embedded");
+    assert_eq!(go.ecosystem, Ecosystem::Go);
+    assert!(go.packages.len() >= 20, "{} Go records", go.packages.len());
+    for record in &go.packages {
+        assert!(record.version.starts_with('v'), "{record:?}");
+        assert!(!record.reason.is_empty() && !record.reason.contains('\n'), "one-line reason: {record:?}");
+        assert!(record.tested_with.toolchain.starts_with("go1."), "{record:?}");
+    }
+    let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/compat-db/go.json")).unwrap();
+    assert_eq!(go.to_text(), on_disk, "the committed file is in canonical form");
+}
+
+#[test]
 fn analyze_looks_each_requirement_up() {
     let temp = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -9,6 +9,7 @@ mod harness;
 mod support;
 
 mod cli;
+mod compat;
 mod errors;
 mod fork;
 mod go;
@@ -24,6 +25,7 @@ fn main() -> std::process::ExitCode {
     harness::main(&[
         harness::TESTS,
         cli::TESTS,
+        compat::TESTS,
         errors::TESTS,
         fork::TESTS,
         go::TESTS,

@@ -1,12 +1,12 @@
 //! Embeds what warp needs at run time — toolchain recipes, patch series, the
-//! shim WIT, the guest SDKs and the `warp new` templates — into the binary,
+//! shim WIT, the guest SDKs, the `warp new` templates and compat-db — into the binary,
 //! so an installed `warp` works anywhere (see `src/assets.rs`).
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// The directories that travel inside the binary, relative to the crate.
-const EMBEDDED: &[&str] = &["toolchains", "patches", "wit", "sdk", "templates"];
+const EMBEDDED: &[&str] = &["toolchains", "patches", "wit", "sdk", "templates", "compat-db"];
 
 /// Never embedded: build outputs and vendored copies a local build leaves.
 fn skipped(name: &str) -> bool {

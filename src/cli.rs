@@ -70,6 +70,7 @@ pub enum Command {
     Rebase(commands::rebase::Opts),
     Patches(commands::patches::Opts),
     Cache(commands::cache::Opts),
+    Compat(commands::compat::Opts),
 }
 
 pub fn main() -> std::process::ExitCode {
@@ -99,6 +100,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Rebase(opts) => commands::rebase::run(opts, &printer),
         Command::Patches(opts) => commands::patches::run(opts, &printer),
         Command::Cache(opts) => commands::cache::run(opts, &printer),
+        Command::Compat(opts) => commands::compat::run(opts, &printer),
     };
     let exit = match result {
         Ok(exit) => exit,

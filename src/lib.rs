@@ -8,6 +8,7 @@ pub mod assets;
 pub mod cache;
 pub mod cli;
 pub mod commands;
+pub mod compat;
 pub mod component;
 pub mod doctor;
 pub mod error;

@@ -2,6 +2,7 @@
 //! domain modules and prints. No build logic lives here.
 
 pub mod cache;
+pub mod compat;
 pub mod doctor;
 pub mod new;
 pub mod pack;

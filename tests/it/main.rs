@@ -10,6 +10,7 @@ mod servers;
 mod support;
 
 mod cli;
+mod compat;
 mod errors;
 mod fork;
 mod go;
@@ -25,6 +26,7 @@ fn main() -> std::process::ExitCode {
     harness::main(&[
         harness::TESTS,
         cli::TESTS,
+        compat::TESTS,
         errors::TESTS,
         fork::TESTS,
         go::TESTS,

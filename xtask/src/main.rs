@@ -1,7 +1,8 @@
 //! Repository automation: `cargo xtask ci` (what `.ci/run` runs),
 //! `cargo xtask bench` (size and speed against the anchors the issues name),
-//! `cargo xtask soak` (a long mixed load against `warp run`) and
-//! `cargo xtask fuzz` (the `fuzz/` targets, each for a while).
+//! `cargo xtask soak` (a long mixed load against `warp run`),
+//! `cargo xtask fuzz` (the `fuzz/` targets, each for a while) and
+//! `cargo xtask compat go` (measures compat-db's Go records).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 mod bindings;
+mod compat;
 mod fuzz;
 mod go_bench;
 mod mirror;
@@ -31,6 +33,7 @@ tasks:
   mirror wasi-libc DIR
           a git mirror of upstream wasi-libc (9886d3d) from Debian's
           source package, for WARP_MIRROR_DIR
+  {compat}
   bench [go]
           packed size vs plain `cargo build --release`, no-op repack time,
           `warp run` vs `wasmtime serve`, then the Go path against `go
@@ -47,6 +50,7 @@ tasks:
           docs/BENCHMARKS.md";
 
 fn main() -> Result<()> {
+    let usage = USAGE.replace("{compat}", compat::USAGE);
     let task = std::env::args().nth(1).unwrap_or_default();
     forget_cargo_run_env();
     let sh = Shell::new()?;
@@ -59,8 +63,9 @@ fn main() -> Result<()> {
         "fuzz" => fuzz::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         "bindings" => bindings::run(&root(), std::env::args().nth(2).as_deref() == Some("--check")),
         "mirror" => mirror::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
+        "compat" => compat::run(&sh, &root(), &std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{usage}");
             std::process::exit(2);
         }
     }

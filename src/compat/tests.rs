@@ -1,0 +1,100 @@
+use super::*;
+
+fn record(name: &str, verdict: Verdict) -> Record {
+    Record {
+        name: name.into(),
+        version: "v1.0.0".into(),
+        verdict,
+        reason: format!("{} on purpose", verdict.name()),
+        exercised: "a test".into(),
+        tested_with: TestedWith { warp: "0.1.0".into(), toolchain: "go1.26.8".into(), date: "2026-12-01".into() },
+    }
+}
+
+fn db(records: Vec<Record>) -> Db {
+    let mut db = Db::new(Ecosystem::Go);
+    db.merge(records);
+    db
+}
+
+#[test]
+fn a_db_round_trips_sorted_and_merges_by_name() {
+    let mut db = db(vec![record("b.example/x", Verdict::Works), record("a.example/y", Verdict::Fails)]);
+    let text = db.to_text();
+    assert!(text.ends_with("}\n"));
+    assert!(text.find("a.example/y").unwrap() < text.find("b.example/x").unwrap(), "sorted by name:\n{text}");
+    assert_eq!(Db::parse(&text, "go.json").unwrap(), db);
+    assert!(text.contains("\"verdict\": \"fails\"") && text.contains("\"ecosystem\": \"go\""), "{text}");
+    assert!(text.contains("\"refresh\": \"cargo xtask compat go\""), "{text}");
+
+    db.merge([record("b.example/x", Verdict::Partial)]);
+    assert_eq!(db.packages.len(), 2);
+    assert_eq!(db.get("b.example/x").unwrap().verdict, Verdict::Partial);
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_its_number() {
+    let text = db(vec![]).to_text().replace("\"schema\": 1", "\"schema\": 7");
+    let error = Db::parse(&text, "compat-db/go.json").unwrap_err();
+    assert!(error.to_string().contains("schema 7; this warp reads schema 1"), "{error:#}");
+    assert_eq!(crate::error::exit_for(&error), crate::error::Exit::Environment);
+}
+
+#[test]
+fn the_embedded_go_records_parse_and_are_whole() {
+    let go = Db::embedded(Ecosystem::Go).unwrap().expect("compat-db/go.json is embedded");
+    assert_eq!(go.ecosystem, Ecosystem::Go);
+    assert!(go.packages.len() >= 20, "{} Go records", go.packages.len());
+    for record in &go.packages {
+        assert!(record.version.starts_with('v'), "{record:?}");
+        assert!(!record.reason.is_empty() && !record.reason.contains('\n'), "one-line reason: {record:?}");
+        assert!(record.tested_with.toolchain.starts_with("go1."), "{record:?}");
+    }
+    let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/compat-db/go.json")).unwrap();
+    assert_eq!(go.to_text(), on_disk, "the committed file is in canonical form");
+}
+
+#[test]
+fn analyze_looks_each_requirement_up() {
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        temp.path().join("go.mod"),
+        "module m\n\nrequire (\n\ta.example/works v1.2.0\n\tb.example/fails v1.0.0 // indirect\n\tc.example/new v0.1.0\n)\n",
+    )
+    .unwrap();
+    let records = db(vec![record("a.example/works", Verdict::Works), record("b.example/fails", Verdict::Fails)]);
+    let analysis = analyze(temp.path(), |_| Ok(Some(records.clone()))).unwrap();
+    let verdicts: Vec<(&str, &str, bool)> = analysis.reports[0]
+        .dependencies
+        .iter()
+        .map(|f| (f.dependency.name.as_str(), f.verdict_name(), f.dependency.indirect))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [("a.example/works", "works", false), ("b.example/fails", "fails", true), ("c.example/new", "unknown", false)]
+    );
+    assert_eq!(analysis.failing().len(), 1);
+    assert_eq!(analysis.counts()["unknown"], 1);
+    assert!(analysis.not_read.is_empty());
+
+    // The file itself can be named, and a package.json beside it is noted as not read.
+    std::fs::write(temp.path().join("package.json"), "{}").unwrap();
+    let analysis = analyze(temp.path(), |_| Ok(Some(records.clone()))).unwrap();
+    assert_eq!(analysis.not_read, [temp.path().join("package.json")]);
+    let named = analyze(&temp.path().join("go.mod"), |_| Ok(None)).unwrap();
+    assert_eq!(named.reports[0].known_packages, 0);
+    assert!(named.not_read.is_empty());
+}
+
+#[test]
+fn an_unread_or_broken_dependency_file_is_an_environment_error() {
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::write(temp.path().join("Cargo.lock"), "version = 4\n").unwrap();
+    let unread = analyze(temp.path(), |_| Ok(None)).unwrap_err();
+    assert!(unread.to_string().contains("Cargo.lock` is not read yet"), "{unread}");
+    assert_eq!(crate::error::exit_for(&unread), crate::error::Exit::Environment);
+
+    std::fs::write(temp.path().join("go.mod"), "module m\nrequire broken\n").unwrap();
+    let broken = analyze(temp.path(), |_| Ok(None)).unwrap_err();
+    assert!(format!("{broken:#}").contains("go.mod`: line 2"), "{broken:#}");
+}

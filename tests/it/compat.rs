@@ -1,0 +1,154 @@
+//! compat-db end to end: `cargo xtask compat go` measuring a module for
+//! real (go get, warp pack, warp run, HTTP), and `warp compat analyze`
+//! reading a project's go.mod against the records built into the binary.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{repo, run, warp};
+
+tests! {
+    xtask_compat_go_measures_a_module_for_real: [Go],
+    analyze_reports_each_requirement_and_fails_on_a_failing_one: [Go],
+    analyze_without_a_go_mod_is_an_environment_error: [],
+}
+
+/// `cargo xtask …` as a user runs it, in a user's environment: without
+/// the variables cargo sets for a test (`CARGO_PKG_*`, `OUT_DIR`, …),
+/// which would make build scripts rerun and rebuild the workspace.
+fn cargo_xtask(args: &[&str]) -> Command {
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME") || key == "OUT_DIR" || key.starts_with("RUSTC") {
+            cargo.env_remove(key.as_ref());
+        }
+    }
+    cargo.current_dir(repo()).arg("xtask").args(args);
+    cargo
+}
+
+/// The committed Go records, as the binary under test embeds them.
+fn go_records() -> serde_json::Value {
+    let text = std::fs::read_to_string(repo().join("compat-db/go.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn xtask_compat_go_measures_a_module_for_real() {
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("go.json");
+    // A record of another module already in the file is kept.
+    let kept = r#"{"schema":1,"ecosystem":"go","refresh":"cargo xtask compat go","packages":[{"name":"example.com/kept","version":"v1.0.0","verdict":"fails","reason":"kept as it was","exercised":"nothing","tested_with":{"warp":"warp 0.0.0","toolchain":"go1.24.0","date":"2026-01-01"}}]}"#;
+    std::fs::write(&out, kept).unwrap();
+    let warp_bin = env!("CARGO_BIN_EXE_warp");
+    let output = cargo_xtask(&["compat", "go", "--only", "github.com/google/uuid", "--out"])
+        .arg(&out)
+        .args(["--warp", warp_bin])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "cargo xtask compat go failed:\n{stderr}");
+
+    let db: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(db["schema"], 1);
+    assert_eq!(db["ecosystem"], "go");
+    let packages = db["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 2, "{db:#}");
+    assert_eq!(packages[0]["name"], "example.com/kept", "sorted, and the other record kept");
+    let uuid = &packages[1];
+    assert_eq!(uuid["name"], "github.com/google/uuid");
+    assert_eq!(uuid["verdict"], "works", "{uuid:#}\n{stderr}");
+    assert!(uuid["reason"].as_str().unwrap().contains("GET /uuid"), "{uuid:#}");
+    assert!(uuid["version"].as_str().unwrap().starts_with("v1."), "the resolved version is pinned: {uuid:#}");
+    let go = Command::new("go").args(["env", "GOVERSION"]).output().unwrap();
+    assert_eq!(uuid["tested_with"]["toolchain"], String::from_utf8_lossy(&go.stdout).trim());
+    assert!(uuid["tested_with"]["warp"].as_str().unwrap().starts_with("warp "), "{uuid:#}");
+    assert_eq!(uuid["tested_with"]["date"].as_str().unwrap().len(), "2026-12-01".len());
+}
+
+/// A project whose go.mod requires chi, the recorded modules that are not
+/// `works`, and one compat-db has never seen.
+fn analyze_reports_each_requirement_and_fails_on_a_failing_one() {
+    let records = go_records();
+    let records = records["packages"].as_array().unwrap();
+    let verdict_of = |name: &str| records.iter().find(|r| r["name"] == name).map(|r| r["verdict"].clone());
+    assert_eq!(verdict_of("github.com/go-chi/chi/v5"), Some("works".into()), "chi is the Go template's router");
+    let failing: Vec<&serde_json::Value> = records.iter().filter(|r| r["verdict"] == "fails").collect();
+    let partial: Vec<&serde_json::Value> = records.iter().filter(|r| r["verdict"] == "partial").collect();
+    let (Some(failing), Some(partial)) = (failing.first(), partial.first()) else {
+        panic!("compat-db/go.json has no `fails` or no `partial` record to analyze against")
+    };
+    let temp = tempfile::tempdir().unwrap();
+    let go_mod = format!(
+        "module example.com/shop\n\ngo 1.24\n\nrequire github.com/go-chi/chi/v5 v5.0.0\n\nrequire (\n\t{} {}\n\t{} {} // indirect\n\texample.com/never-measured v0.3.0\n)\n",
+        failing["name"].as_str().unwrap(),
+        failing["version"].as_str().unwrap(),
+        partial["name"].as_str().unwrap(),
+        partial["version"].as_str().unwrap(),
+    );
+    std::fs::write(temp.path().join("go.mod"), &go_mod).unwrap();
+
+    let human = run(warp(temp.path()).args(["compat", "analyze", "."]));
+    human.expect_code(1).stderr_has("1 dependency is recorded as failing under WebAssembly");
+    let row = |name: &str| human.stdout.lines().find(|l| l.contains(name)).unwrap_or_default().to_string();
+    assert!(row("github.com/go-chi/chi/v5").contains(" works "), "{}", human.stdout);
+    assert!(row(failing["name"].as_str().unwrap()).contains(" fails "), "{}", human.stdout);
+    let partial_row = row(partial["name"].as_str().unwrap());
+    assert!(partial_row.contains("(indirect)") && partial_row.contains(" partial "), "{}", human.stdout);
+    assert!(partial_row.contains(partial["reason"].as_str().unwrap()), "{}", human.stdout);
+    assert!(row("example.com/never-measured").contains(" unknown "), "{}", human.stdout);
+    human.stdout_has("1 works, 1 partial, 1 fails, 1 unknown");
+
+    let json = run(warp(temp.path()).args(["compat", "analyze", "--json", "go.mod"]));
+    let value = json.expect_code(1).json();
+    let found: Vec<(String, String, bool)> = value["reports"][0]["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let verdict = d["record"]["verdict"].as_str().unwrap_or("unknown").to_string();
+            (d["name"].as_str().unwrap().to_string(), verdict, d["indirect"].as_bool().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("github.com/go-chi/chi/v5".to_string(), "works".to_string(), false),
+            (failing["name"].as_str().unwrap().to_string(), "fails".to_string(), false),
+            (partial["name"].as_str().unwrap().to_string(), "partial".to_string(), true),
+            ("example.com/never-measured".to_string(), "unknown".to_string(), false),
+        ]
+    );
+    assert_eq!(value["counts"]["fails"], 1);
+    assert_eq!(value["reports"][0]["dependencies"][0]["version"], "v5.0.0", "the version the project requires");
+    assert_eq!(
+        value["reports"][0]["dependencies"][0]["record"]["version"],
+        verdict_version(records, "github.com/go-chi/chi/v5")
+    );
+
+    // Without the failing module: exit 0, and a package.json beside it is said to be unread.
+    std::fs::write(temp.path().join("go.mod"), go_mod.replace(failing["name"].as_str().unwrap(), "example.com/other"))
+        .unwrap();
+    std::fs::write(temp.path().join("package.json"), "{}").unwrap();
+    let passing = run(warp(temp.path()).args(["compat", "analyze"]));
+    passing.expect_code(0).stderr_has("package.json` is not read yet").stdout_has("0 fails, 2 unknown");
+}
+
+fn verdict_version(records: &[serde_json::Value], name: &str) -> serde_json::Value {
+    records.iter().find(|r| r["name"] == name).unwrap()["version"].clone()
+}
+
+fn analyze_without_a_go_mod_is_an_environment_error() {
+    let temp = tempfile::tempdir().unwrap();
+    run(warp(temp.path()).args(["compat", "analyze", "."]))
+        .expect_code(2)
+        .stderr_has("error: no `go.mod`, `package.json`, `Cargo.lock` in `.`")
+        .stderr_has("help: run `warp compat analyze` on a project directory");
+    std::fs::write(temp.path().join("package.json"), "{}").unwrap();
+    run(warp(temp.path()).args(["compat", "analyze"]))
+        .expect_code(2)
+        .stderr_has("`./package.json` is not read yet: `warp compat analyze` reads only `go.mod` so far");
+    run(warp(Path::new("/")).args(["compat", "analyze", "/nonexistent/project"]))
+        .expect_code(2)
+        .stderr_has("`/nonexistent/project` does not exist");
+}

@@ -18,7 +18,7 @@ pub enum Level {
     /// hundred KB (Rust, C).
     Smallest,
     /// `-O1`: for multi-megabyte modules of a language runtime (Go). On a
-    /// 10 MB net/http module (2 cores) it takes ~17 s for 3% off; `-Os`
+    /// 10 MB net/http module (2 cores) it takes 6-17 s for 3% off; `-Os`
     /// took ~45 s for 6.5%, and repeated whole-program passes cost minutes.
     /// The features Go emits without a `target_features` section are
     /// enabled explicitly.

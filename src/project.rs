@@ -141,7 +141,7 @@ pub struct GoConfig {
     /// The compiler: `go` (the default) or `tinygo` (`--toolchain`).
     pub toolchain: Option<String>,
     /// Whether `wasm-opt -O1` runs on the module (true by default): about
-    /// 3% smaller, about 17 s on a net/http program on 2 cores.
+    /// 3% smaller, 6-17 s on a net/http program on 2 cores.
     pub optimize: Option<bool>,
 }
 

@@ -90,3 +90,10 @@ impl fmt::Display for ToolOutput {
 }
 
 impl std::error::Error for ToolOutput {}
+
+/// The compiler diagnostics an error carries ([`ToolOutput`]), if any.
+pub fn tool_output(error: &anyhow::Error) -> Option<String> {
+    let texts: Vec<&str> =
+        error.chain().filter_map(|cause| cause.downcast_ref::<ToolOutput>()).map(|o| o.text.as_str()).collect();
+    (!texts.is_empty()).then(|| texts.concat())
+}

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod compat;
 pub mod component;
+pub mod dev;
 pub mod doctor;
 pub mod error;
 pub mod fork;

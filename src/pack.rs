@@ -128,7 +128,11 @@ pub struct PackOptions {
     pub out: Option<PathBuf>,
 }
 
-#[derive(Debug)]
+/// Where `warp dev` writes, under the unit's output directory: its
+/// unoptimized builds never overwrite what `warp pack` wrote.
+pub const DEV_DIR: &str = "dev";
+
+#[derive(Debug, Clone)]
 pub struct Packed {
     pub manifest: Manifest,
     pub component_path: PathBuf,
@@ -138,6 +142,13 @@ pub struct Packed {
     pub reused: bool,
     /// The source files the build read (what `warp dev` watches).
     pub sources: Vec<PathBuf>,
+    /// The `warp.toml` files that apply (the project's and the member's),
+    /// whether or not they exist yet.
+    pub config_files: Vec<PathBuf>,
+    /// The directory whose `warp.toml` settings apply (the member's).
+    pub settings_root: PathBuf,
+    /// The unit's output directory (what `warp dev` never watches).
+    pub out_dir: PathBuf,
 }
 
 pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Result<Packed> {
@@ -169,7 +180,12 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
     }
     let (component_path, manifest_path) = {
         let unit = resolved.unit();
-        let component = options.out.clone().unwrap_or_else(|| unit.out_dir.join(format!("{}.wasm", unit.name)));
+        let file = format!("{}.wasm", unit.name);
+        let component = match &options.out {
+            Some(out) => out.clone(),
+            None if options.build.dev => unit.out_dir.join(DEV_DIR).join(file),
+            None => unit.out_dir.join(file),
+        };
         let manifest = manifest::path_for(&component);
         (component, manifest)
     };
@@ -192,13 +208,15 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
     let unit = resolved.unit();
     let project = &unit.project;
 
+    // A dev build skips wasm-opt: the edit-to-response time matters more than size.
+    let level = if options.build.dev { None } else { built.optimize };
     let (component, names, reused) = match built.artifact {
         Artifact::CoreModule(core) => {
-            let cache = ComponentCache::new(&unit.out_dir, &core, built.optimize);
+            let cache = ComponentCache::new(&unit.out_dir, &core, level);
             match cache.load() {
                 Some((component, names)) => (component, Some(names), true),
                 None => {
-                    let optimized = match built.optimize {
+                    let optimized = match level {
                         Some(level) => {
                             reporter.phase("Optimizing");
                             optimize::optimize(&core, level).context("failed to optimize the core module")?
@@ -234,7 +252,7 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
 
     let mut toolchain = built.toolchain;
     toolchain.insert("warp".into(), WARP_VERSION.into());
-    if built.optimize.is_some() {
+    if level.is_some() {
         toolchain.insert("wasm-opt".into(), format!("binaryen {}", optimize::BINARYEN_VERSION));
     }
     toolchain.insert("wit-component".into(), WIT_COMPONENT_VERSION.into());
@@ -268,7 +286,62 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
     crate::fs::write_atomic(&component_path, &component)?;
     crate::fs::write_atomic(&manifest_path, manifest.to_json().as_bytes())?;
     drop(lock);
-    Ok(Packed { manifest, component_path, manifest_path, breaches, reused, sources: built.sources })
+    let mut config_files = vec![Project::open(path)?.root.join("warp.toml"), project.root.join("warp.toml")];
+    config_files.dedup();
+    Ok(Packed {
+        manifest,
+        component_path,
+        manifest_path,
+        breaches,
+        reused,
+        sources: built.sources,
+        config_files,
+        settings_root: project.root.clone(),
+        out_dir: unit.out_dir.clone(),
+    })
+}
+
+/// Rewrites `packed`'s manifest with the run-time settings `warp.toml` now
+/// has (`env`, `shims`, `limits`, `http`, `dirs`, `budget`: see
+/// [`crate::project::RUN_TIME_KEYS`]), keeping its component: what `warp
+/// dev` does when only those changed. They are checked as `pack` checks
+/// them, the shims against what the component imports.
+pub fn refresh_settings(packed: &Packed, reporter: &dyn Reporter) -> Result<Packed> {
+    let project = Project::open(&packed.settings_root)?;
+    let mut manifest = packed.manifest.clone();
+    let language = lang::get(manifest.component.language)?;
+    let dirs = manifest_dirs(&project, &packed.manifest_path)?;
+    let shims = manifest_shims(&project, &packed.manifest_path)?;
+    let interfaces =
+        Interfaces { imports: manifest.component.imports.clone(), exports: manifest.component.exports.clone() };
+    component::check_world(manifest.component.world, &interfaces, &project.config.shims.enabled())?;
+    manifest.budget = project.budget(language.default_budget());
+    manifest.shims = shims;
+    manifest.env = project.config.env.clone();
+    manifest.limits = project.config.limits.clone();
+    manifest.http = (manifest.component.world == World::Http).then(|| {
+        let mut http = project.config.http.clone();
+        http.reuse.get_or_insert(language.default_reuse());
+        http
+    });
+    manifest.dirs = dirs;
+    let out_dir = manifest_dir(&packed.manifest_path)?;
+    let lock = crate::fs::lock_dir(&out_dir, |lock| {
+        reporter.blocked(&format!("the lock on `{}` (another `warp pack` is writing there)", lock.display()))
+    })?;
+    crate::fs::write_atomic(&packed.manifest_path, manifest.to_json().as_bytes())?;
+    drop(lock);
+    Ok(Packed {
+        breaches: size::check_budget(manifest.component.sizes, manifest.budget),
+        manifest,
+        component_path: packed.component_path.clone(),
+        manifest_path: packed.manifest_path.clone(),
+        reused: true,
+        sources: packed.sources.clone(),
+        config_files: packed.config_files.clone(),
+        settings_root: packed.settings_root.clone(),
+        out_dir: packed.out_dir.clone(),
+    })
 }
 
 fn resolve_world(declared: Option<World>, interfaces: &Interfaces) -> Result<World> {

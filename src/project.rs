@@ -623,6 +623,26 @@ impl Project {
     }
 }
 
+/// The `warp.toml` tables that only the runner reads (through the run
+/// manifest): a change to these alone needs no rebuild (`warp dev`
+/// rewrites the manifest and reloads).
+pub const RUN_TIME_KEYS: &[&str] = &["env", "shims", "limits", "http", "dirs", "budget"];
+
+/// Whether two `warp.toml` texts agree on everything outside
+/// [`RUN_TIME_KEYS`]. Text that does not parse agrees with nothing (the
+/// rebuild then reports what is wrong with it).
+pub fn same_build_settings(old: &str, new: &str) -> bool {
+    let build_part = |text: &str| {
+        let mut table = text.parse::<toml::Table>().ok()?;
+        table.retain(|key, _| !RUN_TIME_KEYS.contains(&key));
+        Some(table)
+    };
+    match (build_part(old), build_part(new)) {
+        (Some(old), Some(new)) => old == new,
+        _ => false,
+    }
+}
+
 /// Parses `warp.toml` text; errors name the file, line and field.
 pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
     let invalid = |what: &str| Diagnostic::check(format!("invalid `{}`: {}", path.display(), what.trim_end()));
@@ -654,6 +674,15 @@ pub fn parse_config(text: &str, path: &Path) -> Result<Config> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_run_time_tables_change_without_a_rebuild() {
+        let old = "lang = \"rust\"\n[env]\nA = \"1\"\n";
+        assert!(same_build_settings(old, "lang = \"rust\"\n[env]\nA = \"2\"\n[limits]\nmemory = \"64MiB\"\n"));
+        assert!(!same_build_settings(old, "lang = \"c\"\n[env]\nA = \"1\"\n"));
+        assert!(!same_build_settings(old, "lang = \"rust\"\n[go]\ntags = [\"x\"]\n[env]\nA = \"1\"\n"));
+        assert!(!same_build_settings(old, "lang = \"rust\"\n[env\n"));
+    }
 
     #[test]
     fn design_example_parses() {

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::error::{self, Exit};
 use crate::project::ThreadingModel;
 use crate::report::Reporter;
+use crate::runner::events::Stream;
 use crate::runner::{Event, EventSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -194,15 +195,22 @@ impl Drop for Progress {
 /// stderr (shown even with `-q`).
 pub struct HumanEvents {
     printer: Printer,
+    /// What the problem lines start with: `warp run` or `warp dev`.
+    tool: &'static str,
 }
 
 impl HumanEvents {
     pub fn new(printer: Printer) -> Self {
-        HumanEvents { printer }
+        HumanEvents { printer, tool: "warp run" }
+    }
+
+    /// For `warp dev`: its name on problem lines.
+    pub fn dev(printer: Printer) -> Self {
+        HumanEvents { printer, tool: "warp dev" }
     }
 
     fn line(&self, text: impl std::fmt::Display) {
-        let _ = writeln!(std::io::stderr(), "warp run: {text}");
+        let _ = writeln!(std::io::stderr(), "{}: {text}", self.tool);
     }
 }
 
@@ -222,6 +230,19 @@ impl EventSink for HumanEvents {
             )),
             Event::AcceptFailed { error, suppressed } => {
                 self.line(format_args!("accept failed: {error} (and {suppressed} more times since the last report)"))
+            }
+            Event::Request { method, uri, status, ok, elapsed } => {
+                let status = match (*status, *ok) {
+                    (0, _) => "no response".to_string(),
+                    (status, true) => status.to_string(),
+                    (status, false) => format!("{status}, cut off"),
+                };
+                let ms = elapsed.as_secs_f64() * 1000.0;
+                printer.status(method, format_args!("{uri} {status} in {ms:.1} ms"));
+            }
+            Event::GuestOutput { name, stream: Stream::Stdout, line } => printer.out(format_args!("[{name}] {line}\n")),
+            Event::GuestOutput { name, stream: Stream::Stderr, line } => {
+                let _ = writeln!(std::io::stderr(), "[{name}] {line}");
             }
             Event::RequestFailed { method, uri, status: Some(_), reason } => {
                 self.line(format_args!("{method} {uri} failed: {reason}"))

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod compat;
+pub mod dev;
 pub mod doctor;
 pub mod new;
 pub mod pack;

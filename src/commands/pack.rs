@@ -58,7 +58,13 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let started = Instant::now();
     let options = PackOptions {
         lang: opts.lang,
-        build: BuildRequest { package: opts.package, bin: opts.bin, color: printer.color, toolchain: opts.toolchain },
+        build: BuildRequest {
+            package: opts.package,
+            bin: opts.bin,
+            color: printer.color,
+            toolchain: opts.toolchain,
+            dev: false,
+        },
         out: opts.out,
     };
     printer.status("Packing", opts.path.display());

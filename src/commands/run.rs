@@ -123,7 +123,7 @@ fn forward(mut signals: OsSignals) -> mpsc::Receiver<Control> {
 
 /// The process signals `warp run` maps to the shim's lifecycle signals:
 /// SIGTERM → terminate, SIGHUP → hangup, SIGINT (Ctrl-C) → interrupt.
-struct OsSignals {
+pub(crate) struct OsSignals {
     terminate: tokio::signal::unix::Signal,
     hangup: tokio::signal::unix::Signal,
     interrupt: tokio::signal::unix::Signal,
@@ -131,7 +131,7 @@ struct OsSignals {
 
 impl OsSignals {
     /// Installs the handlers (which replaces the default actions).
-    fn install() -> Result<OsSignals> {
+    pub(crate) fn install() -> Result<OsSignals> {
         use tokio::signal::unix::{SignalKind, signal};
         let install = |kind: SignalKind| signal(kind).context("failed to install a signal handler");
         Ok(OsSignals {
@@ -141,7 +141,7 @@ impl OsSignals {
         })
     }
 
-    async fn recv(&mut self) -> Signal {
+    pub(crate) async fn recv(&mut self) -> Signal {
         tokio::select! {
             _ = self.terminate.recv() => Signal::Terminate,
             _ = self.hangup.recv() => Signal::Hangup,

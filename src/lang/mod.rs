@@ -90,6 +90,9 @@ pub struct BuildRequest {
     pub color: bool,
     /// `--toolchain`: one of the language's [`Language::compilers`].
     pub toolchain: Option<String>,
+    /// For `warp dev`: build for a quick edit-to-response loop (Rust's
+    /// `warp-dev` profile: no LTO, incremental) rather than for size.
+    pub dev: bool,
 }
 
 /// A project resolved to the one thing that becomes a component.

@@ -25,6 +25,25 @@ pub const TARGET: &str = "wasm32-wasip2";
 /// The cargo profile `warp` defines through `--config`.
 pub const PROFILE: &str = "warp";
 
+/// The profile `warp dev` builds with: cargo's `dev` (incremental, many
+/// codegen units, no LTO) with `opt-level = 1`, so a rebuild costs what
+/// `cargo build` costs and the guest still runs at a usable speed.
+pub const DEV_PROFILE: &str = "warp-dev";
+
+pub const DEV_PROFILE_SETTINGS: &[(&str, &str)] = &[
+    ("inherits", "\"dev\""),
+    ("opt-level", "1"),
+    ("panic", "\"abort\""),
+    ("debug", "false"),
+    ("strip", "\"debuginfo\""),
+    ("incremental", "true"),
+];
+
+/// The profile and its settings for `request`.
+pub fn profile(request: &BuildRequest) -> (&'static str, &'static [(&'static str, &'static str)]) {
+    if request.dev { (DEV_PROFILE, DEV_PROFILE_SETTINGS) } else { (PROFILE, PROFILE_SETTINGS) }
+}
+
 /// The profile settings: smallest code, whole-program optimization, no
 /// unwinding (wasm32-wasip2 cannot unwind anyway). Debug info is dropped but
 /// symbol names stay until `warp` has read them for the size report.
@@ -398,19 +417,20 @@ fn cargo_rustc(
     request: &BuildRequest,
     reporter: &dyn Reporter,
 ) -> Result<PathBuf> {
+    let (profile, settings) = profile(request);
     let mut cmd = Command::new("cargo");
     cmd.arg("rustc")
         .arg("--manifest-path")
         .arg(manifest_path)
         .args(["--package", &format!("{}@{}", package.name, package.version)])
-        .args(["--target", TARGET, "--profile", PROFILE])
+        .args(["--target", TARGET, "--profile", profile])
         .arg("--message-format")
         .arg(if request.color { "json-diagnostic-rendered-ansi" } else { "json" });
     if request.color {
         cmd.args(["--color", "always"]);
     }
-    for (key, value) in PROFILE_SETTINGS {
-        cmd.arg("--config").arg(format!("profile.{PROFILE}.{key}={value}"));
+    for (key, value) in settings {
+        cmd.arg("--config").arg(format!("profile.{profile}.{key}={value}"));
     }
     if target.kind.contains(&TargetKind::Bin) {
         cmd.args(["--bin", &target.name]);
@@ -427,7 +447,7 @@ fn cargo_rustc(
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
 
-    let command_line = format!("cargo rustc --target {TARGET} --profile {PROFILE} -p {}", package.name);
+    let command_line = format!("cargo rustc --target {TARGET} --profile {profile} -p {}", package.name);
     let mut child = cmd.spawn().map_err(|e| {
         Diagnostic::env(format!("failed to run `cargo`: {e}")).help("install Rust with rustup: https://rustup.rs")
     })?;

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -419,6 +419,10 @@ struct RequestInfo {
     uri: hyper::Uri,
     /// The response head went out.
     began: AtomicBool,
+    /// The status of that head (for the access log).
+    status: AtomicU16,
+    /// When the request head was read.
+    received: Instant,
 }
 
 impl InFlight {
@@ -488,6 +492,15 @@ impl Tracked {
         let stats = &self.server.stats;
         stats.in_flight.fetch_sub(1, Ordering::SeqCst);
         let outcome = if self.failed { Outcome::Failed } else { outcome };
+        if self.server.events.logs_requests() {
+            self.server.events.emit(&Event::Request {
+                method: self.info.method.to_string(),
+                uri: self.info.uri.to_string(),
+                status: self.info.status.load(Ordering::Relaxed),
+                ok: outcome == Outcome::Served,
+                elapsed: self.info.received.elapsed(),
+            });
+        }
         match outcome {
             Outcome::Served => stats.served.fetch_add(1, Ordering::Relaxed),
             Outcome::Failed => stats.failed.fetch_add(1, Ordering::Relaxed),
@@ -518,7 +531,13 @@ async fn handle(
     activity: Arc<Activity>,
 ) -> hyper::Response<HyperOutgoingBody> {
     let (method, uri) = (request.method().clone(), request.uri().clone());
-    let info = RequestInfo { method: method.clone(), uri: uri.clone(), began: AtomicBool::new(false) };
+    let info = RequestInfo {
+        method: method.clone(),
+        uri: uri.clone(),
+        began: AtomicBool::new(false),
+        status: AtomicU16::new(0),
+        received: Instant::now(),
+    };
     let mut tracked = Tracked::begin(server.clone(), in_flight, activity, info);
     let routed = server.current().loaded.manifest.http.as_ref().is_none_or(|http| http.routes(uri.path()));
     let response = if !routed {
@@ -540,6 +559,7 @@ async fn handle(
         }
     };
     tracked.info.began.store(true, Ordering::Relaxed);
+    tracked.info.status.store(response.status().as_u16(), Ordering::Relaxed);
     // Hyper sends no body for these and drops it unread.
     let status = response.status();
     let bodiless = method == hyper::Method::HEAD

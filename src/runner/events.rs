@@ -16,6 +16,34 @@ use crate::project::ThreadingModel;
 /// Where a runner's events go. Called from any thread, while serving.
 pub trait EventSink: Send + Sync {
     fn emit(&self, event: &Event);
+
+    /// Whether every request ends in an [`Event::Request`] (an access
+    /// log). Off unless asked for: it costs two strings per request.
+    fn logs_requests(&self) -> bool {
+        false
+    }
+
+    /// Whether guests' stdout and stderr come here as
+    /// [`Event::GuestOutput`] lines instead of going to the process's own.
+    fn captures_guest_output(&self) -> bool {
+        false
+    }
+}
+
+/// A guest's output stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +62,24 @@ pub enum Event {
     AcceptFailed {
         error: String,
         suppressed: u64,
+    },
+    /// A request ended (only for sinks that [`EventSink::logs_requests`]):
+    /// `status` is the one sent (0 when no response head went out), `ok`
+    /// whether it was served in full, `elapsed` from its head to the end of
+    /// its response.
+    Request {
+        method: String,
+        uri: String,
+        status: u16,
+        ok: bool,
+        elapsed: Duration,
+    },
+    /// One line a guest wrote (only for sinks that
+    /// [`EventSink::captures_guest_output`]), without its newline.
+    GuestOutput {
+        name: String,
+        stream: Stream,
+        line: String,
     },
     /// A request failed; `status` is `None` when the response head had
     /// already gone out (the body was cut short).
@@ -125,6 +171,8 @@ impl Event {
         match self {
             Event::Listening { .. } => "listening",
             Event::AcceptFailed { .. } => "accept-failed",
+            Event::Request { .. } => "request",
+            Event::GuestOutput { .. } => "guest-output",
             Event::RequestFailed { .. } => "request-failed",
             Event::RequestAborted { .. } => "request-aborted",
             Event::RequestCutShort { .. } => "request-cut-short",
@@ -150,6 +198,16 @@ impl Event {
                 "ready_ms": ready.as_millis() as u64,
             }),
             Event::AcceptFailed { error, suppressed } => json!({ "error": error, "suppressed": suppressed }),
+            Event::Request { method, uri, status, ok, elapsed } => json!({
+                "method": method,
+                "uri": uri,
+                "status": status,
+                "ok": ok,
+                "ms": elapsed.as_secs_f64() * 1000.0,
+            }),
+            Event::GuestOutput { name, stream, line } => {
+                json!({ "name": name, "stream": stream.name(), "line": line })
+            }
             Event::RequestFailed { method, uri, status, reason } => {
                 json!({ "method": method, "uri": uri, "status": status, "reason": reason })
             }

@@ -16,6 +16,7 @@ mod cli;
 pub mod conn;
 pub mod events;
 pub mod http;
+mod output;
 mod serve;
 pub mod shims;
 
@@ -91,7 +92,13 @@ impl Host {
     pub fn new(loaded: &Loaded, shims: &Arc<ShimState>, args: &[String]) -> Result<Host> {
         let manifest = &loaded.manifest;
         let mut wasi = WasiCtx::builder();
-        wasi.inherit_stdio();
+        let events = shims.events();
+        if events.captures_guest_output() {
+            let lines = |stream| output::Lines { events: events.clone(), name: manifest.name.clone(), stream };
+            wasi.stdout(lines(events::Stream::Stdout)).stderr(lines(events::Stream::Stderr));
+        } else {
+            wasi.inherit_stdio();
+        }
         for (key, value) in &manifest.env {
             wasi.env(key, value);
         }

@@ -11,6 +11,7 @@ mod support;
 
 mod cli;
 mod compat;
+mod dev;
 mod errors;
 mod fork;
 mod go;
@@ -27,6 +28,7 @@ fn main() -> std::process::ExitCode {
         harness::TESTS,
         cli::TESTS,
         compat::TESTS,
+        dev::TESTS,
         errors::TESTS,
         fork::TESTS,
         go::TESTS,

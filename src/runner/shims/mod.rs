@@ -67,6 +67,11 @@ pub struct ShimState {
 }
 
 impl ShimState {
+    /// Where this deployment's events go.
+    pub fn events(&self) -> &Arc<dyn EventSink> {
+        &self.events
+    }
+
     /// The state for `loaded`'s deployment; what it notices goes to `events`.
     pub fn new(loaded: &Loaded, events: Arc<dyn EventSink>) -> Arc<ShimState> {
         let shims = Arc::new(ShimState {

@@ -12,6 +12,7 @@ use xshell::{Shell, cmd};
 
 mod bindings;
 mod compat;
+mod dev_bench;
 mod fuzz;
 mod go_bench;
 mod mirror;
@@ -34,11 +35,12 @@ tasks:
           a git mirror of upstream wasi-libc (9886d3d) from Debian's
           source package, for WARP_MIRROR_DIR
   {compat}
-  bench [go]
+  bench [go|dev]
           packed size vs plain `cargo build --release`, no-op repack time,
           `warp run` vs `wasmtime serve`, then the Go path against `go
-          build` and the Rust hello; writes docs/BENCHMARKS.md (`go`: only
-          the Go section)
+          build` and the Rust hello, then `warp dev`'s edit-to-response
+          time against cargo's incremental build; writes docs/BENCHMARKS.md
+          (`go`, `dev`: only that section)
   soak [--minutes N]
           N minutes (default 10) of good, trapping, looping, allocating and
           body-holding requests against `warp run` of tests/fixtures/faults,
@@ -58,6 +60,7 @@ fn main() -> Result<()> {
     match task.as_str() {
         "ci" => ci(&sh),
         "bench" if std::env::args().nth(2).as_deref() == Some("go") => bench_go(&sh),
+        "bench" if std::env::args().nth(2).as_deref() == Some("dev") => bench_dev(&sh),
         "bench" => bench(&sh),
         "soak" => soak::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         "fuzz" => fuzz::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
@@ -232,6 +235,20 @@ fn bench_go(sh: &Shell) -> Result<()> {
     go_section(sh, &warp, &work, &hello)
 }
 
+/// `cargo xtask bench dev`: only the dev-loop section.
+fn bench_dev(sh: &Shell) -> Result<()> {
+    let warp = serve::build_warp(sh)?;
+    let work = scratch_dir(sh, "warp-xtask-bench-dev")?;
+    dev_section(sh, &warp, &work)
+}
+
+/// The dev-loop figures, printed and written as their own section.
+fn dev_section(sh: &Shell, warp: &Path, work: &Path) -> Result<()> {
+    let table = table(&dev_bench::figures(sh, warp, work)?);
+    println!("{table}");
+    write_benchmarks(Some("Dev loop"), &format!("{}\n\n{table}", dev_bench::ABOUT))
+}
+
 /// The Go figures, printed and written as their own section.
 fn go_section(sh: &Shell, warp: &Path, work: &Path, hello: &Path) -> Result<()> {
     let figures = go_bench::figures(sh, warp, work, &hello.join("target/warp/hello-http.warp.json"))?;
@@ -335,6 +352,7 @@ fn bench(sh: &Shell) -> Result<()> {
     );
     write_benchmarks(None, &doc)?;
     go_section(sh, &warp, &work, &hello)?;
+    dev_section(sh, &warp, &work)?;
     if figures.iter().any(|f| {
         f.what.starts_with("rust-http template: packed / plain")
             && f.value.trim_end_matches('×').parse::<f64>().unwrap_or(9.0) > 0.5

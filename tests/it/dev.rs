@@ -39,10 +39,14 @@ struct Dev {
 
 impl Dev {
     fn start(dir: &Path, extra: &[&str]) -> Dev {
+        Dev::start_with_cache(dir, extra, &dir.join(".warp-cache"))
+    }
+
+    fn start_with_cache(dir: &Path, extra: &[&str], cache: &Path) -> Dev {
         let mut child = warp(dir)
             .args(["dev", "--json", "--listen", "127.0.0.1:0"])
             .args(extra)
-            .env("WARP_CACHE_DIR", dir.join(".warp-cache"))
+            .env("WARP_CACHE_DIR", cache)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -359,7 +363,8 @@ fn go_edits_swap_in() {
 fn c_commands_rerun_on_save() {
     let (_temp, dir) = fixture("c-shims");
     let main = dir.join("src/main.c");
-    let mut dev = Dev::start(&dir, &["--", "db.production.warp.local"]);
+    let cache = crate::libc::shared_cache();
+    let mut dev = Dev::start_with_cache(&dir, &["--", "db.production.warp.local"], &cache);
     let ran = dev.wait("ran", BUILD);
     assert_eq!((ran["version"].clone(), ran["code"].clone()), (1.into(), 0.into()), "{ran}");
     assert!(

@@ -27,6 +27,20 @@ fn mirrors() -> PathBuf {
 /// One wasi-libc build at a time (each test builds into its own cache).
 static BUILD: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
 
+/// A `WARP_CACHE_DIR` with the patched sysroot built, shared by the tests
+/// that pack C (the full cycle from a fresh cache is
+/// `a_c_program_reaches_the_shims_…`'s). Needs `Need::LibcMirror`.
+pub(crate) fn shared_cache() -> PathBuf {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("libc-database-cache");
+    let _lock = BUILD.get_or_init(Default::default).lock().unwrap();
+    run(warp(&repo())
+        .args(["toolchain", "build", "wasi-libc"])
+        .env("WARP_CACHE_DIR", &cache)
+        .env("WARP_MIRROR_DIR", mirrors()))
+    .expect_code(0);
+    cache
+}
+
 /// The program's report, from `warp run`.
 fn run_program(manifest: &Path, cache: &Path) -> String {
     let run = run(warp(manifest.parent().unwrap()).args(["run"]).arg(manifest).env("WARP_CACHE_DIR", cache));
@@ -167,15 +181,8 @@ fn missing_clang_names_the_debian_packages() {
 /// patched sysroot, kept in cargo's test scratch directory (the full
 /// cycle from a fresh cache is `a_c_program_reaches_the_shims_…`'s).
 fn pack_and_run_database_client(name: &str, default_port: u16, port: u16, ca: Option<&Path>) -> Run {
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("libc-database-cache");
+    let cache = shared_cache();
     let cache = cache.as_path();
-    let lock = BUILD.get_or_init(Default::default).lock().unwrap();
-    run(warp(&repo())
-        .args(["toolchain", "build", "wasi-libc"])
-        .env("WARP_CACHE_DIR", cache)
-        .env("WARP_MIRROR_DIR", mirrors()))
-    .expect_code(0);
-    drop(lock);
     let (_project_temp, project) = fixture(name);
     let mut config = std::fs::read_to_string(project.join("warp.toml")).unwrap();
     config = config.replace(&default_port.to_string(), &port.to_string());

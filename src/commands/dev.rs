@@ -11,12 +11,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use tokio::sync::mpsc;
 
+use super::pack::ProjectArgs;
 use super::run::OsSignals;
 use crate::dev::{self, Command, DevEvent, DevOptions, Observer};
 use crate::error::Exit;
-use crate::lang::BuildRequest;
-use crate::pack::PackOptions;
-use crate::project::Lang;
 use crate::runner::events::JsonLines;
 use crate::runner::{CliExit, EventSink, Signal};
 use crate::size::human_bytes;
@@ -50,21 +48,11 @@ Exit status: 0 after a clean stop; 1 when the stop cut requests short;
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Opts {
-    /// The project directory (or its Cargo.toml / warp.toml).
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
+    #[command(flatten)]
+    pub project: ProjectArgs,
     /// Address to serve on.
     #[arg(long, value_name = "ADDR", default_value = dev::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
-    /// The language; inferred from the project's files when absent.
-    #[arg(long, value_enum)]
-    pub lang: Option<Lang>,
-    /// The package to serve, in a workspace.
-    #[arg(short, long)]
-    pub package: Option<String>,
-    /// The binary to serve, when the package has several.
-    #[arg(long)]
-    pub bin: Option<String>,
     /// How long files must be quiet before a rebuild, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = dev::DEFAULT_DEBOUNCE.as_millis() as u64)]
     pub debounce: u64,
@@ -74,25 +62,11 @@ pub struct Opts {
 }
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
-    let root = opts.path.canonicalize().unwrap_or_else(|_| opts.path.clone());
+    let (path, pack) = opts.project.pack_options(printer, None, true);
+    let root = path.canonicalize().unwrap_or_else(|_| path.clone());
     let root = if root.is_file() { root.parent().map(Path::to_path_buf).unwrap_or(root) } else { root };
-    let options = DevOptions {
-        path: opts.path,
-        pack: PackOptions {
-            lang: opts.lang,
-            build: BuildRequest {
-                package: opts.package,
-                bin: opts.bin,
-                color: printer.color,
-                toolchain: None,
-                dev: true,
-            },
-            out: None,
-        },
-        listen: opts.listen,
-        debounce: Duration::from_millis(opts.debounce),
-        args: opts.args,
-    };
+    let options =
+        DevOptions { path, pack, listen: opts.listen, debounce: Duration::from_millis(opts.debounce), args: opts.args };
     let (observer, events): (Arc<dyn Observer>, Arc<dyn EventSink>) = if printer.json {
         (Arc::new(JsonObserver), Arc::new(JsonLines::stdout()))
     } else {
@@ -118,20 +92,11 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
 }
 
 /// SIGHUP rebuilds; SIGTERM and Ctrl-C stop.
-fn forward(mut signals: OsSignals) -> mpsc::Receiver<Command> {
-    let (sender, receiver) = mpsc::channel(8);
-    tokio::spawn(async move {
-        loop {
-            let command = match signals.recv().await {
-                Signal::Hangup => Command::Rebuild,
-                signal => Command::Stop(signal),
-            };
-            if sender.send(command).await.is_err() {
-                break;
-            }
-        }
-    });
-    receiver
+fn forward(signals: OsSignals) -> mpsc::Receiver<Command> {
+    signals.forward(|signal| match signal {
+        Signal::Hangup => Command::Rebuild,
+        signal => Command::Stop(signal),
+    })
 }
 
 /// Build events as a person reads them: one line per rebuild, the

@@ -33,44 +33,51 @@ Exit status:
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Opts {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Where to write the component (the manifest goes beside it).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Which project, and which part of it, becomes the component (`pack`
+/// and `dev` take the same).
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
     /// The project directory (or its Cargo.toml / warp.toml).
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// The language; inferred from the project's files when absent.
     #[arg(long, value_enum)]
     pub lang: Option<Lang>,
-    /// The package to pack, in a workspace.
+    /// The package, in a workspace.
     #[arg(short, long)]
     pub package: Option<String>,
-    /// The binary to pack, when the package has several.
+    /// The binary, when the package has several.
     #[arg(long)]
     pub bin: Option<String>,
-    /// Where to write the component (the manifest goes beside it).
-    #[arg(short, long)]
-    pub out: Option<PathBuf>,
     /// The compiler, where a language has several: Go's `go` (the default)
     /// or `tinygo`.
     #[arg(long, value_name = "NAME")]
     pub toolchain: Option<String>,
 }
 
+impl ProjectArgs {
+    /// What `pack::pack` is asked for (`dev`: a `warp dev` build).
+    pub fn pack_options(self, printer: &Printer, out: Option<PathBuf>, dev: bool) -> (PathBuf, PackOptions) {
+        let build =
+            BuildRequest { package: self.package, bin: self.bin, color: printer.color, toolchain: self.toolchain, dev };
+        (self.path, PackOptions { lang: self.lang, build, out })
+    }
+}
+
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let started = Instant::now();
-    let options = PackOptions {
-        lang: opts.lang,
-        build: BuildRequest {
-            package: opts.package,
-            bin: opts.bin,
-            color: printer.color,
-            toolchain: opts.toolchain,
-            dev: false,
-        },
-        out: opts.out,
-    };
-    printer.status("Packing", opts.path.display());
+    let (path, options) = opts.project.pack_options(printer, opts.out, false);
+    printer.status("Packing", path.display());
     let packed = {
         let progress = printer.progress();
-        pack::pack(&opts.path, &options, &progress)?
+        pack::pack(&path, &options, &progress)?
     };
     let manifest = &packed.manifest;
     let sizes = manifest.component.sizes;

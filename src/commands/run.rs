@@ -105,20 +105,11 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
 
 /// SIGHUP reloads; SIGTERM and Ctrl-C stop (each queued first for guests
 /// that asked for it, by the runner).
-fn forward(mut signals: OsSignals) -> mpsc::Receiver<Control> {
-    let (sender, receiver) = mpsc::channel(8);
-    tokio::spawn(async move {
-        loop {
-            let message = match signals.recv().await {
-                Signal::Hangup => Control::Reload(None),
-                signal => Control::Stop(signal),
-            };
-            if sender.send(message).await.is_err() {
-                break;
-            }
-        }
-    });
-    receiver
+fn forward(signals: OsSignals) -> mpsc::Receiver<Control> {
+    signals.forward(|signal| match signal {
+        Signal::Hangup => Control::Reload(None),
+        signal => Control::Stop(signal),
+    })
 }
 
 /// The process signals `warp run` maps to the shim's lifecycle signals:
@@ -139,6 +130,19 @@ impl OsSignals {
             hangup: install(SignalKind::hangup())?,
             interrupt: install(SignalKind::interrupt())?,
         })
+    }
+
+    /// Each signal, as `map` makes it, on a channel (until its receiver is dropped).
+    pub(crate) fn forward<T: Send + 'static>(mut self, map: fn(Signal) -> T) -> mpsc::Receiver<T> {
+        let (sender, receiver) = mpsc::channel(8);
+        tokio::spawn(async move {
+            loop {
+                if sender.send(map(self.recv().await)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        receiver
     }
 
     pub(crate) async fn recv(&mut self) -> Signal {

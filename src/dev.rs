@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
@@ -169,6 +170,9 @@ pub async fn run(
     let debounce = options.debounce;
     let root = crate::project::Project::open(&options.path)?.root;
     let root = root.canonicalize().unwrap_or(root);
+    // The port first: a taken one is found before a build, and it stays
+    // open from here on (a command's project gives it back).
+    let listener = runner::bind(options.listen).await?;
 
     // The first good build: until then, nothing serves and every file of
     // the project (outside build outputs) counts.
@@ -206,7 +210,7 @@ pub async fn run(
     };
     let (reloads_tx, reloads) = mpsc::unbounded_channel();
     let events: Arc<dyn EventSink> = Arc::new(DevSink { inner: events, reloads: reloads_tx });
-    let mut target = Target::start(&packed, &options, events, reloads, observer.clone()).await?;
+    let mut target = Target::start(&packed, &options, listener, events, reloads, observer.clone())?;
     let mut version = 1;
     observer.dev(&DevEvent::Built(built(&packed, version, Vec::new(), started.elapsed(), false)));
     target.launch(version);
@@ -220,11 +224,16 @@ pub async fn run(
         let changed = tokio::select! {
             batch = changes.recv() => {
                 let batch = gather(batch, &mut changes, debounce).await;
-                let relevant = state.relevant(batch, last_failed);
-                if relevant.is_empty() {
-                    continue;
+                // The watcher lost events (its queue overflowed): rebuild, as for SIGHUP.
+                if watch.lost.swap(false, Ordering::Relaxed) {
+                    Vec::new()
+                } else {
+                    let relevant = state.relevant(batch, last_failed);
+                    if relevant.is_empty() {
+                        continue;
+                    }
+                    relevant
                 }
-                relevant
             }
             command = commands.recv() => match command {
                 Some(Command::Rebuild) => Vec::new(),
@@ -310,9 +319,10 @@ enum Target {
 
 impl Target {
     /// Serves an `http` component; a `cli` one is run by [`Target::launch`].
-    async fn start(
+    fn start(
         packed: &Packed,
         options: &DevOptions,
+        listener: tokio::net::TcpListener,
         events: Arc<dyn EventSink>,
         reloads: mpsc::UnboundedReceiver<Result<Reloaded, String>>,
         observer: Arc<dyn Observer>,
@@ -321,7 +331,6 @@ impl Target {
         match packed.manifest.component.world {
             World::Http => {
                 let loaded = runner::load(&manifest, None, Placement::InsideTree)?;
-                let listener = runner::bind(options.listen).await?;
                 let (control, control_rx) = mpsc::channel(8);
                 let task = tokio::spawn(runner::serve(loaded, listener, control_rx, events));
                 Ok(Target::Server { control, reloads, task })
@@ -566,25 +575,32 @@ fn is_editor_temp(path: &Path) -> bool {
 /// the build read, each change's paths sent on (reads left out).
 struct Watch {
     watcher: RecommendedWatcher,
+    /// Set when events were lost; the wake-up is an empty batch.
+    lost: Arc<AtomicBool>,
     /// Directory → how it is watched.
     watching: BTreeMap<PathBuf, RecursiveMode>,
 }
 
 impl Watch {
     fn new(changes: mpsc::UnboundedSender<Vec<PathBuf>>) -> Result<Watch> {
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
         let watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| match result {
+            Ok(event) if event.need_rescan() => {
+                flag.store(true, Ordering::Relaxed);
+                let _ = changes.send(Vec::new());
+            }
             Ok(event) if is_change(&event.kind) => {
                 let _ = changes.send(event.paths);
             }
             Ok(_) => {}
-            // The watcher's own trouble (its queue overflowed): events
-            // were lost, so what it names counts as changed.
+            // The watcher's own trouble: what it names counts as changed.
             Err(error) => {
                 let _ = changes.send(error.paths);
             }
         })
         .context("failed to start watching files")?;
-        Ok(Watch { watcher, watching: BTreeMap::new() })
+        Ok(Watch { watcher, lost, watching: BTreeMap::new() })
     }
 
     /// Watches exactly the directories `sources` needs; returns how many

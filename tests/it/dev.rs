@@ -135,6 +135,60 @@ impl Drop for Dev {
     }
 }
 
+/// One HTTP/1.1 connection kept open across requests.
+struct KeptAlive {
+    reader: BufReader<std::net::TcpStream>,
+}
+
+impl KeptAlive {
+    fn connect(addr: SocketAddr) -> KeptAlive {
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        KeptAlive { reader: BufReader::new(stream) }
+    }
+
+    /// A GET on this connection: status and body (chunked or sized).
+    fn get(&mut self, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        write!(self.reader.get_mut(), "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let status: u16 = line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{line:?}"));
+        let (mut length, mut chunked) = (None, false);
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            let header = line.trim_end().to_ascii_lowercase();
+            if header.is_empty() {
+                break;
+            }
+            if let Some(value) = header.strip_prefix("content-length:") {
+                length = value.trim().parse::<usize>().ok();
+            }
+            chunked |= header == "transfer-encoding: chunked";
+        }
+        let mut body = Vec::new();
+        if chunked {
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line).unwrap();
+                let size = usize::from_str_radix(line.trim(), 16).unwrap();
+                let mut chunk = vec![0; size + 2];
+                self.reader.read_exact(&mut chunk).unwrap();
+                if size == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..size]);
+            }
+        } else {
+            let mut sized = vec![0; length.expect("a length or chunks")];
+            self.reader.read_exact(&mut sized).unwrap();
+            body = sized;
+        }
+        (status, String::from_utf8(body).unwrap())
+    }
+}
+
 /// Rewrites `file` as an editor saving it does: the whole file replaced.
 fn edit(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).unwrap();
@@ -161,13 +215,19 @@ fn edits_swap_in_under_load_without_a_failed_request() {
         (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
     let addr = dev.addr();
-    let clients: Vec<_> = (0..3)
-        .map(|_| {
+    // Two clients open a connection per request, two keep theirs open
+    // across the swaps, as browsers and load balancers do.
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
             let (stop, ok, failed, failures) = (stop.clone(), ok.clone(), failed.clone(), failures.clone());
             std::thread::spawn(move || {
                 let until = Instant::now() + Duration::from_secs(240);
+                let mut kept = (client >= 2).then(|| KeptAlive::connect(addr));
                 while !stop.load(Ordering::Relaxed) && Instant::now() < until && ok.load(Ordering::Relaxed) < 200_000 {
-                    let result = std::panic::catch_unwind(|| request(addr, "GET", "/load", ""));
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &mut kept {
+                        Some(connection) => connection.get("/load"),
+                        None => request(addr, "GET", "/load", ""),
+                    }));
                     match result {
                         Ok((200, body)) if body.ends_with(" from warp: /load\n") => ok.fetch_add(1, Ordering::Relaxed),
                         other => {

@@ -122,7 +122,7 @@ pub fn figures(sh: &Shell, warp: &Path, work: &Path) -> Result<Vec<Figure>> {
             value: format!("{} (fastest {}, slowest {})", ms(latency), ms(latencies[0]), ms(latencies[EDITS - 1])),
         },
         Figure {
-            what: "rust-http: `warp dev`'s own report (first event to serving), median".into(),
+            what: "rust-http: `warp dev`'s own `built` time (from the end of the 50 ms debounce to the new version serving), median".into(),
             value: format!("{} ms", built_ms[EDITS / 2]),
         },
         Figure {

@@ -15,15 +15,19 @@ use crate::ui::Printer;
     after_help = "Exit status:\n  0  everything the languages asked for (--lang) is present; without --lang, always\n  2  something a requested language needs is missing"
 )]
 pub struct Opts {
-    /// Fail (exit 2) unless everything this language needs is present. Repeatable.
+    /// Show only what this language needs, and fail (exit 2) unless it is
+    /// all present. Repeatable.
     #[arg(long, value_enum)]
     pub lang: Vec<Lang>,
 }
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
-    let checks = doctor::run_checks();
-    let failing: Vec<_> =
-        checks.iter().filter(|c| !c.ok() && c.needed_for.iter().any(|l| opts.lang.contains(l))).collect();
+    let mut checks = doctor::run_checks();
+    // With `--lang`, only what those languages need is shown (and judged).
+    if !opts.lang.is_empty() {
+        checks.retain(|c| c.needed_for.iter().any(|l| opts.lang.contains(l)));
+    }
+    let failing: Vec<_> = checks.iter().filter(|c| !c.ok() && !opts.lang.is_empty()).collect();
     let areas = crate::cache::areas()?;
     let cache_bytes: u64 = areas.iter().map(|a| a.bytes).sum();
     printer.json(&serde_json::json!({

@@ -34,6 +34,11 @@ fn toolchain_install_then_doctor_is_happy() {
     let target = checks.iter().find(|c| c["name"] == "target wasm32-wasip2").unwrap();
     assert_eq!(target["found"], "installed");
     run(warp(Path::new(".")).arg("doctor")).expect_code(0).stdout_has("target wasm32-wasip2");
+    // `--lang` shows that language's needs alone.
+    assert!(
+        checks.iter().all(|c| c["needed_for"].as_array().unwrap().contains(&"rust".into())),
+        "a check another language needs: {checks:#?}"
+    );
 }
 
 fn unsupported_languages_say_so() {

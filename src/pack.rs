@@ -153,6 +153,7 @@ pub struct Packed {
 
 pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Result<Packed> {
     let project = Project::open(path)?;
+    let project_config = project.root.join(crate::project::CONFIG_FILE);
     let mut language = lang::for_project(&project, options.lang)?;
     let mut resolved = language.resolve(&project, &options.build, reporter)?;
     // A member whose own warp.toml names another language is that language's.
@@ -273,11 +274,7 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
         shims,
         env: project.config.env.clone(),
         limits: project.config.limits.clone(),
-        http: (world == World::Http).then(|| {
-            let mut http = project.config.http.clone();
-            http.reuse.get_or_insert(language.default_reuse());
-            http
-        }),
+        http: http_settings(project, world, language),
         dirs,
         contributors,
     };
@@ -286,7 +283,7 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
     crate::fs::write_atomic(&component_path, &component)?;
     crate::fs::write_atomic(&manifest_path, manifest.to_json().as_bytes())?;
     drop(lock);
-    let mut config_files = vec![Project::open(path)?.root.join("warp.toml"), project.root.join("warp.toml")];
+    let mut config_files = vec![project_config, project.root.join(crate::project::CONFIG_FILE)];
     config_files.dedup();
     Ok(Packed {
         manifest,
@@ -319,11 +316,7 @@ pub fn refresh_settings(packed: &Packed, reporter: &dyn Reporter) -> Result<Pack
     manifest.shims = shims;
     manifest.env = project.config.env.clone();
     manifest.limits = project.config.limits.clone();
-    manifest.http = (manifest.component.world == World::Http).then(|| {
-        let mut http = project.config.http.clone();
-        http.reuse.get_or_insert(language.default_reuse());
-        http
-    });
+    manifest.http = http_settings(&project, manifest.component.world, language);
     manifest.dirs = dirs;
     let out_dir = manifest_dir(&packed.manifest_path)?;
     let lock = crate::fs::lock_dir(&out_dir, |lock| {
@@ -341,6 +334,16 @@ pub fn refresh_settings(packed: &Packed, reporter: &dyn Reporter) -> Result<Pack
         config_files: packed.config_files.clone(),
         settings_root: packed.settings_root.clone(),
         out_dir: packed.out_dir.clone(),
+    })
+}
+
+/// `warp.toml`'s `[http]` for an `http` component, with the language's
+/// default `reuse` filled in.
+fn http_settings(project: &Project, world: World, language: &dyn lang::Language) -> Option<crate::project::Http> {
+    (world == World::Http).then(|| {
+        let mut http = project.config.http.clone();
+        http.reuse.get_or_insert(language.default_reuse());
+        http
     })
 }
 

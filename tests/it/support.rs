@@ -299,20 +299,29 @@ impl Served {
     /// SIGTERM, then the exit status and every stderr line up to the end
     /// (what `warp run` printed while stopping included).
     pub fn stop(mut self) -> (i32, Vec<String>) {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        for _ in 0..500 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // The reader thread ends at EOF, closing the channel.
-                let mut lines = self.stderr_lines();
-                while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
-                    lines.push(line);
-                }
-                return (status.code().unwrap_or(-1), lines);
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let code = terminate(&mut self.child, Duration::from_secs(10), "warp run");
+        // The reader thread ends at EOF, closing the channel.
+        let mut lines = self.stderr_lines();
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
+            lines.push(line);
         }
-        panic!("warp run did not stop within 10 s of SIGTERM");
+        (code, lines)
     }
+}
+
+/// SIGTERM to `child`, then its exit status once it has exited (`within`
+/// at most, else the test fails naming `what`).
+#[track_caller]
+pub fn terminate(child: &mut Child, within: Duration, what: &str) -> i32 {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not stop within {within:?} of SIGTERM");
 }
 
 impl Drop for Served {

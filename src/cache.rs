@@ -33,6 +33,12 @@ const AREAS: &[(&str, Locate, &str, bool)] = &[
         "compiled components of `warp run` (bounded; least recently used evicted first)",
         false,
     ),
+    (
+        "js",
+        crate::lang::ts::toolchains_dir,
+        "the JS toolchain (ComponentizeJS, esbuild) of `warp toolchain install js`",
+        false,
+    ),
     ("embedded", crate::assets::cache_dir, "recipes and patch series unpacked from this binary", false),
     (
         "toolchain-builds",

@@ -11,6 +11,7 @@
 pub mod c;
 pub mod go;
 pub mod rust;
+pub mod ts;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ pub static REGISTRY: &[Registration] = &[
     Registration::Ready(&rust::Rust),
     Registration::Ready(&go::Go),
     Registration::Planned(Lang::Bun, &["bunfig.toml", "bun.lock", "bun.lockb"]),
-    Registration::Planned(Lang::Ts, &["package.json", "tsconfig.json"]),
+    Registration::Ready(&ts::Ts),
     Registration::Ready(&c::C),
 ];
 

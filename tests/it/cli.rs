@@ -43,11 +43,12 @@ fn toolchain_install_then_doctor_is_happy() {
 
 fn unsupported_languages_say_so() {
     let temp = tempfile::tempdir().unwrap();
-    run(warp(temp.path()).args(["new", "--lang", "ts", "svc"]))
+    run(warp(temp.path()).args(["new", "--lang", "bun", "svc"]))
         .expect_code(2)
-        .stderr_has("there is no `ts` template yet");
+        .stderr_has("there is no `bun` template yet");
     std::fs::write(temp.path().join("package.json"), "{\"name\": \"svc\"}\n").unwrap();
-    run(warp(temp.path()).arg("pack")).expect_code(2).stderr_has("`warp pack --lang ts` is not implemented yet");
+    std::fs::write(temp.path().join("bunfig.toml"), "").unwrap();
+    run(warp(temp.path()).arg("pack")).expect_code(2).stderr_has("`warp pack --lang bun` is not implemented yet");
 }
 
 fn version_lists_the_carried_series_and_cache_reports_its_areas() {

@@ -37,6 +37,8 @@ pub enum Need {
     MariaDb,
     /// `npm`, which fetches ComponentizeJS from the registry.
     Npm,
+    /// `node` and the JS toolchain warp installs (`warp toolchain install js`).
+    Js,
     /// A Go of the releases warp supports (its modules come from the Go
     /// module proxy).
     Go,
@@ -74,6 +76,9 @@ impl Need {
             Need::MariaDb => (!on_path("mariadbd") || !on_path("mariadb-install-db"))
                 .then(|| apt("no `mariadbd` or `mariadb-install-db`", "mariadb-server")),
             Need::Npm => (!on_path("npm")).then(|| apt("no `npm`", "npm")),
+            Need::Js => warp::lang::ts::toolchain_ready()
+                .err()
+                .map(|e| format!("{e}: run `warp toolchain install js` (`cargo xtask ci` does)")),
             Need::Go => warp::lang::go::go_version().err().map(|e| format!("{e}: install Go from https://go.dev/dl")),
         }
     }

@@ -22,6 +22,7 @@ mod run;
 mod serve_compat;
 mod shims;
 mod size_check;
+mod ts;
 
 fn main() -> std::process::ExitCode {
     harness::main(&[
@@ -39,5 +40,6 @@ fn main() -> std::process::ExitCode {
         serve_compat::TESTS,
         shims::TESTS,
         size_check::TESTS,
+        ts::TESTS,
     ])
 }

@@ -127,6 +127,10 @@ fn debian_packages() -> Result<Vec<String>> {
         packages.extend(requirement.debian.filter(|package| !packages.contains(package)));
     }
     packages.extend(SERVER_PACKAGES.map(String::from));
+    // The JS path runs the machine's node; Debian's when there is none.
+    if warp::fs::find_program("node").is_none() {
+        packages.extend(["nodejs", "npm"].map(String::from));
+    }
     Ok(packages)
 }
 
@@ -187,6 +191,8 @@ fn ci(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo clippy --workspace --all-targets --release --locked -- -D warnings")
         .run()
         .context("clippy found problems")?;
+    // The JS toolchain, the way users get it (npm ci of warp's lock file).
+    cmd!(sh, "cargo run --release --locked --quiet --bin warp -- toolchain install js").run()?;
     let wasmtime = install_wasmtime(sh)?;
     let mirrors = ci_cache()?.join("mirrors");
     mirror::wasi_libc(sh, &mirrors.join("wasi-libc"))?;

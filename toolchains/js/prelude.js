@@ -1,0 +1,100 @@
+// warp's start of every JS component (`warp pack --lang ts`): what the
+// bundler puts before the app. The app itself is wrapped in `__warp_app`
+// and evaluated on the first request an instance sees, not at build time:
+// ComponentizeJS pre-initializes (Wizer) the module's top level, where no
+// import may be called, so a top-level `process.env.X` would be frozen at
+// build time or trap. Evaluated per instance, it reads the deployment's env.
+//
+// `globalThis.__warp_imports` (set just above this file by warp-js.mjs)
+// holds the WIT interfaces of the component's world by name; the JS SDK
+// reaches the shims through it.
+
+const interfaces = globalThis.__warp_imports;
+
+let variables = null;
+function vars() {
+  variables ??= Object.fromEntries(interfaces['wasi:cli/environment@0.2.10'].getEnvironment());
+  return variables;
+}
+
+// `process.env` (and `import.meta.env`, which the bundler points here):
+// the deployment's environment, read when first used.
+const env = new Proxy(
+  {},
+  {
+    get: (_, key) => (typeof key === 'string' ? vars()[key] : undefined),
+    has: (_, key) => key in vars(),
+    ownKeys: () => Object.keys(vars()),
+    getOwnPropertyDescriptor: (_, key) =>
+      key in vars() ? { value: vars()[key], enumerable: true, configurable: true, writable: true } : undefined,
+    set: (_, key, value) => {
+      vars()[key] = String(value);
+      return true;
+    },
+    deleteProperty: (_, key) => delete vars()[key],
+  },
+);
+
+globalThis.process ??= {
+  env,
+  argv: ['warp'],
+  platform: 'wasi',
+  version: '',
+  versions: {},
+  cwd: () => '/',
+  nextTick: (callback, ...args) => queueMicrotask(() => callback(...args)),
+};
+
+const listen = globalThis.addEventListener.bind(globalThis);
+
+// The app, evaluated once per instance: its exports and the `fetch`
+// listeners its top level registered.
+let app = null;
+function load() {
+  if (app) return app;
+  const listeners = [];
+  globalThis.addEventListener = (type, listener, options) =>
+    type === 'fetch' ? listeners.push(listener) : listen(type, listener, options);
+  try {
+    app = { exports: __warp_app(), listeners };
+  } finally {
+    globalThis.addEventListener = listen;
+  }
+  return app;
+}
+
+function failed(message) {
+  console.error(`warp: ${message}`);
+  return new Response('Internal Server Error\n', { status: 500, headers: { 'content-type': 'text/plain' } });
+}
+
+listen('fetch', (event) => {
+  let loaded;
+  try {
+    loaded = load();
+  } catch (error) {
+    event.respondWith(failed(`the app's top level threw: ${error?.stack ?? error}`));
+    return;
+  }
+  if (loaded.listeners.length > 0) {
+    for (const listener of loaded.listeners) {
+      typeof listener === 'function' ? listener(event) : listener.handleEvent(event);
+    }
+    return;
+  }
+  const handler = loaded.exports.default;
+  const fetch =
+    typeof handler?.fetch === 'function' ? handler.fetch.bind(handler) : typeof handler === 'function' ? handler : null;
+  if (fetch === null) {
+    event.respondWith(
+      failed("the app has no handler: export default { fetch(request) { … } }, or addEventListener('fetch', …)"),
+    );
+    return;
+  }
+  // The `env` and `ctx` arguments of `export default { fetch(request, env, ctx) }` (hono's `c.env`).
+  const context = { waitUntil: (promise) => event.waitUntil(promise), passThroughOnException() {} };
+  const response = Promise.resolve()
+    .then(() => fetch(event.request, env, context))
+    .catch((error) => failed(`the handler threw: ${error?.stack ?? error}`));
+  event.respondWith(response);
+});

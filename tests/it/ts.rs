@@ -16,6 +16,7 @@ tests! {
     the_http_template_packs_and_serves: [Js, Npm],
     bad_input_is_named: [Js],
     the_sdk_reaches_dns_virtual_files_and_postgres_inside_and_under_node: [Js, Openssl, Postgres],
+    the_sdk_passes_its_own_tests_under_node: [Js, Postgres],
 }
 
 /// A project packed once: its directory, manifest and the runner's cache.
@@ -124,6 +125,27 @@ fn an_unchanged_repack_reuses_the_component_and_is_reproducible() {
     std::fs::remove_dir_all(copy.join("target")).ok();
     crate::support::pack(&copy);
     assert_eq!(std::fs::read(copy.join("target/warp/js/app.js")).unwrap(), bundle, "the same bundle");
+    // ComponentizeJS again (the copy has no cache): the code is identical;
+    // only the snapshot (data segments) may differ (docs/TS.md, Reproducibility).
+    let again = std::fs::read(copy.join("target/warp/ts-hono.wasm")).unwrap();
+    let (code, data) = sections(&first);
+    let (code_again, data_again) = sections(&again);
+    assert!(code == code_again, "the engine's code is identical across componentizations");
+    assert_eq!(data.len(), data_again.len(), "as many data sections");
+}
+
+/// The code sections and the data sections of every core module in a component.
+fn sections(component: &[u8]) -> (Vec<&[u8]>, Vec<&[u8]>) {
+    let (mut code, mut data) = (Vec::new(), Vec::new());
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        match payload.unwrap() {
+            wasmparser::Payload::CodeSectionStart { range, .. } => code.push(&component[range]),
+            wasmparser::Payload::DataSection(reader) => data.push(&component[reader.range()]),
+            _ => {}
+        }
+    }
+    assert!(!code.is_empty(), "the component has core modules");
+    (code, data)
 }
 
 fn the_http_template_packs_and_serves() {
@@ -243,4 +265,20 @@ fn the_sdk_reaches_dns_virtual_files_and_postgres_inside_and_under_node() {
     assert!(lines[0].starts_with("200 ") && lines[0].contains("127.0.0.1"), "{stdout}");
     assert_eq!(lines[1], "200 a real file", "{stdout}");
     assert_eq!(&lines[2..], ["200 42 warp 2,4,6", "200 error 42P01"], "{stdout}");
+}
+
+/// `sdk/js/test` (the pg client's protocol, auth methods and types against
+/// a PostgreSQL it starts itself) under plain `node --test`.
+fn the_sdk_passes_its_own_tests_under_node() {
+    let output = std::process::Command::new("node")
+        .current_dir(crate::support::repo().join("sdk/js"))
+        .args(["--test", "test/"])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    for counter in ["# fail 0", "# skipped 0", "# todo 0"] {
+        assert!(stdout.lines().any(|line| line == counter), "`{counter}`: {stdout}");
+    }
 }

@@ -18,6 +18,7 @@ mod go_bench;
 mod mirror;
 mod serve;
 mod soak;
+mod ts_bench;
 
 use serve::{free_port, wait_for_200, warp_run};
 
@@ -35,12 +36,13 @@ tasks:
           a git mirror of upstream wasi-libc (9886d3d) from Debian's
           source package, for WARP_MIRROR_DIR
   {compat}
-  bench [go|dev]
+  bench [go|dev|ts]
           packed size vs plain `cargo build --release`, no-op repack time,
           `warp run` vs `wasmtime serve`, then the Go path against `go
           build` and the Rust hello, then `warp dev`'s edit-to-response
-          time against cargo's incremental build; writes docs/BENCHMARKS.md
-          (`go`, `dev`: only that section)
+          time against cargo's incremental build, then the TypeScript
+          template's pack times, size and `warp run` vs `wasmtime serve`;
+          writes docs/BENCHMARKS.md (`go`, `dev`, `ts`: only that section)
   soak [--minutes N]
           N minutes (default 10) of good, trapping, looping, allocating and
           body-holding requests against `warp run` of tests/fixtures/faults,
@@ -61,6 +63,7 @@ fn main() -> Result<()> {
         "ci" => ci(&sh),
         "bench" if std::env::args().nth(2).as_deref() == Some("go") => bench_go(&sh),
         "bench" if std::env::args().nth(2).as_deref() == Some("dev") => bench_dev(&sh),
+        "bench" if std::env::args().nth(2).as_deref() == Some("ts") => bench_ts(&sh),
         "bench" => bench(&sh),
         "soak" => soak::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         "fuzz" => fuzz::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
@@ -248,6 +251,25 @@ fn bench_dev(sh: &Shell) -> Result<()> {
     dev_section(sh, &warp, &work)
 }
 
+/// `cargo xtask bench ts`: only the TypeScript section.
+fn bench_ts(sh: &Shell) -> Result<()> {
+    let warp = serve::build_warp(sh)?;
+    let work = scratch_dir(sh, "warp-xtask-bench-ts")?;
+    ts_section(sh, &warp, &work)
+}
+
+/// The TypeScript figures, printed and written as their own section.
+fn ts_section(sh: &Shell, warp: &Path, work: &Path) -> Result<()> {
+    cmd!(sh, "{warp} toolchain install js --quiet").run()?;
+    let wasmtime = match std::env::var("WASMTIME") {
+        Ok(path) => path,
+        Err(_) => install_wasmtime(sh)?.to_string_lossy().into_owned(),
+    };
+    let table = table(&ts_bench::figures(sh, warp, work, Some(&wasmtime))?);
+    println!("{table}");
+    write_benchmarks(Some("TypeScript"), &format!("{}\n\n{table}", ts_bench::ABOUT))
+}
+
 /// The dev-loop figures, printed and written as their own section.
 fn dev_section(sh: &Shell, warp: &Path, work: &Path) -> Result<()> {
     let table = table(&dev_bench::figures(sh, warp, work)?);
@@ -359,6 +381,7 @@ fn bench(sh: &Shell) -> Result<()> {
     write_benchmarks(None, &doc)?;
     go_section(sh, &warp, &work, &hello)?;
     dev_section(sh, &warp, &work)?;
+    ts_section(sh, &warp, &work)?;
     if figures.iter().any(|f| {
         f.what.starts_with("rust-http template: packed / plain")
             && f.value.trim_end_matches('×').parse::<f64>().unwrap_or(9.0) > 0.5

@@ -52,16 +52,16 @@ const K256 = Uint32Array.of(
   0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 );
-const SHA256_IV = Uint32Array.of(
+const SHA256_IV = Int32Array.of(
   0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 );
 
-/** SHA-256's compression of the 64-byte block at `offset` into `state`. */
-function compress(state, block, offset, w) {
-  for (let i = 0; i < 16; i++) {
-    const j = offset + i * 4;
-    w[i] = (block[j] << 24) | (block[j + 1] << 16) | (block[j + 2] << 8) | block[j + 3];
-  }
+/**
+ * SHA-256's compression of one block into `state` (8 words): `w` holds the
+ * block's 16 words and room for the 48 more of the schedule. Written with
+ * plain locals: StarlingMonkey interprets it (no JIT), 8192 times a SCRAM login.
+ */
+function compress(state, w) {
   for (let i = 16; i < 64; i++) {
     const x = w[i - 15];
     const y = w[i - 2];
@@ -69,7 +69,14 @@ function compress(state, block, offset, w) {
     const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
     w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
   }
-  let [a, b, c, d, e, f, g, h] = state;
+  let a = state[0];
+  let b = state[1];
+  let c = state[2];
+  let d = state[3];
+  let e = state[4];
+  let f = state[5];
+  let g = state[6];
+  let h = state[7];
   for (let i = 0; i < 64; i++) {
     const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
     const t1 = (h + s1 + ((e & f) ^ (~e & g)) + K256[i] + w[i]) | 0;
@@ -94,12 +101,28 @@ function compress(state, block, offset, w) {
   state[7] += h;
 }
 
+/** Compresses the 64-byte block of `bytes` at `offset` (big-endian words). */
+function compressBytes(state, bytes, offset, w) {
+  for (let i = 0; i < 16; i++) {
+    const j = offset + i * 4;
+    w[i] = (bytes[j] << 24) | (bytes[j + 1] << 16) | (bytes[j + 2] << 8) | bytes[j + 3];
+  }
+  compress(state, w);
+}
+
+const wordsToBytes = (words) => {
+  const out = new Uint8Array(words.length * 4);
+  const view = new DataView(out.buffer);
+  words.forEach((v, i) => view.setInt32(i * 4, v));
+  return out;
+};
+
 /**
  * SHA-256 of `data`, continuing from `state` after `absorbed` bytes (a
- * multiple of 64): HMAC and PBKDF2 start from their keys' absorbed pads.
+ * multiple of 64): HMAC starts from its key's absorbed pads.
  */
 function sha256From(state, absorbed, data) {
-  const s = Uint32Array.from(state);
+  const s = Int32Array.from(state);
   const padded = new Uint8Array((data.length + 72) & ~63);
   padded.set(data);
   padded[data.length] = 0x80;
@@ -108,11 +131,8 @@ function sha256From(state, absorbed, data) {
   view.setUint32(padded.length - 8, Math.floor(bits / 2 ** 32));
   view.setUint32(padded.length - 4, bits >>> 0);
   const w = new Int32Array(64);
-  for (let offset = 0; offset < padded.length; offset += 64) compress(s, padded, offset, w);
-  const out = new Uint8Array(32);
-  const outView = new DataView(out.buffer);
-  s.forEach((v, i) => outView.setUint32(i * 4, v));
-  return out;
+  for (let offset = 0; offset < padded.length; offset += 64) compressBytes(s, padded, offset, w);
+  return wordsToBytes(s);
 }
 
 /** SHA-256 of `data` (bytes or a string, UTF-8). */
@@ -124,14 +144,14 @@ export function sha256(data) {
 function hmacKey(key) {
   let k = bytesOf(key);
   if (k.length > 64) k = sha256(k);
-  const pads = [0x36, 0x5c].map((pad) => {
+  const [inner, outer] = [0x36, 0x5c].map((pad) => {
     const block = new Uint8Array(64).fill(pad);
     k.forEach((b, i) => (block[i] ^= b));
-    const state = Uint32Array.from(SHA256_IV);
-    compress(state, block, 0, new Int32Array(64));
+    const state = Int32Array.from(SHA256_IV);
+    compressBytes(state, block, 0, new Int32Array(64));
     return state;
   });
-  return { inner: pads[0], outer: pads[1] };
+  return { inner, outer };
 }
 
 const hmacWith = (key, data) => sha256From(key.outer, 64, sha256From(key.inner, 64, data));
@@ -141,22 +161,42 @@ export function hmacSha256(key, data) {
   return hmacWith(hmacKey(key), bytesOf(data));
 }
 
-/** PBKDF2-HMAC-SHA256 (RFC 8018): `length` bytes derived from `password`. */
+/**
+ * Replaces `u` (a 32-byte digest, as words) with its hash continued from
+ * `state` after a 64-byte pad: one block, u then 0x80, zeros and the
+ * length (96 bytes). HMAC is this from the inner, then the outer pad.
+ */
+function hashDigest(u, state, w) {
+  for (let j = 0; j < 8; j++) w[j] = u[j];
+  w[8] = 0x80000000 | 0;
+  for (let j = 9; j < 15; j++) w[j] = 0;
+  w[15] = (64 + 32) * 8;
+  for (let j = 0; j < 8; j++) u[j] = state[j];
+  compress(u, w);
+}
+
+/**
+ * PBKDF2-HMAC-SHA256 (RFC 8018): `length` bytes derived from `password`.
+ * Past the first, each iteration is two one-block hashes on words, with
+ * nothing allocated.
+ */
 export function pbkdf2Sha256(password, salt, iterations, length = 32) {
   const key = hmacKey(password);
   const saltBytes = bytesOf(salt);
   const out = new Uint8Array(length);
+  const [u, t, w] = [new Int32Array(8), new Int32Array(8), new Int32Array(64)];
   for (let block = 1, at = 0; at < length; block++, at += 32) {
     const first = new Uint8Array(saltBytes.length + 4);
     first.set(saltBytes);
     new DataView(first.buffer).setUint32(saltBytes.length, block);
-    let u = hmacWith(key, first);
-    const t = u.slice();
+    const digest = new DataView(hmacWith(key, first).buffer);
+    for (let j = 0; j < 8; j++) t[j] = u[j] = digest.getInt32(j * 4);
     for (let i = 1; i < iterations; i++) {
-      u = hmacWith(key, u);
-      for (let j = 0; j < 32; j++) t[j] ^= u[j];
+      hashDigest(u, key.inner, w);
+      hashDigest(u, key.outer, w);
+      for (let j = 0; j < 8; j++) t[j] ^= u[j];
     }
-    out.set(t.subarray(0, Math.min(32, length - at)), at);
+    out.set(wordsToBytes(t).subarray(0, Math.min(32, length - at)), at);
   }
   return out;
 }
@@ -640,7 +680,7 @@ export class Client extends Emitter {
     if (!r?.startsWith(nonce) || r.length === nonce.length || !s || !(Number(i) > 0)) {
       throw new Error('SCRAM authentication failed: the server-first message is malformed');
     }
-    const salted = pbkdf2Sha256(password, fromBase64(s), Number(i));
+    const salted = saltedPassword(password, s, Number(i));
     const clientKey = hmacSha256(salted, 'Client Key');
     const withoutProof = `c=biws,r=${r}`;
     const authMessage = `${clientFirstBare},${serverFirst},${withoutProof}`;
@@ -837,6 +877,24 @@ function completeResult(result, tag) {
   result.command = m[1];
   if (m[3]) [result.oid, result.rowCount] = [Number(m[2]), Number(m[3])];
   else if (m[2]) result.rowCount = Number(m[2]);
+}
+
+/**
+ * SCRAM's SaltedPassword, remembered: a role keeps its salt until its
+ * password changes, so the next connection (a pool's second, say) skips
+ * the 4096 iterations, which cost the interpreted engine of a component
+ * a good fraction of a second.
+ */
+const salted = new Map();
+function saltedPassword(password, salt, iterations) {
+  const key = `${iterations}:${salt}:${password}`;
+  let value = salted.get(key);
+  if (!value) {
+    value = pbkdf2Sha256(password, fromBase64(salt), iterations);
+    if (salted.size >= 16) salted.delete(salted.keys().next().value);
+    salted.set(key, value);
+  }
+  return value;
 }
 
 /** `k=v,k=v` of a SCRAM message. */

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chown, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -197,14 +197,16 @@ function freePort() {
   });
 }
 
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
+/** Whether the server at `port` lets `warp` in (it listens before it is ready: 57P03). */
+async function canLogIn(port) {
+  const client = new Client({ host: '127.0.0.1', port, user: 'warp', database: 'postgres' });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -233,7 +235,7 @@ async function startPostgres(bin) {
   let exited = null;
   child.on('exit', (code) => (exited = code ?? 'a signal'));
   const started = Date.now();
-  while (!(await canConnect(port))) {
+  while (!(await canLogIn(port))) {
     if (exited !== null) throw new Error(`postgres exited with ${exited} before listening:\n${log}`);
     if (Date.now() - started > 30_000) throw new Error(`postgres did not listen on ${port}:\n${log}`);
     await sleep(50);
@@ -499,7 +501,7 @@ describe('PostgreSQL', { skip: NO_POSTGRES }, () => {
       const script = componentScript({ url, scram: login('scram_user', 's3cret:@/%') });
       const child = spawnSync(process.execPath, ['--conditions=warpgrid', '--input-type=module', '-e', script], {
         encoding: 'utf8',
-        timeout: 8_000,
+        timeout: 60_000,
       });
       assert.equal(child.status, 0, `the component-mode script failed:\n${child.stderr}\n${child.stdout}`);
       const report = JSON.parse(child.stdout.trim().split('\n').pop());
@@ -561,12 +563,13 @@ function componentScript({ url, scram }) {
     const shared = new SharedArrayBuffer(8 + (1 << 20));
     const header = new Int32Array(shared, 0, 2);
     const data = new Uint8Array(shared, 8);
-    const worker = new Worker(${JSON.stringify(worker)}, { eval: true, workerData: shared });
+    // execArgv: [] — the worker is CommonJS, not this script's --input-type=module.
+    const worker = new Worker(${JSON.stringify(worker)}, { eval: true, workerData: shared, execArgv: [] });
     worker.unref();
     const call = (message) => {
       Atomics.store(header, 0, 0);
       worker.postMessage(message);
-      Atomics.wait(header, 0, 0);
+      if (Atomics.wait(header, 0, 0, 30_000) === 'timed-out') throw new Error('the stand-in proxy did not answer');
       if (header[0] === 2) throw Object.assign(new Error('shim error'), { payload: ERRORS[header[1]] });
       return header[1];
     };
@@ -574,13 +577,12 @@ function componentScript({ url, scram }) {
     globalThis.__warp_imports = {
       'warpgrid:shim/database-proxy@0.1.0': {
         connect({ protocol, host, port, database, poolSize }) {
-          console.error('connect', host, port);
           if (protocol !== 'postgres' || typeof port !== 'number' || typeof poolSize !== 'number') throw new Error('bad config');
           connects++;
           return BigInt(call({ op: 'connect', host, port }));
         },
-        send: (handle, bytes) => (console.error('send', bytes.length), data.set(bytes), call({ op: 'send', handle: Number(handle), length: bytes.length })),
-        recv: (handle, max) => (console.error('recv'), 0) || data.slice(0, call({ op: 'recv', handle: Number(handle), max: Math.min(max, data.length) })),
+        send: (handle, bytes) => (data.set(bytes), call({ op: 'send', handle: Number(handle), length: bytes.length })),
+        recv: (handle, max) => data.slice(0, call({ op: 'recv', handle: Number(handle), max: Math.min(max, data.length) })),
         close: (handle) => worker.postMessage({ op: 'close', handle: Number(handle) }),
       },
     };
@@ -588,7 +590,6 @@ function componentScript({ url, scram }) {
     const { Pool, Client } = await import(${JSON.stringify(pathToFileURL(join(SRC, 'pg.js')).href)});
     const report = { platform: 'component' };
     const pool = new Pool({ connectionString: ${JSON.stringify(url)}, max: 2 });
-    console.error('start');
     report.sum = (await pool.query('SELECT $1::int + 1 AS n', [41])).rows;
     const parallel = await Promise.all([0, 1, 2, 3, 4].map((i) => pool.query('SELECT $1::int AS i', [i])));
     report.parallel = parallel.map((r) => r.rows[0].i);

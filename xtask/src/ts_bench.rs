@@ -79,7 +79,10 @@ pub fn figures(sh: &Shell, warp: &Path, work: &Path, wasmtime: Option<&str>) -> 
         what: "ts-http: cold `warp pack` (dependencies installed, no cache)".into(),
         value: format!("{:.2} s", cold.as_secs_f64()),
     });
-    figures.push(Figure { what: "ts-http: no-op repack, median of 10 (goal < 1 s)".into(), value: format!("{} ms", noop.as_millis()) });
+    figures.push(Figure {
+        what: "ts-http: no-op repack, median of 10 (goal < 1 s)".into(),
+        value: format!("{} ms", noop.as_millis()),
+    });
     figures.push(Figure {
         what: "ts-http: repack after a one-line change, median of 3".into(),
         value: format!("{:.2} s", one_line.as_secs_f64()),
@@ -124,7 +127,11 @@ fn serving(sh: &Shell, warp: &Path, dir: &Path, wasmtime: Option<&str>) -> Resul
     }
     figures.push(Figure {
         what: "ts-hono under `warp run`: time to first response, restart with the compiled engine cached".into(),
-        value: format!("{} ms (first start, compiling: {} ms)", first_response[1].as_millis(), first_response[0].as_millis()),
+        value: format!(
+            "{} ms (first start, compiling: {} ms)",
+            first_response[1].as_millis(),
+            first_response[0].as_millis()
+        ),
     });
 
     let have_wrk = cmd!(sh, "wrk --version").ignore_status().read_stderr().is_ok_and(|v| v.contains("wrk"))

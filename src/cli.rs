@@ -75,6 +75,11 @@ pub enum Command {
 }
 
 pub fn main() -> std::process::ExitCode {
+    // Not a command for people: ComponentizeJS runs it as its Wizer.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(crate::lang::ts::wizer::SUBCOMMAND) {
+        return crate::lang::ts::wizer::main(&args[2..]);
+    }
     // The recipe list is read only when it will be printed, not on every start.
     let mut command = Cli::command();
     if std::env::args_os().any(|arg| arg == "--version") {

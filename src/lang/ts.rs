@@ -29,6 +29,8 @@ use crate::shim::Shim;
 use crate::size::Budget;
 use crate::templates::{Kind, Sdk, Template};
 
+pub mod wizer;
+
 /// An empty handler's component (the engine and a minimal snapshot) is
 /// 13.0 MB raw, 4.1 MB gzip; the ts-http template 13.3 MB, 4.3 MB
 /// (docs/BENCHMARKS.md, "TypeScript"): about 3 MB raw of room for the app.
@@ -267,6 +269,7 @@ impl Resolved for TsUnit {
                         "wit": wit,
                         "world": WORLD_NAME,
                         "out": out.path(),
+                        "wizer": wizer_command(&work)?,
                     }),
                     &work,
                     &self.unit.name,
@@ -289,6 +292,23 @@ impl Resolved for TsUnit {
             optimize: None,
         })
     }
+}
+
+/// An executable ComponentizeJS can run as its Wizer (`wizerBin` takes a
+/// program, not a command line): a script that runs this warp's
+/// [`wizer`] subcommand.
+fn wizer_command(work: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let warp = std::env::current_exe().context("failed to find warp's own executable")?;
+    let quote = |path: &Path| format!("'{}'", path.to_string_lossy().replace('\'', "'\\''"));
+    let cache = crate::fs::cache_root()?;
+    let script = work.join("warp-wizer");
+    let text =
+        format!("#!/bin/sh\nexec {} {} --warp-cache={} \"$@\"\n", quote(&warp), wizer::SUBCOMMAND, quote(&cache));
+    crate::fs::write_atomic(&script, text.as_bytes())?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("failed to make `{}` executable", script.display()))?;
+    Ok(script)
 }
 
 /// At most this much of a project's output directory holds earlier

@@ -67,8 +67,55 @@ fn entry(dir: &Path, engine: &Engine, sha256: &str) -> PathBuf {
     dir.join(format!("{:016x}-{sha256}.cwasm", hasher.finish()))
 }
 
+/// What the cache holds: Wasmtime's compiled components (`warp run`) and
+/// core modules (the JS path's Wizer, `lang::ts::wizer`).
+pub trait Compiled: Sized {
+    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>>;
+    /// # Safety
+    /// As `Component::deserialize`: `code` must be what `serialize` wrote.
+    unsafe fn deserialize(engine: &Engine, code: &[u8]) -> wasmtime::Result<Self>;
+}
+
+impl Compiled for Component {
+    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        Component::new(engine, bytes)
+    }
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        Component::serialize(self)
+    }
+    unsafe fn deserialize(engine: &Engine, code: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: the caller's promise.
+        unsafe { Component::deserialize(engine, code) }
+    }
+}
+
+impl Compiled for wasmtime::Module {
+    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        wasmtime::Module::new(engine, bytes)
+    }
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        wasmtime::Module::serialize(self)
+    }
+    unsafe fn deserialize(engine: &Engine, code: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: the caller's promise.
+        unsafe { wasmtime::Module::deserialize(engine, code) }
+    }
+}
+
 /// The compiled component, and whether it came from the cache.
 pub fn component(engine: &Engine, bytes: &[u8], sha256: &str) -> Result<(Component, bool)> {
+    compiled(engine, bytes, sha256)
+}
+
+/// The compiled core module (whether it came from the cache is not asked).
+pub fn module(engine: &Engine, bytes: &[u8], sha256: &str) -> Result<wasmtime::Module> {
+    compiled(engine, bytes, sha256).map(|(module, _)| module)
+}
+
+/// `bytes` (with digest `sha256`) compiled, from the cache when it holds
+/// them sealed; and whether it did.
+fn compiled<T: Compiled>(engine: &Engine, bytes: &[u8], sha256: &str) -> Result<(T, bool)> {
     let max_bytes = max_bytes()?;
     let dir = dir().ok();
     let path = dir.as_deref().map(|dir| entry(dir, engine, sha256));
@@ -84,7 +131,7 @@ pub fn component(engine: &Engine, bytes: &[u8], sha256: &str) -> Result<(Compone
         let component = cached
             .as_deref()
             .and_then(|cached| unseal(cached, sha256))
-            .and_then(|code| unsafe { Component::deserialize(engine, code) }.ok());
+            .and_then(|code| unsafe { T::deserialize(engine, code) }.ok());
         match component {
             Some(component) => {
                 // A hit counts as a use: eviction removes the least recently used.
@@ -100,8 +147,8 @@ pub fn component(engine: &Engine, bytes: &[u8], sha256: &str) -> Result<(Compone
             }
         }
     }
-    let component = Component::new(engine, bytes)
-        .map_err(|e| Diagnostic::env(format!("failed to compile the component: {e:#}")))?;
+    let component =
+        T::compile(engine, bytes).map_err(|e| Diagnostic::env(format!("failed to compile the component: {e:#}")))?;
     if let (Some(dir), Some(path)) = (dir, path) {
         // Best effort: an unwritable cache only costs the next start time.
         if let Ok(mut serialized) = component.serialize() {

@@ -130,6 +130,8 @@ async function componentize() {
     sourcePath: request.source,
     witPath: request.wit,
     worldName: request.world,
+    // warp's own Wizer: deterministic random and clocks, the engine's code cached.
+    wizerBin: request.wizer,
   });
   await writeFile(request.out, component);
   return { bytes: component.length };

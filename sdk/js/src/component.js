@@ -92,10 +92,16 @@ export const fs = {
 
 /** The shim's `db-error` cases: the `code` and what to tell the user. */
 const DB_ERRORS = {
-  'connection-refused': ['ECONNREFUSED', (to) => `connection to ${to} refused (no [[shims.database]] entry in warp.toml lists it, or the server refused)`],
+  'connection-refused': [
+    'ECONNREFUSED',
+    (to) => `connection to ${to} refused (no [[shims.database]] entry in warp.toml lists it, or the server refused)`,
+  ],
   timeout: ['ETIMEDOUT', (to) => `${to} timed out`],
   'protocol-error': ['EPROTO', (to) => `protocol error on the connection to ${to} (a TLS failure is in warp's log)`],
-  'pool-exhausted': ['EPOOLEXHAUSTED', (to) => `every pooled connection to ${to} is in use (raise pool_size in its [[shims.database]] entry)`],
+  'pool-exhausted': [
+    'EPOOLEXHAUSTED',
+    (to) => `every pooled connection to ${to} is in use (raise pool_size in its [[shims.database]] entry)`,
+  ],
   closed: ['ECONNRESET', (to) => `the connection to ${to} is closed`],
 };
 
@@ -166,10 +172,10 @@ class Connection {
   /**
    * Up to `maxBytes` of what the server sent (the host waits for at least
    * one); an empty array at end of stream.
-   * @param {number} maxBytes
+   * @param {number} [maxBytes] 64 KiB when not given
    * @returns {Promise<Uint8Array>}
    */
-  async recv(maxBytes) {
+  async recv(maxBytes = 65536) {
     try {
       const bytes = this.#call('recv', Math.max(1, Math.min(maxBytes, 0xffffffff)));
       return bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);

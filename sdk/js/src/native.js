@@ -112,10 +112,10 @@ class Connection {
   /**
    * Up to `maxBytes` of what the server sent, waiting when nothing is
    * buffered yet; an empty array at end of stream.
-   * @param {number} maxBytes
+   * @param {number} [maxBytes] 64 KiB when not given
    * @returns {Promise<Uint8Array>}
    */
-  async recv(maxBytes) {
+  async recv(maxBytes = 65536) {
     while (this.#chunks.length === 0) {
       if (this.#error) throw this.#error;
       if (this.#ended) return new Uint8Array(0);

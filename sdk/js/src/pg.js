@@ -323,14 +323,15 @@ function noticeFields(body) {
 
 // ---------------------------------------------------------------- types
 
+/** `2024-03-04`, `2024-03-04 05:06:07.123456`, `…+05:30`, `… BC`: year, month, day, time, zone, era. */
+const TIMESTAMP =
+  /^(\d+)-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d):(\d\d)(\.\d+)?)?(?:(Z)|([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?)?( BC)?$/;
+
 /** Parses a `timestamp`, `timestamptz` or `date` text as pg does: a Date (local time without an offset). */
 function parseTimestamp(text) {
   if (text === 'infinity') return Infinity;
   if (text === '-infinity') return -Infinity;
-  const m =
-    /^(\d+)-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d):(\d\d)(\.\d+)?)?(?:(Z)|([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?)?( BC)?$/.exec(
-      text,
-    );
+  const m = TIMESTAMP.exec(text);
   if (!m) return text;
   const year = m[13] ? 1 - Number(m[1]) : Number(m[1]);
   const [month, day] = [Number(m[2]) - 1, Number(m[3])];
@@ -364,7 +365,8 @@ function parseBytea(text) {
   return Uint8Array.from(out);
 }
 
-const parseBool = (text) => text === 't' || text === 'true' || text === 'TRUE' || text === 'y' || text === 'yes' || text === 'on' || text === '1';
+const TRUE_TEXTS = new Set(['t', 'true', 'TRUE', 'y', 'yes', 'on', '1']);
+const parseBool = (text) => TRUE_TEXTS.has(text);
 const parseInteger = (text) => parseInt(text, 10);
 const parseJson = (text) => JSON.parse(text);
 
@@ -583,7 +585,10 @@ export class Client extends Emitter {
   #connected = false;
   #ended = false;
 
-  /** @param {string | { connectionString?: string, host?: string, port?: number, user?: string, password?: string | (() => string | Promise<string>), database?: string, application_name?: string }} [config] */
+  /**
+   * @param {string | { connectionString?: string, host?: string, port?: number, user?: string,
+   *   password?: string | (() => string | Promise<string>), database?: string, application_name?: string }} [config]
+   */
   constructor(config) {
     super();
     this.#config = configure(config);
@@ -598,7 +603,10 @@ export class Client extends Emitter {
 
   /** Opens the connection and logs in. */
   connect(callback) {
-    if (this.#queue) return settle(Promise.reject(new Error('Client has already been connected. You cannot reuse a client.')), callback);
+    if (this.#queue) {
+      const error = new Error('Client has already been connected. You cannot reuse a client.');
+      return settle(Promise.reject(error), callback);
+    }
     const connecting = this.#login();
     this.#queue = connecting.catch(() => {});
     return settle(connecting, callback);
@@ -618,8 +626,7 @@ export class Client extends Emitter {
           const reader = new Reader(body);
           this.processID = reader.int32();
           this.secretKey = reader.int32();
-        }
-        else if (type === 'E') throw new DatabaseError(noticeFields(body));
+        } else if (type === 'E') throw new DatabaseError(noticeFields(body));
         else if (type === 'Z') break;
         else this.#other(type, body);
       }
@@ -665,7 +672,7 @@ export class Client extends Emitter {
       const attributes = scramAttributes(decoder.decode(reader.rest()));
       if (attributes.e) throw new Error(`SCRAM authentication failed: ${attributes.e}`);
       if (attributes.v !== this.#scram?.serverSignature) {
-        throw new Error('SCRAM authentication failed: the server signature does not match (is it the server it claims to be?)');
+        throw new Error('SCRAM authentication failed: the server signature does not match (an impostor?)');
       }
       this.#scram = null;
       return;
@@ -783,7 +790,9 @@ export class Client extends Emitter {
   }
 
   async #run({ text, values, rowMode }) {
-    if (!this.#connected) throw new Error(this.#ended ? 'Client was closed and is not queryable' : 'Client is not connected');
+    if (!this.#connected) {
+      throw new Error(this.#ended ? 'Client was closed and is not queryable' : 'Client is not connected');
+    }
     if (typeof text !== 'string') throw new TypeError('query text must be a string');
     if (!values?.length) {
       await this.#send(message('Q', cstring(text)));
@@ -818,6 +827,7 @@ export class Client extends Emitter {
         current = null;
       } else if (type === 'E') failure = new DatabaseError(noticeFields(body));
       else if (type === 'Z') break;
+      else if (type === 'G') await this.#send(message('f', cstring(COPY_IN_REFUSED)));
       else if (!'12ns'.includes(type)) this.#other(type, body); // ParseComplete, BindComplete, NoData, PortalSuspended
     }
     if (failure) throw failure;
@@ -840,6 +850,8 @@ export class Client extends Emitter {
     return settle(ending, callback);
   }
 }
+
+const COPY_IN_REFUSED = 'COPY FROM STDIN is not supported by @warpgrid/sdk/pg';
 
 /** RowDescription: pg's `fields`. */
 function fieldsOf(body) {
@@ -885,14 +897,14 @@ function completeResult(result, tag) {
  * the 4096 iterations, which cost the interpreted engine of a component
  * a good fraction of a second.
  */
-const salted = new Map();
+const saltedPasswords = new Map();
 function saltedPassword(password, salt, iterations) {
   const key = `${iterations}:${salt}:${password}`;
-  let value = salted.get(key);
+  let value = saltedPasswords.get(key);
   if (!value) {
     value = pbkdf2Sha256(password, fromBase64(salt), iterations);
-    if (salted.size >= 16) salted.delete(salted.keys().next().value);
-    salted.set(key, value);
+    if (saltedPasswords.size >= 16) saltedPasswords.delete(saltedPasswords.keys().next().value);
+    saltedPasswords.set(key, value);
   }
   return value;
 }

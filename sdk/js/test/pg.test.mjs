@@ -376,6 +376,7 @@ describe('PostgreSQL', { skip: NO_POSTGRES }, () => {
         return true;
       });
       await assert.rejects(client.query('SELECT $1::int', ['not a number']), { code: '22P02' });
+      await assert.rejects(client.query('COPY once FROM STDIN'), { message: /not supported by @warpgrid\/sdk\/pg/ });
       assert.deepEqual((await client.query('SELECT 2 AS two')).rows, [{ two: 2 }]);
     } finally {
       await client.end();
@@ -419,7 +420,7 @@ describe('PostgreSQL', { skip: NO_POSTGRES }, () => {
     await assert.rejects(pool.query('SELECT 1'), /after calling end/);
   });
 
-  test('a pool whose server refuses fails each query, and recovers nothing it should not', async () => {
+  test('a pool whose server refuses: every query fails, no client is kept', async () => {
     const pool = new Pool({ host: '127.0.0.1', port: await freePort(), user: 'warp', max: 2 });
     const results = await Promise.allSettled([1, 2, 3].map(() => pool.query('SELECT 1')));
     assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);

@@ -37,6 +37,9 @@ pub const SUBCOMMAND: &str = "__wizer";
 /// randomly named sources directory).
 const SOURCES_GUEST: &str = "/warp-sources";
 
+/// What `/bin/sh` sets on its own (the `warp-wizer` script runs under it).
+const SHELL_VARIABLES: &[&str] = &["PWD", "OLDPWD", "SHLVL", "_"];
+
 /// What ComponentizeJS asked for.
 #[derive(Debug, PartialEq)]
 struct Args {
@@ -119,8 +122,12 @@ pub fn main(args: &[String]) -> std::process::ExitCode {
 
 fn run(args: &[String]) -> Result<()> {
     let args = parse(args)?;
-    // The guest's environment is what ComponentizeJS gave this process.
-    let guest_env: Vec<(String, String)> = std::env::vars().collect();
+    // The guest's environment is what ComponentizeJS gave this process (the
+    // engine's EXPORTn/IMPORTn descriptions), without what the script's
+    // shell adds (PWD names the project's directory), in a fixed order.
+    let mut guest_env: Vec<(String, String)> =
+        std::env::vars().filter(|(key, _)| !SHELL_VARIABLES.contains(&key.as_str())).collect();
+    guest_env.sort();
     let wasm = std::fs::read(&args.input).with_context(|| format!("failed to read `{}`", args.input.display()))?;
     let mut stdin = String::new();
     std::io::stdin().read_to_string(&mut stdin).context("failed to read the engine's arguments")?;

@@ -39,6 +39,58 @@ const SEAL_BYTES: usize = 32 + MAGIC.len();
 /// component, and components are at most 256 MiB.
 const MAX_ENTRY_BYTES: u64 = 2 << 30;
 
+/// Cranelift's per-function cache (Wasmtime's incremental compilation):
+/// `$cache/compiled/functions`. Two components that share most of their
+/// code — every JS component embeds the same 10 MB engine, and each `warp
+/// dev` rebuild of any language changes a few functions — compile only
+/// what differs. Keys are Cranelift's (a digest of the function and the
+/// compiler's settings); a damaged value fails Cranelift's own decoding
+/// and is compiled again. Bounded by [`FUNCTION_CACHE_BYTES`].
+#[derive(Debug)]
+pub struct FunctionStore {
+    dir: PathBuf,
+}
+
+/// At most this much of compiled functions is kept (least recently written first out).
+pub const FUNCTION_CACHE_BYTES: u64 = 256 << 20;
+
+impl FunctionStore {
+    /// The store, or `None` when warp has no cache directory.
+    pub fn open() -> Option<std::sync::Arc<dyn wasmtime::CacheStore>> {
+        // Wasmtime's version names the directory: values are Cranelift's own format.
+        let dir = dir().ok()?.join("functions").join(concat!("wasmtime-", "48.0.8"));
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(std::sync::Arc::new(FunctionStore { dir }))
+    }
+
+    fn path(&self, key: &[u8]) -> PathBuf {
+        let mut name = String::with_capacity(key.len() * 2);
+        for byte in key {
+            name.push_str(&format!("{byte:02x}"));
+        }
+        self.dir.join(name)
+    }
+
+    /// Removes the oldest entries beyond [`FUNCTION_CACHE_BYTES`].
+    pub fn trim() {
+        if let Ok(dir) = dir() {
+            for versions in std::fs::read_dir(dir.join("functions")).into_iter().flatten().flatten() {
+                crate::fs::evict_oldest(&versions.path(), FUNCTION_CACHE_BYTES, &[]);
+            }
+        }
+    }
+}
+
+impl wasmtime::CacheStore for FunctionStore {
+    fn get(&self, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+        std::fs::read(self.path(key)).ok().map(std::borrow::Cow::Owned)
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        crate::fs::write_atomic(&self.path(key), &value).is_ok()
+    }
+}
+
 /// The compiled-code cache: `$cache/compiled`.
 pub fn dir() -> Result<PathBuf> {
     Ok(crate::fs::cache_root()?.join("compiled"))
@@ -158,6 +210,7 @@ fn compiled<T: Compiled>(engine: &Engine, bytes: &[u8], sha256: &str) -> Result<
             if crate::fs::write_atomic(&path, &serialized).is_ok() {
                 crate::fs::evict_oldest(&dir, max_bytes, &[&path]);
             }
+            FunctionStore::trim();
         }
     }
     Ok((component, false))

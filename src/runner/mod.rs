@@ -252,6 +252,10 @@ impl ServingEngine {
 fn base_config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    if let Some(store) = cache::FunctionStore::open() {
+        // Only fails when the compiler is disabled, which it is not.
+        let _ = config.enable_incremental_compilation(store);
+    }
     config
 }
 

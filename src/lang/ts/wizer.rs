@@ -138,13 +138,13 @@ fn run(args: &[String]) -> Result<()> {
 
     // Optimized code: the engine's start-up is heavy, and the compiled
     // engine is cached (it changes with the world, not with the app).
-    let engine = Engine::new(&wasmtime::Config::new()).map_err(anyhow::Error::from)?;
     // ComponentizeJS runs its Wizer with only the engine's variables set,
     // so warp's cache is named on the command line.
     if let Some(cache) = &args.warp_cache {
         // SAFETY: no other thread runs yet (the runtime starts below).
         unsafe { std::env::set_var("WARP_CACHE_DIR", cache) };
     }
+    let engine = Engine::new(&wasmtime::Config::new()).map_err(anyhow::Error::from)?;
     let module = crate::runner::cache::module(&engine, &instrumented, &crate::fs::sha256_hex(&instrumented))?;
 
     let mut wasi = WasiCtxBuilder::new();

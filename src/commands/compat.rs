@@ -12,20 +12,24 @@ use crate::ui::Printer;
 
 const AFTER_HELP: &str = "\
 Examples:
-  warp compat analyze .                 the dependencies in ./go.mod
+  warp compat analyze .                 the dependencies in ./go.mod and ./package.json
   warp compat analyze services/api/go.mod
+  warp compat analyze web/package.json
   warp compat analyze --json . > compat.json
 
-Reads `go.mod` (require lines, direct and `// indirect`). `package.json` and
-`Cargo.lock` are recognized but not read yet. Verdicts come from compat-db,
-measured by `cargo xtask compat go`: works, partial (runs, with a part that
-errors, e.g. a database driver that cannot reach a server), fails (does not
-pack, traps, or answers wrongly), unknown (not measured).
+Reads `go.mod` (require lines, direct and `// indirect`) and `package.json`
+(`dependencies`; `devDependencies` are build and test tools, not bundled, and
+are listed as not looked up). `Cargo.lock` is recognized but not read yet.
+Verdicts come from compat-db, measured by `cargo xtask compat go` and `cargo
+xtask compat npm`: works, partial (runs, with a part that errors, e.g. a
+database driver that cannot reach a server), fails (does not pack, traps, or
+answers wrongly), unknown (not measured).
 
 Exit status:
   0  no dependency is recorded as failing (unknown ones do not count)
   1  a dependency is recorded as `fails`
-  2  usage or environment error: no go.mod, package.json or Cargo.lock, an unreadable go.mod";
+  2  usage or environment error: no go.mod, package.json or Cargo.lock, only
+     unread ones, an unreadable go.mod or package.json";
 
 /// What the project's dependencies do under WebAssembly, from compat-db.
 #[derive(Debug, Args)]
@@ -39,7 +43,7 @@ pub struct Opts {
 pub enum Action {
     /// Report works / partial / fails / unknown for each dependency.
     Analyze {
-        /// A project directory, or its `go.mod`.
+        /// A project directory, or its `go.mod` or `package.json`.
         #[arg(default_value = ".")]
         path: PathBuf,
     },
@@ -49,10 +53,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let Action::Analyze { path } = opts.action;
     let analysis = compat::analyze(&path, Db::embedded)?;
     for file in &analysis.not_read {
-        printer.warn(format_args!(
-            "`{}` is not read yet: `warp compat analyze` reads only `go.mod` so far",
-            file.display()
-        ));
+        printer.warn(format_args!("`{}` is not read yet: {}", file.display(), compat::READS));
     }
     printer.json(&serde_json::json!({
         "reports": analysis.reports,
@@ -85,7 +86,8 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
                 [name, dependency.version.clone(), finding.verdict_name().into(), tested, reason]
             })
             .collect();
-        let header = ["MODULE", "REQUIRED", "VERDICT", "TESTED", "REASON"].map(String::from);
+        let kind = if report.ecosystem == compat::Ecosystem::Go { "MODULE" } else { "PACKAGE" };
+        let header = [kind, "REQUIRED", "VERDICT", "TESTED", "REASON"].map(String::from);
         let mut widths = [0; 4];
         for row in std::iter::once(&header).chain(&rows) {
             for (width, cell) in widths.iter_mut().zip(row) {
@@ -110,6 +112,15 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
                 w0 = widths[0],
                 w1 = widths[1],
                 w3 = widths[3],
+            ));
+        }
+        if let Some(skipped) = &report.skipped {
+            printer.out(format_args!(
+                "  not looked up: {} {} ({}): {}\n",
+                skipped.names.len(),
+                skipped.what,
+                skipped.why,
+                skipped.names.join(", ")
             ));
         }
     }

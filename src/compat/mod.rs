@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Diagnostic;
 
 pub mod gomod;
+pub mod packagejson;
 
 /// The version of the compat-db file format this build reads and writes.
 pub const SCHEMA: u32 = 1;
@@ -173,22 +174,48 @@ impl Db {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dependency {
     pub name: String,
-    /// The version the project requires.
+    /// The version the project requires (go.mod), or the range it asks
+    /// for as written (package.json: `^4.1.0`, `file:…`).
     pub version: String,
-    /// Required only for another dependency (`// indirect` in go.mod).
+    /// Required only for another dependency (`// indirect` in go.mod;
+    /// never in package.json, which names only the project's own).
     pub indirect: bool,
     /// The line of the project's file that declares it (1-based).
     pub line: usize,
+}
+
+/// What a dependency file declares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Declared {
+    /// What is looked up in compat-db, in file order.
+    pub dependencies: Vec<Dependency>,
+    /// What the file declares but `analyze` does not look up.
+    pub skipped: Option<Skipped>,
+}
+
+/// Packages a file declares that are not looked up, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The part of the file: `devDependencies`.
+    pub what: &'static str,
+    /// Why they are not looked up: `build and test tools, not bundled`.
+    pub why: &'static str,
+    pub names: Vec<String>,
 }
 
 /// The files `analyze` recognizes, in the order it looks for them, and the
 /// reader of each. A file without a reader is recognized and reported as
 /// not read yet; adding an ecosystem is adding its reader here.
 pub const DEPENDENCY_FILES: &[DependencyFile] = &[
-    DependencyFile { file: "go.mod", ecosystem: Ecosystem::Go, read: Some(gomod::requirements) },
-    DependencyFile { file: "package.json", ecosystem: Ecosystem::Npm, read: None },
+    DependencyFile { file: "go.mod", ecosystem: Ecosystem::Go, read: Some(go_mod) },
+    DependencyFile { file: "package.json", ecosystem: Ecosystem::Npm, read: Some(packagejson::dependencies) },
     DependencyFile { file: "Cargo.lock", ecosystem: Ecosystem::Crates, read: None },
 ];
+
+/// A go.mod's requirements, all of them looked up (`// indirect` ones too).
+fn go_mod(text: &str) -> Result<Declared> {
+    Ok(Declared { dependencies: gomod::requirements(text)?, skipped: None })
+}
 
 /// A kind of dependency file.
 pub struct DependencyFile {
@@ -198,8 +225,8 @@ pub struct DependencyFile {
     pub read: Option<Reader>,
 }
 
-/// Reads a dependency file's text into its dependencies.
-pub type Reader = fn(&str) -> Result<Vec<Dependency>>;
+/// Reads a dependency file's text into what it declares.
+pub type Reader = fn(&str) -> Result<Declared>;
 
 /// One dependency and what compat-db says of it.
 #[derive(Debug, Clone, Serialize)]
@@ -225,6 +252,8 @@ pub struct FileReport {
     /// How many packages compat-db holds for the ecosystem.
     pub known_packages: usize,
     pub dependencies: Vec<Finding>,
+    /// Declared but not looked up (package.json's `devDependencies`).
+    pub skipped: Option<Skipped>,
 }
 
 /// What `analyze` found.
@@ -286,9 +315,10 @@ pub fn analyze(path: &Path, db: impl Fn(Ecosystem) -> Result<Option<Db>>) -> Res
             continue;
         };
         let text = std::fs::read_to_string(&file).with_context(|| format!("failed to read `{}`", file.display()))?;
-        let dependencies = read(&text).with_context(|| format!("failed to read `{}`", file.display()))?;
+        let declared = read(&text).with_context(|| format!("failed to read `{}`", file.display()))?;
         let db = db(kind.ecosystem)?.unwrap_or_else(|| Db::new(kind.ecosystem));
-        let dependencies = dependencies
+        let dependencies = declared
+            .dependencies
             .into_iter()
             .map(|dependency| {
                 let record = db.get(&dependency.name).cloned();
@@ -300,20 +330,24 @@ pub fn analyze(path: &Path, db: impl Fn(Ecosystem) -> Result<Option<Db>>) -> Res
             ecosystem: kind.ecosystem,
             known_packages: db.packages.len(),
             dependencies,
+            skipped: declared.skipped,
         });
     }
     if analysis.reports.is_empty() {
         let names: Vec<String> = analysis.not_read.iter().map(|f| format!("`{}`", f.display())).collect();
         return Err(Diagnostic::env(format!(
-            "{} {} not read yet: `warp compat analyze` reads only `go.mod` so far",
+            "{} {} not read yet: {READS}",
             names.join(" and "),
             if names.len() == 1 { "is" } else { "are" }
         ))
-        .help("compat-db has Go records only; npm, Bun and crates come later")
+        .help("compat-db has Go and npm records; crates come later")
         .into());
     }
     Ok(analysis)
 }
+
+/// What `analyze` reads so far, for the messages about the files it does not.
+pub const READS: &str = "`warp compat analyze` reads `go.mod` and `package.json` so far";
 
 fn file_names() -> String {
     let names: Vec<String> = DEPENDENCY_FILES.iter().map(|f| format!("`{}`", f.file)).collect();

@@ -77,13 +77,74 @@ fn analyze_looks_each_requirement_up() {
     assert_eq!(analysis.counts()["unknown"], 1);
     assert!(analysis.not_read.is_empty());
 
-    // The file itself can be named, and a package.json beside it is noted as not read.
-    std::fs::write(temp.path().join("package.json"), "{}").unwrap();
+    // The file itself can be named, and a Cargo.lock beside it is noted as not read.
+    std::fs::write(temp.path().join("Cargo.lock"), "version = 4\n").unwrap();
     let analysis = analyze(temp.path(), |_| Ok(Some(records.clone()))).unwrap();
-    assert_eq!(analysis.not_read, [temp.path().join("package.json")]);
+    assert_eq!(analysis.not_read, [temp.path().join("Cargo.lock")]);
     let named = analyze(&temp.path().join("go.mod"), |_| Ok(None)).unwrap();
     assert_eq!(named.reports[0].known_packages, 0);
     assert!(named.not_read.is_empty());
+}
+
+#[test]
+fn the_embedded_npm_records_parse_and_are_whole() {
+    let npm = Db::embedded(Ecosystem::Npm).unwrap().expect("compat-db/npm.json is embedded");
+    assert_eq!(npm.ecosystem, Ecosystem::Npm);
+    assert_eq!(npm.refresh, "cargo xtask compat npm");
+    assert!(npm.packages.len() >= 20, "{} npm records", npm.packages.len());
+    for record in &npm.packages {
+        assert!(record.version.starts_with(|c: char| c.is_ascii_digit()), "a resolved version: {record:?}");
+        assert!(!record.reason.is_empty() && !record.reason.contains('\n'), "one-line reason: {record:?}");
+        assert!(record.tested_with.toolchain.starts_with("node v"), "{record:?}");
+    }
+    for native in ["bcrypt", "better-sqlite3", "sharp"] {
+        let record = npm.get(native).unwrap_or_else(|| panic!("{native} is measured"));
+        assert!(record.reason.contains("instead: "), "a native addon's record names its replacement: {record:?}");
+    }
+    let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/compat-db/npm.json")).unwrap();
+    assert_eq!(npm.to_text(), on_disk, "the committed file is in canonical form");
+}
+
+#[test]
+fn analyze_reads_package_json_dependencies_and_lists_dev_dependencies() {
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        temp.path().join("package.json"),
+        "{\n  \"name\": \"shop\",\n  \"dependencies\": {\n    \"hono\": \"^4.13.0\",\n    \"express\": \"^5.0.0\",\n    \"left-pad\": \"1.3.0\"\n  },\n  \"devDependencies\": { \"express\": \"^5.0.0\", \"typescript\": \"^5.9.0\" }\n}\n",
+    )
+    .unwrap();
+    let mut records = Db::new(Ecosystem::Npm);
+    records.merge([record("hono", Verdict::Works), record("express", Verdict::Fails)]);
+    let analysis = analyze(temp.path(), |ecosystem| {
+        assert_eq!(ecosystem, Ecosystem::Npm, "package.json is looked up in the npm records");
+        Ok(Some(records.clone()))
+    })
+    .unwrap();
+    let report = &analysis.reports[0];
+    assert_eq!(report.ecosystem, Ecosystem::Npm);
+    assert_eq!(report.known_packages, 2);
+    let verdicts: Vec<(&str, &str, &str, usize)> = report
+        .dependencies
+        .iter()
+        .map(|f| (f.dependency.name.as_str(), f.dependency.version.as_str(), f.verdict_name(), f.dependency.line))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [("hono", "^4.13.0", "works", 4), ("express", "^5.0.0", "fails", 5), ("left-pad", "1.3.0", "unknown", 6)]
+    );
+    // A devDependency is not looked up, even one recorded as failing.
+    let skipped = report.skipped.as_ref().unwrap();
+    assert_eq!(skipped.what, "devDependencies");
+    assert_eq!(skipped.names, ["express", "typescript"]);
+    assert_eq!(analysis.failing().len(), 1);
+    assert_eq!(analysis.counts()["works"], 1);
+
+    // Beside a go.mod: both are read, go.mod first, each against its own records.
+    std::fs::write(temp.path().join("go.mod"), "module m\nrequire a.example/x v1.0.0\n").unwrap();
+    let analysis = analyze(temp.path(), |_| Ok(None)).unwrap();
+    let read: Vec<(Ecosystem, usize)> = analysis.reports.iter().map(|r| (r.ecosystem, r.dependencies.len())).collect();
+    assert_eq!(read, [(Ecosystem::Go, 1), (Ecosystem::Npm, 3)]);
+    assert!(analysis.not_read.is_empty());
 }
 
 #[test]
@@ -92,9 +153,15 @@ fn an_unread_or_broken_dependency_file_is_an_environment_error() {
     std::fs::write(temp.path().join("Cargo.lock"), "version = 4\n").unwrap();
     let unread = analyze(temp.path(), |_| Ok(None)).unwrap_err();
     assert!(unread.to_string().contains("Cargo.lock` is not read yet"), "{unread}");
+    assert!(unread.to_string().contains("reads `go.mod` and `package.json` so far"), "{unread}");
     assert_eq!(crate::error::exit_for(&unread), crate::error::Exit::Environment);
 
     std::fs::write(temp.path().join("go.mod"), "module m\nrequire broken\n").unwrap();
     let broken = analyze(temp.path(), |_| Ok(None)).unwrap_err();
     assert!(format!("{broken:#}").contains("go.mod`: line 2"), "{broken:#}");
+
+    std::fs::remove_file(temp.path().join("go.mod")).unwrap();
+    std::fs::write(temp.path().join("package.json"), "{\"dependencies\": {\"hono\": 4}}").unwrap();
+    let broken = analyze(temp.path(), |_| Ok(None)).unwrap_err();
+    assert!(format!("{broken:#}").contains("package.json`: `dependencies.hono` is not a version range"), "{broken:#}");
 }

@@ -1,6 +1,7 @@
-//! compat-db end to end: `cargo xtask compat go` measuring a module for
-//! real (go get, warp pack, warp run, HTTP), and `warp compat analyze`
-//! reading a project's go.mod against the records built into the binary.
+//! compat-db end to end: `cargo xtask compat go` and `cargo xtask compat
+//! npm` measuring a package for real (go get / npm install, warp pack,
+//! warp run, HTTP), and `warp compat analyze` reading a project's go.mod
+//! and package.json against the records built into the binary.
 
 use std::path::Path;
 use std::process::Command;
@@ -9,8 +10,10 @@ use crate::support::{repo, run, warp};
 
 tests! {
     xtask_compat_go_measures_a_module_for_real: [Go],
+    xtask_compat_npm_measures_packages_for_real: [Js, Npm],
     analyze_reports_each_requirement_and_fails_on_a_failing_one: [Go],
-    analyze_without_a_go_mod_is_an_environment_error: [],
+    analyze_reads_package_json_dependencies_against_the_npm_records: [],
+    analyze_without_a_dependency_file_it_reads_is_an_environment_error: [],
 }
 
 /// `cargo xtask …` as a user runs it, in a user's environment: without
@@ -28,9 +31,9 @@ fn cargo_xtask(args: &[&str]) -> Command {
     cargo
 }
 
-/// The committed Go records, as the binary under test embeds them.
-fn go_records() -> serde_json::Value {
-    let text = std::fs::read_to_string(repo().join("compat-db/go.json")).unwrap();
+/// The committed records of `ecosystem` (`go`, `npm`), as the binary under test embeds them.
+fn records(ecosystem: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(repo().join(format!("compat-db/{ecosystem}.json"))).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -66,10 +69,43 @@ fn xtask_compat_go_measures_a_module_for_real() {
     assert_eq!(uuid["tested_with"]["date"].as_str().unwrap().len(), "2026-12-01".len());
 }
 
+/// `uuid` (works: packed, served, answered) and `express` (fails at the
+/// bundle: a Node.js built-in), from the npm registry, into a file that
+/// already has another record.
+fn xtask_compat_npm_measures_packages_for_real() {
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("npm.json");
+    let kept = r#"{"schema":1,"ecosystem":"npm","refresh":"cargo xtask compat npm","packages":[{"name":"aaa-kept","version":"1.0.0","verdict":"fails","reason":"kept as it was","exercised":"nothing","tested_with":{"warp":"warp 0.0.0","toolchain":"node v20.0.0","date":"2026-01-01"}}]}"#;
+    std::fs::write(&out, kept).unwrap();
+    let output = cargo_xtask(&["compat", "npm", "--only", "uuid", "--only", "express", "--out"])
+        .arg(&out)
+        .args(["--warp", env!("CARGO_BIN_EXE_warp")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "cargo xtask compat npm failed:\n{stderr}");
+
+    let db: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(db["ecosystem"], "npm");
+    let names: Vec<&str> = db["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["aaa-kept", "express", "uuid"], "sorted, and the other record kept");
+    let uuid = &db["packages"][2];
+    assert_eq!(uuid["verdict"], "works", "{uuid:#}\n{stderr}");
+    assert!(uuid["reason"].as_str().unwrap().contains("GET /uuid"), "{uuid:#}");
+    assert!(uuid["version"].as_str().unwrap().starts_with(|c: char| c.is_ascii_digit()), "resolved: {uuid:#}");
+    let toolchain = uuid["tested_with"]["toolchain"].as_str().unwrap();
+    assert!(toolchain.starts_with("node v") && toolchain.contains("componentize-js "), "{uuid:#}");
+    let express = &db["packages"][1];
+    assert_eq!(express["verdict"], "fails", "{express:#}");
+    let reason = express["reason"].as_str().unwrap();
+    assert!(reason.starts_with("warp pack: `") && reason.contains("is a Node.js built-in module"), "{reason}");
+    assert!(reason.contains("node_modules/") && reason.contains("instead: hono"), "where, and what to use: {reason}");
+}
+
 /// A project whose go.mod requires chi, the recorded modules that are not
 /// `works`, and one compat-db has never seen.
 fn analyze_reports_each_requirement_and_fails_on_a_failing_one() {
-    let records = go_records();
+    let records = records("go");
     let records = records["packages"].as_array().unwrap();
     let verdict_of = |name: &str| records.iter().find(|r| r["name"] == name).map(|r| r["verdict"].clone());
     assert_eq!(verdict_of("github.com/go-chi/chi/v5"), Some("works".into()), "chi is the Go template's router");
@@ -126,28 +162,110 @@ fn analyze_reports_each_requirement_and_fails_on_a_failing_one() {
         verdict_version(records, "github.com/go-chi/chi/v5")
     );
 
-    // Without the failing module: exit 0, and a package.json beside it is said to be unread.
+    // Without the failing module: exit 0, and a Cargo.lock beside it is said to be unread.
     std::fs::write(temp.path().join("go.mod"), go_mod.replace(failing["name"].as_str().unwrap(), "example.com/other"))
         .unwrap();
-    std::fs::write(temp.path().join("package.json"), "{}").unwrap();
+    std::fs::write(temp.path().join("Cargo.lock"), "version = 4\n").unwrap();
     let passing = run(warp(temp.path()).args(["compat", "analyze"]));
-    passing.expect_code(0).stderr_has("package.json` is not read yet").stdout_has("0 fails, 2 unknown");
+    passing.expect_code(0).stderr_has("Cargo.lock` is not read yet").stdout_has("0 fails, 2 unknown");
 }
 
 fn verdict_version(records: &[serde_json::Value], name: &str) -> serde_json::Value {
     records.iter().find(|r| r["name"] == name).unwrap()["version"].clone()
 }
 
-fn analyze_without_a_go_mod_is_an_environment_error() {
+/// A package.json whose dependencies are hono (the ts template's router), a
+/// `fails` package and one compat-db has never seen, with a failing package
+/// among its devDependencies, which are not bundled and not looked up.
+fn analyze_reads_package_json_dependencies_against_the_npm_records() {
+    let records = records("npm");
+    let records = records["packages"].as_array().unwrap();
+    let verdict_of = |name: &str| records.iter().find(|r| r["name"] == name).map(|r| r["verdict"].clone());
+    assert_eq!(verdict_of("hono"), Some("works".into()), "hono is the ts template's router");
+    assert_eq!(verdict_of("express"), Some("fails".into()), "express needs node:http");
+    let temp = tempfile::tempdir().unwrap();
+    let package_json = r#"{
+  "name": "shop",
+  "private": true,
+  "dependencies": {
+    "hono": "^4.6.0",
+    "express": "^5.1.0",
+    "@example/never-measured": "0.3.0"
+  },
+  "devDependencies": {
+    "bcrypt": "^6.0.0",
+    "typescript": "^5.9.0"
+  }
+}
+"#;
+    std::fs::write(temp.path().join("package.json"), package_json).unwrap();
+
+    let human = run(warp(temp.path()).args(["compat", "analyze", "."]));
+    human.expect_code(1).stderr_has("1 dependency is recorded as failing under WebAssembly: `express`");
+    human.stdout_has("./package.json (3 dependencies, compat-db holds").stdout_has(" for npm):");
+    let row = |name: &str| human.stdout.lines().find(|l| l.contains(name)).unwrap_or_default().to_string();
+    assert!(human.stdout.contains("  PACKAGE "), "{}", human.stdout);
+    assert!(row("hono").contains(" works ") && row("hono").contains("^4.6.0"), "{}", human.stdout);
+    let express = row("express");
+    assert!(express.contains(" fails ") && express.contains("node:"), "the reason names the built-in: {express}");
+    assert!(row("@example/never-measured").contains(" unknown "), "{}", human.stdout);
+    human.stdout_has("not looked up: 2 devDependencies (build and test tools, not bundled): bcrypt, typescript");
+    human.stdout_has("1 works, 0 partial, 1 fails, 1 unknown");
+
+    let json = run(warp(temp.path()).args(["compat", "analyze", "--json", "package.json"]));
+    let value = json.expect_code(1).json();
+    let report = &value["reports"][0];
+    assert_eq!(report["ecosystem"], "npm");
+    let found: Vec<(String, String, u64)> = report["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let verdict = d["record"]["verdict"].as_str().unwrap_or("unknown").to_string();
+            (d["name"].as_str().unwrap().to_string(), verdict, d["line"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("hono".to_string(), "works".to_string(), 5),
+            ("express".to_string(), "fails".to_string(), 6),
+            ("@example/never-measured".to_string(), "unknown".to_string(), 7),
+        ]
+    );
+    assert_eq!(report["skipped"]["what"], "devDependencies");
+    assert_eq!(report["skipped"]["names"], serde_json::json!(["bcrypt", "typescript"]));
+    assert_eq!(report["dependencies"][0]["record"]["version"], verdict_version(records, "hono"));
+
+    // Without express: exit 0.
+    std::fs::write(temp.path().join("package.json"), package_json.replace("\"express\": \"^5.1.0\",\n", "")).unwrap();
+    run(warp(temp.path()).args(["compat", "analyze"]))
+        .expect_code(0)
+        .stdout_has("1 works, 0 partial, 0 fails, 1 unknown");
+}
+
+fn analyze_without_a_dependency_file_it_reads_is_an_environment_error() {
     let temp = tempfile::tempdir().unwrap();
     run(warp(temp.path()).args(["compat", "analyze", "."]))
         .expect_code(2)
         .stderr_has("error: no `go.mod`, `package.json`, `Cargo.lock` in `.`")
         .stderr_has("help: run `warp compat analyze` on a project directory");
-    std::fs::write(temp.path().join("package.json"), "{}").unwrap();
+    std::fs::write(temp.path().join("Cargo.lock"), "version = 4\n").unwrap();
     run(warp(temp.path()).args(["compat", "analyze"]))
         .expect_code(2)
-        .stderr_has("`./package.json` is not read yet: `warp compat analyze` reads only `go.mod` so far");
+        .stderr_has("`./Cargo.lock` is not read yet: `warp compat analyze` reads `go.mod` and `package.json` so far");
+    // A package.json without dependencies is read: nothing to look up.
+    std::fs::write(temp.path().join("package.json"), "{}").unwrap();
+    run(warp(temp.path()).args(["compat", "analyze"]))
+        .expect_code(0)
+        .stderr_has("`./Cargo.lock` is not read yet")
+        .stdout_has("./package.json (0 dependencies, compat-db holds")
+        .stdout_has("0 works, 0 partial, 0 fails, 0 unknown");
+    std::fs::write(temp.path().join("package.json"), "{\"dependencies\": [\"hono\"]}").unwrap();
+    run(warp(temp.path()).args(["compat", "analyze", "package.json"]))
+        .expect_code(2)
+        .stderr_has("failed to read `package.json`")
+        .stderr_has("`dependencies` is not an object");
     run(warp(Path::new("/")).args(["compat", "analyze", "/nonexistent/project"]))
         .expect_code(2)
         .stderr_has("`/nonexistent/project` does not exist");

@@ -17,6 +17,7 @@ tests! {
     bad_input_is_named: [Js],
     the_sdk_reaches_dns_virtual_files_and_postgres_inside_and_under_node: [Js, Openssl, Postgres],
     the_sdk_passes_its_own_tests_under_node: [Js, Postgres],
+    the_js_toolchain_installs_from_the_lock_and_then_offline: [Js, Npm],
 }
 
 /// A project packed once: its directory, manifest and the runner's cache.
@@ -264,4 +265,30 @@ fn the_sdk_passes_its_own_tests_under_node() {
     for counter in ["# fail 0", "# skipped 0", "# todo 0"] {
         assert!(stdout.lines().any(|line| line == counter), "`{counter}`: {stdout}");
     }
+}
+
+/// `warp toolchain install js` into an empty cache: npm ci of warp's lock
+/// from the registry; then again with the registry unreachable, which the
+/// cache serves; `warp doctor` then finds the pinned versions.
+fn the_js_toolchain_installs_from_the_lock_and_then_offline() {
+    let cache = tempfile::tempdir().unwrap();
+    let here = Path::new(".");
+    run(warp(here).args(["toolchain", "install", "js"]).env("WARP_CACHE_DIR", cache.path())).expect_code(0);
+    let installed: Vec<PathBuf> =
+        std::fs::read_dir(cache.path().join("js")).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(installed.len(), 1, "one install, no temporary directory left: {installed:?}");
+    assert!(installed[0].join("node_modules/@bytecodealliance/componentize-js/package.json").is_file());
+
+    let offline = run(warp(here)
+        .args(["toolchain", "install", "js"])
+        .env("WARP_CACHE_DIR", cache.path())
+        .env("npm_config_registry", "http://127.0.0.1:9/")
+        .env("npm_config_offline", "true"));
+    offline.expect_code(0);
+    let json = run(warp(here).args(["doctor", "--lang", "ts", "--json"]).env("WARP_CACHE_DIR", cache.path()))
+        .expect_code(0)
+        .json();
+    let checks = json["checks"].as_array().unwrap();
+    let toolchain = checks.iter().find(|c| c["name"] == "JS toolchain").unwrap();
+    assert_eq!(toolchain["found"], "componentize-js 0.23.0, esbuild 0.25.12");
 }

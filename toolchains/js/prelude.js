@@ -63,6 +63,12 @@ function load() {
   return app;
 }
 
+/// An error as people read it: StarlingMonkey's `stack` has no message line.
+function describe(error) {
+  const stack = typeof error?.stack === 'string' && error.stack.trim() !== '' ? `\n${error.stack.trimEnd()}` : '';
+  return `${error}${stack}`;
+}
+
 function failed(message) {
   console.error(`warp: ${message}`);
   return new Response('Internal Server Error\n', { status: 500, headers: { 'content-type': 'text/plain' } });
@@ -73,7 +79,7 @@ listen('fetch', (event) => {
   try {
     loaded = load();
   } catch (error) {
-    event.respondWith(failed(`the app's top level threw: ${error?.stack ?? error}`));
+    event.respondWith(failed(`the app's top level threw: ${describe(error)}`));
     return;
   }
   if (loaded.listeners.length > 0) {
@@ -95,6 +101,6 @@ listen('fetch', (event) => {
   const context = { waitUntil: (promise) => event.waitUntil(promise), passThroughOnException() {} };
   const response = Promise.resolve()
     .then(() => fetch(event.request, env, context))
-    .catch((error) => failed(`the handler threw: ${error?.stack ?? error}`));
+    .catch((error) => failed(`the handler threw: ${describe(error)}`));
   event.respondWith(response);
 });

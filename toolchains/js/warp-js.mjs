@@ -34,9 +34,22 @@ function isInterface(path) {
 const warpPlugin = {
   name: 'warp',
   setup(build) {
-    build.onResolve({ filter: /.*/ }, (args) => {
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData?.warpResolving) return undefined;
       const name = args.path.startsWith('node:') ? args.path.slice(5) : args.path;
       if (args.path.startsWith('node:') || builtins.has(name.split('/')[0])) {
+        // A package may map the built-in away for browsers (package.json
+        // `"browser": { "crypto": false }`): esbuild's own resolution says so.
+        const mapped = await build.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: { warpResolving: true },
+        });
+        if (mapped.errors.length === 0 && !mapped.external) {
+          // `false` comes back as a path without a namespace: an empty module.
+          return isAbsolute(mapped.path) ? mapped : { path: args.path, namespace: 'warp-disabled' };
+        }
         return {
           errors: [
             {
@@ -58,6 +71,7 @@ const warpPlugin = {
       }
       return undefined;
     });
+    build.onLoad({ filter: /.*/, namespace: 'warp-disabled' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
     // A WIT interface is one of the module imports warp puts at the top.
     build.onLoad({ filter: /.*/, namespace: 'warp-interface' }, (args) => ({
       contents: `module.exports = globalThis.__warp_imports[${JSON.stringify(args.path)}];`,

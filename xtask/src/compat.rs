@@ -17,6 +17,11 @@
 //!
 //! Each probe is first built natively (`go build`), so a mistake in a
 //! probe is an error of this task, not a `fails` of the module.
+//!
+//! `cargo xtask compat npm` does the same for npm packages (a fetch handler
+//! per package, `npm install PACKAGE@latest`, checked under node first):
+//! `compat_npm.rs`, a child module that shares the server, the requests
+//! and the checks here.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -29,20 +34,26 @@ use anyhow::{Context, Result, bail};
 use warp::compat::{Db, Ecosystem, Record, TestedWith, Verdict};
 use xshell::{Shell, cmd};
 
-pub const USAGE: &str = "compat go [--only MODULE]... [--out FILE] [--warp BIN]
-          pack and run a small program per Go module (go get MODULE@latest,
-          warp pack, warp run, check the answers) and write the records to
-          compat-db/go.json (--out: elsewhere; records already in the file
-          for other modules are kept); --warp: a built warp to use instead
-          of `cargo build --release --bin warp`";
+pub const USAGE: &str = "compat go|npm [--only NAME]... [--out FILE] [--warp BIN]
+          pack and run a small program per Go module (go get MODULE@latest)
+          or npm package (npm install PACKAGE@latest), with warp pack and
+          warp run, check the answers and write the records to
+          compat-db/go.json or compat-db/npm.json (--out: elsewhere;
+          records already in the file for other packages are kept);
+          --warp: a built warp to use instead of `cargo build --release
+          --bin warp`";
+
+#[path = "compat_npm.rs"]
+mod npm;
 
 pub fn run(sh: &Shell, root: &Path, args: &[String]) -> Result<()> {
     let mut args = args.iter();
-    match args.next().map(String::as_str) {
-        Some("go") => {}
-        other => bail!("usage: cargo xtask {USAGE}\n(got {other:?}; only `go` is measured so far)"),
-    }
-    let (mut only, mut out, mut warp) = (Vec::new(), root.join(Ecosystem::Go.db_path()), None);
+    let ecosystem = match args.next().map(String::as_str) {
+        Some("go") => Ecosystem::Go,
+        Some("npm") => Ecosystem::Npm,
+        other => bail!("usage: cargo xtask {USAGE}\n(got {other:?}; `go` and `npm` are measured so far)"),
+    };
+    let (mut only, mut out, mut warp) = (Vec::new(), root.join(ecosystem.db_path()), None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("`{arg}` needs a value"));
         match arg.as_str() {
@@ -52,21 +63,35 @@ pub fn run(sh: &Shell, root: &Path, args: &[String]) -> Result<()> {
             other => bail!("unknown argument `{other}`\nusage: cargo xtask {USAGE}"),
         }
     }
-    let cases: Vec<&Case> = if only.is_empty() {
-        GO_CASES.iter().collect()
+    let known: Vec<&str> = match ecosystem {
+        Ecosystem::Npm => npm::CASES.iter().map(|c| c.package).collect(),
+        _ => GO_CASES.iter().map(|c| c.module).collect(),
+    };
+    let names: Vec<&str> = if only.is_empty() {
+        known.clone()
     } else {
         only.iter()
-            .map(|module| {
-                GO_CASES.iter().find(|c| c.module == module.as_str()).with_context(|| {
-                    let known: Vec<&str> = GO_CASES.iter().map(|c| c.module).collect();
-                    format!("no probe for `{module}`; the probes are for: {}", known.join(", "))
-                })
+            .map(|name| {
+                known
+                    .iter()
+                    .copied()
+                    .find(|k| *k == name.as_str())
+                    .with_context(|| format!("no probe for `{name}`; the probes are for: {}", known.join(", ")))
             })
             .collect::<Result<_>>()?
     };
 
     // Relative paths are the caller's (the shell works in the repository root).
     let out = std::path::absolute(&out)?;
+    // The records the run is merged into, read first: a wrong file fails now, not after the run.
+    let mut db = match std::fs::read_to_string(&out) {
+        Ok(text) => Db::parse(&text, &out.display().to_string())?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Db::new(ecosystem),
+        Err(e) => return Err(e).with_context(|| format!("failed to read `{}`", out.display())),
+    };
+    if db.ecosystem != ecosystem {
+        bail!("`{}` holds {} records, not {}", out.display(), db.ecosystem.name(), ecosystem.name());
+    }
     let warp = match warp {
         Some(warp) => std::path::absolute(warp)?,
         None => {
@@ -74,23 +99,36 @@ pub fn run(sh: &Shell, root: &Path, args: &[String]) -> Result<()> {
             root.join("target/release/warp")
         }
     };
-    let tested_with = tested_with(sh, root, &warp)?;
+    let toolchain = match ecosystem {
+        Ecosystem::Npm => npm::toolchain(sh, &warp)?,
+        _ => cmd!(sh, "go env GOVERSION").read().context("failed to run `go env GOVERSION`")?,
+    };
+    let tested_with = tested_with(sh, root, &warp, &toolchain)?;
     // Outside the repository; the runner's compiled-code cache is shared by
     // every probe and kept between runs (a rerun of an unchanged probe
     // packs to the same component and skips Cranelift).
-    let work = std::env::temp_dir().join("warp-xtask-compat");
+    let work = std::env::temp_dir().join("warp-xtask-compat").join(ecosystem.name());
     let cache = std::env::temp_dir().join("warp-xtask-compat-cache");
     std::fs::create_dir_all(&cache)?;
 
     let mut records = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
-        eprintln!("[{}/{}] {}", i + 1, cases.len(), case.module);
-        let dir = work.join(case.slug());
+    for (i, name) in names.iter().enumerate() {
+        eprintln!("[{}/{}] {name}", i + 1, names.len());
+        let dir = work.join(slug(name));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("failed to remove `{}`", dir.display()))?;
         }
         let started = Instant::now();
-        let record = measure(sh, case, &dir, &warp, &cache, &tested_with)?;
+        let record = match ecosystem {
+            Ecosystem::Npm => {
+                let case = npm::CASES.iter().find(|c| c.package == *name).expect("a known name");
+                npm::measure(sh, case, &dir, &warp, &cache, &tested_with)?
+            }
+            _ => {
+                let case = GO_CASES.iter().find(|c| c.module == *name).expect("a known name");
+                measure(sh, case, &dir, &warp, &cache, &tested_with)?
+            }
+        };
         eprintln!(
             "      {} {} {}: {} ({:.0} s)",
             record.name,
@@ -102,36 +140,46 @@ pub fn run(sh: &Shell, root: &Path, args: &[String]) -> Result<()> {
         records.push(record);
     }
 
-    let mut db = match std::fs::read_to_string(&out) {
-        Ok(text) => Db::parse(&text, &out.display().to_string())?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Db::new(Ecosystem::Go),
-        Err(e) => return Err(e).with_context(|| format!("failed to read `{}`", out.display())),
-    };
     db.merge(records.iter().cloned());
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(&out, db.to_text()).with_context(|| format!("failed to write `{}`", out.display()))?;
-    println!("| module | version | verdict | reason |\n|---|---|---|---|");
+    let kind = if ecosystem == Ecosystem::Go { "module" } else { "package" };
+    println!("| {kind} | version | verdict | reason |\n|---|---|---|---|");
     for record in &records {
         println!("| {} | {} | {} | {} |", record.name, record.version, record.verdict.name(), record.reason);
     }
-    eprintln!("wrote {} records to `{}`", records.len(), out.display());
+    let count = |verdict: Verdict| records.iter().filter(|r| r.verdict == verdict).count();
+    eprintln!(
+        "wrote {} records to `{}`: {} works, {} partial, {} fails",
+        records.len(),
+        out.display(),
+        count(Verdict::Works),
+        count(Verdict::Partial),
+        count(Verdict::Fails)
+    );
     Ok(())
+}
+
+/// A directory name for a package: `github.com/go-chi/chi/v5` →
+/// `github.com-go-chi-chi-v5`, `@sinclair/typebox` → `sinclair-typebox`.
+fn slug(name: &str) -> String {
+    name.trim_start_matches('@').replace(['/', '.'], "-")
 }
 
 /// What decides a verdict besides the probes: warp's sources and what it embeds.
 const MEASURED: [&str; 8] = ["src", "sdk", "wit", "build.rs", "Cargo.toml", "Cargo.lock", "xtask", "toolchains"];
 
 /// `warp 0.1.0 (abc1234)` (`+changes` when the tree has uncommitted
-/// edits to what is [`MEASURED`]), the Go release, and today's date.
-fn tested_with(sh: &Shell, root: &Path, warp: &Path) -> Result<TestedWith> {
+/// edits to what is [`MEASURED`]), the language toolchain (`go1.26.8`;
+/// node, ComponentizeJS and esbuild for npm), and today's date.
+fn tested_with(sh: &Shell, root: &Path, warp: &Path, toolchain: &str) -> Result<TestedWith> {
     let version = cmd!(sh, "{warp} -V").read().context("failed to run `warp -V`")?;
     let _dir = sh.push_dir(root);
     let commit = cmd!(sh, "git rev-parse --short HEAD").read().unwrap_or_else(|_| "unknown commit".into());
     let dirty =
         !cmd!(sh, "git status --porcelain --untracked-files=no -- {MEASURED...}").read().unwrap_or_default().is_empty();
-    let toolchain = cmd!(sh, "go env GOVERSION").read().context("failed to run `go env GOVERSION`")?;
     let date = cmd!(sh, "date -u +%F").read().context("failed to run `date`")?;
     Ok(TestedWith {
         warp: format!("{} ({commit}{})", version.trim(), if dirty { "+changes" } else { "" }),
@@ -158,7 +206,7 @@ fn measure(sh: &Shell, case: &Case, dir: &Path, warp: &Path, cache: &Path, teste
     std::fs::write(dir.join("warp.toml"), config)?;
     let _dir = sh.push_dir(dir);
     let module = case.module;
-    let slug = case.slug();
+    let slug = slug(module);
     cmd!(sh, "go mod init compat.example/{slug}").quiet().ignore_stderr().run()?;
     cmd!(sh, "go get {module}@latest").quiet().run().with_context(|| format!("`go get {module}@latest` failed"))?;
     cmd!(sh, "go mod tidy").quiet().run().context("`go mod tidy` failed")?;
@@ -303,12 +351,19 @@ impl Server {
         }
     }
 
-    /// What the guest printed that looks like the cause (stdout first: a
-    /// Go logger's fatal line), then the runner's line about the failure.
+    /// What the guest printed that looks like the cause (a Go panic, the
+    /// JS prelude's `warp: the handler threw`, a Go logger's fatal line on
+    /// stdout), then the runner's line about the failure.
     fn why(&self) -> String {
         std::thread::sleep(Duration::from_millis(300));
         let (stdout, stderr) = (self.stdout.lock().unwrap().clone(), self.stderr.lock().unwrap().clone());
-        let guest = go_panic(&stderr).or_else(|| go_panic(&stdout)).or_else(|| telling_line(&stdout));
+        let guest = go_panic(&stderr)
+            .or_else(|| go_panic(&stdout))
+            .or_else(|| npm::prelude_error(&stderr))
+            .or_else(|| telling_line(&stdout));
+        // `Serving NAME (compiled, …)` is the runner's status, never a cause.
+        let stderr: String =
+            stderr.lines().filter(|l| !l.trim_start().starts_with("Serving ")).map(|l| format!("{l}\n")).collect();
         let runner = telling_line(&stderr).map(|line| line.trim_start_matches("warp run: ").to_string());
         match (guest, runner) {
             (Some(guest), Some(runner)) => format!("the program printed {guest}; warp run: {runner}"),
@@ -374,49 +429,13 @@ fn probe_http(warp: &Path, manifest: &Path, cache: &Path, requests: &[Request], 
         if response.status >= 500 {
             let body = response.text();
             let body = short(body.trim());
-            return Ok(Outcome::Broken(format!("{what}: {} {body:?}; {}", response.status, server.why())));
+            // The body may be the whole story (a JS handler's error): then no "; no output".
+            let why = Some(server.why()).filter(|why| why != "no output").map(|why| format!("; {why}"));
+            return Ok(Outcome::Broken(format!("{what}: {} {body:?}{}", response.status, why.unwrap_or_default())));
         }
-        let text = response.text();
-        let wrong = |expected: String| {
-            Outcome::Broken(format!("{what}: expected {expected}, got {} {:?}", response.status, short(&text)))
-        };
-        match &request.expect {
-            Expect::Answer(status, body) => {
-                if response.status != *status || text != *body {
-                    return Ok(wrong(format!("{status} {body:?}")));
-                }
-            }
-            Expect::Contains(status, needles) => {
-                if response.status != *status {
-                    return Ok(wrong(format!("{status}")));
-                }
-                if let Some(missing) = needles.iter().find(|n| !text.contains(*n)) {
-                    return Ok(wrong(format!("{status} with {missing:?}")));
-                }
-            }
-            Expect::Check(check) => {
-                if let Err(expected) = check(response.status, &text) {
-                    return Ok(wrong(expected));
-                }
-            }
-            Expect::WebSocketEcho => {
-                if response.status != 101 {
-                    return Ok(wrong("101 Switching Protocols".into()));
-                }
-                match &response.echo {
-                    Some(Ok(echoed)) if echoed == "ping" => {}
-                    Some(Ok(echoed)) => return Ok(wrong(format!("the echo of \"ping\", got {echoed:?}"))),
-                    Some(Err(e)) => return Ok(Outcome::Broken(format!("{what}: upgraded, but no echo: {e}"))),
-                    None => return Ok(Outcome::Broken(format!("{what}: upgraded, but no echo"))),
-                }
-            }
-            Expect::CleanError { before } => {
-                let error = text.strip_prefix(before).and_then(|rest| rest.strip_prefix("error: "));
-                match error {
-                    Some(error) if response.status == 200 => clean_error = Some(error.trim().to_string()),
-                    _ => return Ok(wrong(format!("200 {:?}", format!("{before}error: …")))),
-                }
-            }
+        match judge(&what, &request.expect, &response) {
+            Ok(error) => clean_error = error.or(clean_error),
+            Err(why) => return Ok(Outcome::Broken(why)),
         }
         checked.push(what);
     }
@@ -430,6 +449,53 @@ fn probe_http(warp: &Path, manifest: &Path, cache: &Path, requests: &[Request], 
         Some(error) => Outcome::CleanError(error),
         None => Outcome::Answered(checked.join(", ")),
     })
+}
+
+/// Whether one answer (to the request `what`) is what `expect` says:
+/// `Ok(Some(error))` for the clean error of a connection probe, `Err`
+/// what was wrong.
+fn judge(what: &str, expect: &Expect, response: &Response) -> std::result::Result<Option<String>, String> {
+    let text = response.text();
+    let wrong = |expected: String| format!("{what}: expected {expected}, got {} {:?}", response.status, short(&text));
+    match expect {
+        Expect::Answer(status, body) => {
+            if response.status != *status || text != *body {
+                return Err(wrong(format!("{status} {body:?}")));
+            }
+        }
+        Expect::Contains(status, needles) => {
+            if response.status != *status {
+                return Err(wrong(format!("{status}")));
+            }
+            if let Some(missing) = needles.iter().find(|n| !text.contains(*n)) {
+                return Err(wrong(format!("{status} with {missing:?}")));
+            }
+        }
+        Expect::Check(check) => {
+            if let Err(expected) = check(response.status, &text) {
+                return Err(wrong(expected));
+            }
+        }
+        Expect::WebSocketEcho => {
+            if response.status != 101 {
+                return Err(wrong("101 Switching Protocols".into()));
+            }
+            match &response.echo {
+                Some(Ok(echoed)) if echoed == "ping" => {}
+                Some(Ok(echoed)) => return Err(wrong(format!("the echo of \"ping\", got {echoed:?}"))),
+                Some(Err(e)) => return Err(format!("{what}: upgraded, but no echo: {e}")),
+                None => return Err(format!("{what}: upgraded, but no echo")),
+            }
+        }
+        Expect::CleanError { before } => {
+            let error = text.strip_prefix(before).and_then(|rest| rest.strip_prefix("error: "));
+            return match error {
+                Some(error) if response.status == 200 => Ok(Some(error.trim().to_string())),
+                _ => Err(wrong(format!("200 {:?}", format!("{before}error: …")))),
+            };
+        }
+    }
+    Ok(None)
 }
 
 fn probe_cli(warp: &Path, manifest: &Path, cache: &Path, args: &[&str], stdout: &str) -> Result<Outcome> {
@@ -560,13 +626,6 @@ struct Case {
     /// `warp.toml`'s `[env]`.
     env: &'static [(&'static str, &'static str)],
     probe: Probe,
-}
-
-impl Case {
-    /// `github.com/go-chi/chi/v5` → `github.com-go-chi-chi-v5`.
-    fn slug(&self) -> String {
-        self.module.replace(['/', '.'], "-")
-    }
 }
 
 enum Probe {

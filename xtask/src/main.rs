@@ -2,7 +2,7 @@
 //! `cargo xtask bench` (size and speed against the anchors the issues name),
 //! `cargo xtask soak` (a long mixed load against `warp run`),
 //! `cargo xtask fuzz` (the `fuzz/` targets, each for a while) and
-//! `cargo xtask compat go` (measures compat-db's Go records).
+//! `cargo xtask compat go|npm` (measures compat-db's Go and npm records).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

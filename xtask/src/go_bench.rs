@@ -91,9 +91,7 @@ pub fn figures(sh: &Shell, warp: &Path, work: &Path, rust_hello: &Path) -> Resul
 /// The Go hello against the Rust hello under `warp run`, wrk, one after the
 /// other; and the Go server's memory as its warm instances grow.
 fn serving(sh: &Shell, warp: &Path, go_manifest: &Path, rust_hello: &Path) -> Result<Vec<Figure>> {
-    let have_wrk = cmd!(sh, "wrk --version").ignore_status().read_stderr().is_ok_and(|v| v.contains("wrk"))
-        || cmd!(sh, "wrk --version").ignore_status().read().is_ok_and(|v| v.contains("wrk"));
-    if !have_wrk {
+    if !crate::serve::have_wrk(sh) {
         return Ok(vec![Figure {
             what: "Go hello vs Rust hello under `warp run`".into(),
             value: "not measured: needs `wrk` (apt-get install wrk)".into(),

@@ -436,40 +436,29 @@ fn serve_bench(sh: &Shell, warp: &Path, project: &Path) -> Result<Vec<Figure>> {
         Err(_) => install_wasmtime(sh)?.to_string_lossy().into_owned(),
     };
     let have_wasmtime = cmd!(sh, "{wasmtime} --version").read().is_ok_and(|v| v.contains("wasmtime 48."));
-    let have_wrk = cmd!(sh, "wrk --version").ignore_status().read_stderr().is_ok_and(|v| v.contains("wrk"))
-        || cmd!(sh, "wrk --version").ignore_status().read().is_ok_and(|v| v.contains("wrk"));
-    if !have_wasmtime || !have_wrk {
+    if !have_wasmtime || !serve::have_wrk(sh) {
         figures.push(Figure {
             what: "`warp run` vs `wasmtime serve` throughput".into(),
             value: "not measured: needs `wrk` (apt-get install wrk) and a wasmtime 48 CLI (`cargo install wasmtime-cli@48.0.8`, or WASMTIME=path)".into(),
         });
         return Ok(figures);
     }
-    let mut rates = Vec::new();
-    for server in ["wasmtime serve", "warp run"] {
-        let port = free_port()?;
-        let addr = format!("127.0.0.1:{port}");
-        let mut child = if server == "warp run" {
-            warp_run(warp, &manifest, &addr, &cache).spawn()?
-        } else {
-            std::process::Command::new(&wasmtime)
-                .args(["serve", "-Scli", "--addr", &addr])
-                .arg(&component)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()?
-        };
-        wait_for_200(port)?;
-        let url = format!("http://{addr}/");
-        let serve::Wrk { rate, errors, .. } = serve::wrk(sh, &url)?;
-        child.kill()?;
-        child.wait()?;
+    let results = serve::versus_wasmtime_serve(
+        sh,
+        warp,
+        &wasmtime,
+        (&manifest, &component),
+        &cache,
+        "/",
+        Duration::from_secs(10),
+    )?;
+    for (server, serve::Wrk { rate, errors, .. }) in serve::SERVERS.iter().zip(&results) {
         figures.push(Figure {
             what: format!("`{server}` (wasmtime 48), wrk -t2 -c32 -d10s"),
             value: format!("{rate:.0} req/s ({errors})"),
         });
-        rates.push(rate);
     }
+    let rates: Vec<f64> = results.iter().map(|r| r.rate).collect();
     figures.push(Figure {
         what: "`warp run` / `wasmtime serve` throughput (goal ≥ 1.0)".into(),
         value: format!("{:.2}×", rates[1] / rates[0]),

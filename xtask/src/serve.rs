@@ -98,3 +98,48 @@ pub fn wrk(sh: &Shell, url: &str) -> Result<Wrk> {
         .to_string();
     Ok(Wrk { rate, p50, errors })
 }
+
+/// Whether `wrk` is installed (it prints its version on stderr or stdout).
+pub fn have_wrk(sh: &Shell) -> bool {
+    cmd!(sh, "wrk --version").ignore_status().read_stderr().is_ok_and(|v| v.contains("wrk"))
+        || cmd!(sh, "wrk --version").ignore_status().read().is_ok_and(|v| v.contains("wrk"))
+}
+
+/// The servers [`versus_wasmtime_serve`] compares, in the order it runs them.
+pub const SERVERS: [&str; 2] = ["wasmtime serve", "warp run"];
+
+/// `wasmtime serve -Scli` of `component`, then `warp run` of `manifest`
+/// (compiled-code cache in `cache`), one after the other under the same
+/// [`wrk`] load on `path`; each server is up once `GET /` answers 200
+/// (within `startup`). The results in the order of [`SERVERS`].
+pub fn versus_wasmtime_serve(
+    sh: &Shell,
+    warp: &Path,
+    wasmtime: &str,
+    (manifest, component): (&Path, &Path),
+    cache: &Path,
+    path: &str,
+    startup: Duration,
+) -> Result<Vec<Wrk>> {
+    let mut results = Vec::new();
+    for server in SERVERS {
+        let port = free_port()?;
+        let addr = format!("127.0.0.1:{port}");
+        let mut child = if server == "warp run" {
+            warp_run(warp, manifest, &addr, cache).spawn()?
+        } else {
+            Command::new(wasmtime)
+                .args(["serve", "-Scli", "--addr", &addr])
+                .arg(component)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()?
+        };
+        wait_for_200_within(port, startup)?;
+        let result = wrk(sh, &format!("http://{addr}{path}"));
+        child.kill()?;
+        child.wait()?;
+        results.push(result?);
+    }
+    Ok(results)
+}

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
 use crate::Figure;
-use crate::serve::{Wrk, free_port, wait_for_200_within, warp_run, wrk};
+use crate::serve::{SERVERS, Wrk, free_port, have_wrk, versus_wasmtime_serve, wait_for_200_within, warp_run};
 
 /// What the TypeScript section says about its figures.
 pub const ABOUT: &str = "Produced by `cargo xtask bench` (or `cargo xtask bench ts` for this section alone). \
@@ -134,39 +134,29 @@ fn serving(sh: &Shell, warp: &Path, dir: &Path, wasmtime: Option<&str>) -> Resul
         ),
     });
 
-    let have_wrk = cmd!(sh, "wrk --version").ignore_status().read_stderr().is_ok_and(|v| v.contains("wrk"))
-        || cmd!(sh, "wrk --version").ignore_status().read().is_ok_and(|v| v.contains("wrk"));
-    let Some(wasmtime) = wasmtime.filter(|_| have_wrk) else {
+    let Some(wasmtime) = wasmtime.filter(|_| have_wrk(sh)) else {
         figures.push(Figure {
             what: "ts-hono: `warp run` vs `wasmtime serve`".into(),
             value: "not measured: needs `wrk` and a wasmtime 48 CLI".into(),
         });
         return Ok(figures);
     };
-    let mut rates = Vec::new();
-    for server in ["wasmtime serve", "warp run"] {
-        let port = free_port()?;
-        let addr = format!("127.0.0.1:{port}");
-        let mut child = if server == "warp run" {
-            warp_run(warp, &manifest, &addr, &cache).spawn()?
-        } else {
-            std::process::Command::new(wasmtime)
-                .args(["serve", "-Scli", "--addr", &addr])
-                .arg(&component)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()?
-        };
-        wait_for_200_within(port, Duration::from_secs(120))?;
-        let Wrk { rate, p50, errors } = wrk(sh, &format!("http://{addr}/users/2"))?;
-        child.kill()?;
-        child.wait()?;
+    let results = versus_wasmtime_serve(
+        sh,
+        warp,
+        wasmtime,
+        (&manifest, &component),
+        &cache,
+        "/users/2",
+        Duration::from_secs(120),
+    )?;
+    for (server, Wrk { rate, p50, errors }) in SERVERS.iter().zip(&results) {
         figures.push(Figure {
             what: format!("ts-hono under `{server}`, wrk -t2 -c32 -d10s"),
             value: format!("{rate:.0} req/s, p50 {p50} ({errors})"),
         });
-        rates.push(rate);
     }
+    let rates: Vec<f64> = results.iter().map(|r| r.rate).collect();
     figures.push(Figure {
         what: "ts-hono: `warp run` / `wasmtime serve` throughput (goal ≥ 1.0)".into(),
         value: format!("{:.2}×", rates[1] / rates[0]),

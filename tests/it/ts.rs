@@ -14,6 +14,7 @@ tests! {
     environment_is_the_deployments_at_the_top_level_and_in_handlers: [Js],
     an_unchanged_repack_reuses_the_component_and_the_output_is_reproducible: [Js],
     the_http_template_packs_and_serves: [Js, Npm],
+    a_fetch_event_worker_serves: [Js],
     bad_input_is_named: [Js],
     the_sdk_reaches_dns_virtual_files_and_postgres_inside_and_under_node: [Js, Openssl, Postgres],
     the_sdk_passes_its_own_tests_under_node: [Js, Postgres],
@@ -166,6 +167,22 @@ fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     (temp, dir)
 }
 
+/// The service-worker style (`addEventListener('fetch', …)`, as workers
+/// and ComponentizeJS's own examples write it), with a module that has no
+/// export at all.
+fn a_fetch_event_worker_serves() {
+    let (temp, dir) = project(&[(
+        "src/index.js",
+        "let served = 0;\naddEventListener('fetch', (event) => {\n  served += 1;\n  const url = new URL(event.request.url);\n  event.respondWith(new Response(`${event.request.method} ${url.pathname} ${process.env.WHO} ${served}\\n`));\n});\n",
+    )]);
+    std::fs::write(dir.join("warp.toml"), "[env]\nWHO = \"worker\"\n").unwrap();
+    let manifest = crate::support::pack(&dir);
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    assert_eq!(request(served.addr, "GET", "/a", ""), (200, "GET /a worker 1\n".into()));
+    // A fresh instance per request: the top level runs again for each.
+    assert_eq!(request(served.addr, "POST", "/b", "x"), (200, "POST /b worker 1\n".into()));
+}
+
 fn bad_input_is_named() {
     let (_temp, dir) = project(&[(
         "src/index.ts",
@@ -220,6 +237,7 @@ fn the_sdk_reaches_dns_virtual_files_and_postgres_inside_and_under_node() {
 
     let served = Served::start(&manifest, &temp.path().join("cache"));
     let get = |path: &str| request(served.addr, "GET", path, "");
+    assert_eq!(get("/dns?host=db.production.warp.local"), (200, "127.0.0.1\n".into()));
     assert_eq!(get("/dns?host=api.production.warp.local"), (200, "10.1.2.3,10.1.2.4\n".into()));
     let (status, body) = get("/dns?host=nothing.production.warp.local");
     assert_eq!(status, 502, "{body}");

@@ -34,6 +34,12 @@ const AREAS: &[(&str, Locate, &str, bool)] = &[
         false,
     ),
     (
+        "functions",
+        crate::runner::cache::functions_dir,
+        "Cranelift's compiled functions, shared by components that share code (bounded)",
+        false,
+    ),
+    (
         "js",
         crate::lang::ts::toolchains_dir,
         "the JS toolchain (ComponentizeJS, esbuild) of `warp toolchain install js`",

@@ -40,7 +40,7 @@ const SEAL_BYTES: usize = 32 + MAGIC.len();
 const MAX_ENTRY_BYTES: u64 = 2 << 30;
 
 /// Cranelift's per-function cache (Wasmtime's incremental compilation):
-/// `$cache/compiled/functions`. Two components that share most of their
+/// `$cache/functions` ([`functions_dir`]). Two components that share most of their
 /// code — every JS component embeds the same 10 MB engine, and each `warp
 /// dev` rebuild of any language changes a few functions — compile only
 /// what differs. Keys are Cranelift's (a digest of the function and the
@@ -58,7 +58,7 @@ impl FunctionStore {
     /// The store, or `None` when warp has no cache directory.
     pub fn open() -> Option<std::sync::Arc<dyn wasmtime::CacheStore>> {
         // Wasmtime's version names the directory: values are Cranelift's own format.
-        let dir = dir().ok()?.join("functions").join(concat!("wasmtime-", "48.0.8"));
+        let dir = functions_dir().ok()?.join(concat!("wasmtime-", "48.0.8"));
         std::fs::create_dir_all(&dir).ok()?;
         Some(std::sync::Arc::new(FunctionStore { dir }))
     }
@@ -73,8 +73,8 @@ impl FunctionStore {
 
     /// Removes the oldest entries beyond [`FUNCTION_CACHE_BYTES`].
     pub fn trim() {
-        if let Ok(dir) = dir() {
-            for versions in std::fs::read_dir(dir.join("functions")).into_iter().flatten().flatten() {
+        if let Ok(dir) = functions_dir() {
+            for versions in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 crate::fs::evict_oldest(&versions.path(), FUNCTION_CACHE_BYTES, &[]);
             }
         }
@@ -89,6 +89,11 @@ impl wasmtime::CacheStore for FunctionStore {
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
         crate::fs::write_atomic(&self.path(key), &value).is_ok()
     }
+}
+
+/// Cranelift's per-function cache: `$cache/functions`.
+pub fn functions_dir() -> Result<PathBuf> {
+    Ok(crate::fs::cache_root()?.join("functions"))
 }
 
 /// The compiled-code cache: `$cache/compiled`.

@@ -245,6 +245,8 @@ impl Resolved for TsUnit {
         let cache = work.join("cache");
         let key = {
             let mut keyed = js.clone();
+            keyed.extend_from_slice(JS_PIPELINE.as_bytes());
+            keyed.extend_from_slice(crate::assets::digest().as_bytes());
             keyed.extend_from_slice(toolchain.engine.as_bytes());
             keyed.extend_from_slice(world_wit(&shims).as_bytes());
             crate::fs::sha256_hex(&keyed)
@@ -310,6 +312,11 @@ fn wizer_command(work: &Path) -> Result<PathBuf> {
         .with_context(|| format!("failed to make `{}` executable", script.display()))?;
     Ok(script)
 }
+
+/// Part of the component cache's key with the bundle, warp's embedded
+/// files (the driver, the prelude) and the engine: bump when what turns a
+/// bundle into a component changes on warp's side (its Wizer).
+const JS_PIPELINE: &str = "js-1: warp __wizer, seeded random, steady clock, fixed guest paths, no shell variables";
 
 /// At most this much of a project's output directory holds earlier
 /// components (about 13 MB each), oldest evicted first.

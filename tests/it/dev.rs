@@ -20,6 +20,7 @@ tests! {
     saves_are_debounced_and_build_outputs_never_trigger: [WasmTarget],
     warp_toml_settings_apply_without_a_build_and_guests_get_hangup: [WasmTarget],
     go_edits_swap_in: [Go],
+    ts_edits_swap_in: [Js],
     c_commands_rerun_on_save: [Clang, LibcMirror],
     terminal_output_has_rebuild_request_and_guest_lines: [WasmTarget],
 }
@@ -68,7 +69,15 @@ impl Dev {
     }
 
     fn serving_with(dir: &Path, extra: &[&str]) -> Dev {
-        let mut dev = Dev::start(dir, extra);
+        Dev::serving_from(Dev::start(dir, extra))
+    }
+
+    /// [`Dev::serving`] with warp's cache in `cache`.
+    fn serving_in(dir: &Path, cache: &Path) -> Dev {
+        Dev::serving_from(Dev::start_with_cache(dir, &[], cache))
+    }
+
+    fn serving_from(mut dev: Dev) -> Dev {
         let listening = dev.wait("listening", BUILD);
         let address = listening["address"].as_str().unwrap().trim_start_matches("http://");
         dev.addr = Some(address.parse().unwrap());
@@ -412,6 +421,22 @@ fn go_edits_swap_in() {
     let (status, body) = dev.get("/");
     assert!(status == 200 && body.starts_with("edited stock Go"), "{status} {body}");
     // The Go build never triggers itself (go.mod, go.sum, the overlay).
+    let quiet = dev.during(Duration::from_secs(3));
+    assert!(!names(&quiet).contains(&"building".to_string()), "{quiet:#?}");
+    assert_eq!(dev.stop(), 0);
+}
+
+fn ts_edits_swap_in() {
+    let (_temp, dir) = fixture("ts-hono");
+    // The JS toolchain is where `warp toolchain install js` put it: warp's own cache.
+    let cache = warp::fs::cache_root().unwrap();
+    let mut dev = Dev::serving_in(&dir, &cache);
+    assert_eq!(dev.get("/users/1"), (200, r#"{"id":1,"name":"ada"}"#.into()));
+    edit(&dir.join("src/index.ts"), "name: 'ada'", "name: 'lovelace'");
+    let built = dev.wait("built", BUILD);
+    assert_eq!(built["version"], 2);
+    assert_eq!(dev.get("/users/1"), (200, r#"{"id":1,"name":"lovelace"}"#.into()));
+    // Nothing the build writes (node_modules from npm ci, target/warp/js) triggers another.
     let quiet = dev.during(Duration::from_secs(3));
     assert!(!names(&quiet).contains(&"building".to_string()), "{quiet:#?}");
     assert_eq!(dev.stop(), 0);

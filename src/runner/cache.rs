@@ -44,8 +44,10 @@ const MAX_ENTRY_BYTES: u64 = 2 << 30;
 /// code — every JS component embeds the same 10 MB engine, and each `warp
 /// dev` rebuild of any language changes a few functions — compile only
 /// what differs. Keys are Cranelift's (a digest of the function and the
-/// compiler's settings); a damaged value fails Cranelift's own decoding
-/// and is compiled again. Bounded by [`FUNCTION_CACHE_BYTES`].
+/// compiler's settings). Each value is sealed like a compiled component
+/// ([`seal`], with the key as its name): compiled code from the disk is
+/// used only when the seal holds, and is compiled again otherwise.
+/// Bounded by [`FUNCTION_CACHE_BYTES`].
 #[derive(Debug)]
 pub struct FunctionStore {
     dir: PathBuf,
@@ -58,17 +60,14 @@ impl FunctionStore {
     /// The store, or `None` when warp has no cache directory.
     pub fn open() -> Option<std::sync::Arc<dyn wasmtime::CacheStore>> {
         // Wasmtime's version names the directory: values are Cranelift's own format.
-        let dir = functions_dir().ok()?.join(concat!("wasmtime-", "48.0.8"));
+        let dir = functions_dir().ok()?.join("wasmtime-48.0.8");
         std::fs::create_dir_all(&dir).ok()?;
         Some(std::sync::Arc::new(FunctionStore { dir }))
     }
 
-    fn path(&self, key: &[u8]) -> PathBuf {
-        let mut name = String::with_capacity(key.len() * 2);
-        for byte in key {
-            name.push_str(&format!("{byte:02x}"));
-        }
-        self.dir.join(name)
+    /// The key in hex (the entry's name, and what its seal names).
+    fn name(key: &[u8]) -> String {
+        key.iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
     /// Removes the oldest entries beyond [`FUNCTION_CACHE_BYTES`].
@@ -83,11 +82,17 @@ impl FunctionStore {
 
 impl wasmtime::CacheStore for FunctionStore {
     fn get(&self, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
-        std::fs::read(self.path(key)).ok().map(std::borrow::Cow::Owned)
+        let name = FunctionStore::name(key);
+        let entry = std::fs::read(self.dir.join(&name)).ok()?;
+        unseal(&entry, &name).map(|code| std::borrow::Cow::Owned(code.to_vec()))
     }
 
-    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
-        crate::fs::write_atomic(&self.path(key), &value).is_ok()
+    fn insert(&self, key: &[u8], mut value: Vec<u8>) -> bool {
+        let name = FunctionStore::name(key);
+        let seal = seal(&name, &value);
+        value.extend_from_slice(&seal);
+        value.extend_from_slice(MAGIC);
+        crate::fs::write_atomic(&self.dir.join(name), &value).is_ok()
     }
 }
 
@@ -221,7 +226,8 @@ fn compiled<T: Compiled>(engine: &Engine, bytes: &[u8], sha256: &str) -> Result<
     Ok((component, false))
 }
 
-/// The seal of compiled `code` for the component with digest `sha256`.
+/// The seal of compiled `code` for the component with digest `sha256`
+/// (or, in the [`FunctionStore`], the function with that key).
 fn seal(sha256: &str, code: &[u8]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(b"warp compiled component\0");
@@ -261,6 +267,23 @@ mod tests {
         assert_eq!(unseal(&entry[..entry.len() - 1], &a), None);
         assert_eq!(unseal(b"short", &a), None);
         assert_eq!(unseal(b"", &a), None);
+    }
+
+    #[test]
+    fn a_compiled_function_is_returned_only_under_its_own_seal() {
+        use wasmtime::CacheStore;
+        let temp = tempfile::tempdir().unwrap();
+        let store = FunctionStore { dir: temp.path().to_path_buf() };
+        assert!(store.get(b"key").is_none());
+        assert!(store.insert(b"key", b"function".to_vec()));
+        assert_eq!(store.get(b"key").as_deref(), Some(&b"function"[..]));
+        // Another key's value copied over this one's, and a damaged one: not used.
+        assert!(store.insert(b"other", b"function".to_vec()));
+        let name = FunctionStore::name(b"key");
+        std::fs::copy(temp.path().join(FunctionStore::name(b"other")), temp.path().join(&name)).unwrap();
+        assert!(store.get(b"key").is_none());
+        std::fs::write(temp.path().join(&name), b"function").unwrap();
+        assert!(store.get(b"key").is_none());
     }
 
     #[test]

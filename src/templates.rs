@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::error::Diagnostic;
-use crate::lang::{self, Language};
+use crate::lang;
 use crate::project::Lang;
 
 /// A template: `templates/DIR`, the name it uses where the project's goes,
@@ -72,14 +72,7 @@ pub fn first(lang: Lang) -> Result<&'static Template> {
 }
 
 fn templates_of(lang: Lang) -> Result<&'static [Template]> {
-    let language: &dyn Language = lang::get(lang).map_err(|_| {
-        Diagnostic::env(format!(
-            "there is no `{lang}` template yet: this warp does not pack {} yet",
-            lang.display_name()
-        ))
-        .help("`warp new --lang rust` or `--lang c`")
-    })?;
-    Ok(language.templates())
+    Ok(lang::get(lang)?.templates())
 }
 
 /// Checks `name` is usable as a package name in every language.

@@ -8,6 +8,7 @@
 //! (the checklist is in docs/ARCHITECTURE.md); the registration tests below
 //! fail when a language is only half there.
 
+pub mod bun;
 pub mod c;
 pub mod go;
 pub mod rust;
@@ -25,29 +26,13 @@ use crate::report::Reporter;
 use crate::size::Budget;
 use crate::templates::Template;
 
-/// Every language name, in detection order: the first entry that claims a
-/// directory wins. A language without a path yet is `Planned` with the
-/// files that mark its projects (so they are told so, not "unknown");
-/// adding its path turns that line into `Ready(&NAME::Type)`.
-pub static REGISTRY: &[Registration] = &[
-    Registration::Ready(&rust::Rust),
-    Registration::Ready(&go::Go),
-    Registration::Planned(Lang::Bun, &["bunfig.toml", "bun.lock", "bun.lockb"]),
-    Registration::Ready(&ts::Ts),
-    Registration::Ready(&c::C),
-];
-
-pub enum Registration {
-    Ready(&'static dyn Language),
-    Planned(Lang, &'static [&'static str]),
-}
+/// Every language, in detection order: the first that claims a directory
+/// wins (Bun before TypeScript: a Bun project has a package.json too).
+pub static REGISTRY: &[&dyn Language] = &[&rust::Rust, &go::Go, &bun::Bun, &ts::Ts, &c::C];
 
 /// The languages this warp packs, in detection order.
 pub fn languages() -> impl Iterator<Item = &'static dyn Language> {
-    REGISTRY.iter().filter_map(|entry| match entry {
-        Registration::Ready(language) => Some(*language),
-        Registration::Planned(..) => None,
-    })
+    REGISTRY.iter().copied()
 }
 
 /// One language's whole path through warp.
@@ -148,13 +133,9 @@ pub fn get(lang: Lang) -> Result<&'static dyn Language> {
     })
 }
 
-/// The language whose files are in `dir`: the first entry of the
-/// registry that claims it (a planned one is an error saying so).
-pub fn detect(dir: &Path) -> Option<Result<&'static dyn Language>> {
-    REGISTRY.iter().find_map(|entry| match entry {
-        Registration::Ready(language) => language.detect(dir).then_some(Ok(*language)),
-        Registration::Planned(lang, files) => files.iter().any(|f| dir.join(f).is_file()).then(|| get(*lang)),
-    })
+/// The language whose files are in `dir`: the first of the registry that claims it.
+pub fn detect(dir: &Path) -> Option<&'static dyn Language> {
+    languages().find(|language| language.detect(dir))
 }
 
 /// The language of `project`: `explicit` (`--lang`), else `warp.toml`'s
@@ -162,14 +143,14 @@ pub fn detect(dir: &Path) -> Option<Result<&'static dyn Language>> {
 pub fn for_project(project: &Project, explicit: Option<Lang>) -> Result<&'static dyn Language> {
     match explicit.or(project.config.lang) {
         Some(lang) => get(lang),
-        None => detect(&project.root).unwrap_or_else(|| {
-            Err(Diagnostic::env(format!(
+        None => detect(&project.root).ok_or_else(|| {
+            Diagnostic::env(format!(
                 "cannot tell the language of `{}`: no project file of {} here, and no `lang` in warp.toml",
                 project.root.display(),
                 implemented("or")
             ))
             .help("name it: `warp pack --lang LANG PATH`, or set `lang` in warp.toml")
-            .into())
+            .into()
         }),
     }
 }

@@ -23,9 +23,8 @@ use serde::{Deserialize, Serialize};
 use super::{Artifact, BuildOutput, BuildRequest, Language, Resolved, Unit};
 use crate::doctor::Check;
 use crate::error::{Diagnostic, ToolOutput};
-use crate::project::{Lang, Project, World};
+use crate::project::{DirMode, Lang, Project, World};
 use crate::report::Reporter;
-use crate::shim::Shim;
 use crate::size::Budget;
 use crate::templates::{Kind, Sdk, Template};
 
@@ -67,7 +66,7 @@ pub struct Ts;
 
 /// The SDK as a project gets it: a copy beside the code, named in
 /// package.json as a `file:` dependency, so `node` runs the same code.
-const JS_SDK: Sdk = Sdk {
+pub(crate) const JS_SDK: Sdk = Sdk {
     source: "sdk/js",
     vendor_dir: "vendor/warpgrid-sdk",
     repo_reference: "file:../../sdk/js",
@@ -92,12 +91,7 @@ impl Language for Ts {
     }
 
     fn checks(&self) -> Vec<Check> {
-        let node = find_node().ok();
-        let engine = JsToolchain::find().ok().map(|t| format!("componentize-js {}, esbuild {}", t.engine, t.esbuild));
-        vec![
-            Check::new(Lang::Ts, "node", node.map(|n| n.version), NODE_HELP),
-            Check::new(Lang::Ts, "JS toolchain", engine, "warp toolchain install js"),
-        ]
+        js_checks(Lang::Ts, self.toolchain())
     }
 
     fn toolchain(&self) -> &'static str {
@@ -113,32 +107,67 @@ impl Language for Ts {
     }
 
     fn resolve(&self, project: &Project, request: &BuildRequest, reporter: &dyn Reporter) -> Result<Box<dyn Resolved>> {
-        reporter.phase("Resolving");
-        let root = project.root.canonicalize().unwrap_or_else(|_| project.root.clone());
-        let package = PackageJson::read(&root)?;
-        if project.config.world == Some(World::Cli) {
-            return Err(Diagnostic::check(
-                "`world = \"cli\"` is not supported for TypeScript yet: a JS component is a wasi:http service",
-            )
-            .help("remove `world` from warp.toml (TypeScript packs as `http`)")
-            .into());
-        }
-        let entry = entry_point(&root, &package)?;
-        let name = package
-            .name
-            .as_deref()
-            .map(|n| n.rsplit('/').next().unwrap_or(n).to_string())
-            .filter(|n| !n.is_empty())
-            .or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "app".into());
-        let unit = Unit {
-            name,
-            package_root: root.clone(),
-            out_dir: root.join("target").join("warp"),
-            project: project.clone(),
-        };
-        Ok(Box::new(TsUnit { root, entry, package, unit, color: request.color }))
+        resolve_js(project, request, reporter, Flavor::Ts)
     }
+}
+
+/// Which bundler turns the app into one module: the JS path's esbuild, or
+/// Bun's own with warp's Bun runtime (`--lang bun`, src/lang/bun.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    Ts,
+    Bun,
+}
+
+impl Flavor {
+    fn lang(self) -> Lang {
+        match self {
+            Flavor::Ts => Lang::Ts,
+            Flavor::Bun => Lang::Bun,
+        }
+    }
+}
+
+/// Finds the entry and the name of a JS project (both flavors).
+pub(crate) fn resolve_js(
+    project: &Project,
+    request: &BuildRequest,
+    reporter: &dyn Reporter,
+    flavor: Flavor,
+) -> Result<Box<dyn Resolved>> {
+    reporter.phase("Resolving");
+    let root = project.root.canonicalize().unwrap_or_else(|_| project.root.clone());
+    let package = PackageJson::read(&root)?;
+    if project.config.world == Some(World::Cli) {
+        let lang = flavor.lang().display_name();
+        return Err(Diagnostic::check(format!(
+            "`world = \"cli\"` is not supported for {lang} yet: a JS component is a wasi:http service"
+        ))
+        .help(format!("remove `world` from warp.toml ({lang} packs as `http`)"))
+        .into());
+    }
+    let entry = entry_point(&root, &package)?;
+    let name = package
+        .name
+        .as_deref()
+        .map(|n| n.rsplit('/').next().unwrap_or(n).to_string())
+        .filter(|n| !n.is_empty())
+        .or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "app".into());
+    let unit =
+        Unit { name, package_root: root.clone(), out_dir: root.join("target").join("warp"), project: project.clone() };
+    Ok(Box::new(TsUnit { root, entry, package, unit, color: request.color, flavor }))
+}
+
+/// What every JS path needs: `node` and the JS toolchain (the same checks
+/// for TypeScript and Bun, so `warp doctor` shows them once).
+pub(crate) fn js_checks(lang: Lang, toolchain: &str) -> Vec<Check> {
+    let node = find_node().ok();
+    let engine = JsToolchain::find().ok().map(|t| format!("componentize-js {}, esbuild {}", t.engine, t.esbuild));
+    vec![
+        Check::new(lang, "node", node.map(|n| n.version), NODE_HELP),
+        Check::new(lang, "JS toolchain", engine, &format!("warp toolchain install {toolchain}")),
+    ]
 }
 
 const NODE_HELP: &str = "install Node.js 18 or later (Debian: `apt-get install nodejs npm`)";
@@ -192,6 +221,7 @@ struct TsUnit {
     unit: Unit,
     /// Whether the bundler's messages may carry ANSI colour.
     color: bool,
+    flavor: Flavor,
 }
 
 /// What `warp-js.mjs bundle` answers.
@@ -208,39 +238,72 @@ impl Resolved for TsUnit {
 
     fn build(&self, reporter: &dyn Reporter) -> Result<BuildOutput> {
         let toolchain = JsToolchain::find()?;
-        self.install_dependencies(&toolchain, reporter)?;
+        let bun = match self.flavor {
+            Flavor::Bun => Some(toolchain.bun()?),
+            Flavor::Ts => None,
+        };
+        self.install_dependencies(&toolchain, bun.as_ref(), reporter)?;
         let work = self.unit.out_dir.join("js");
         std::fs::create_dir_all(&work).with_context(|| format!("failed to create `{}`", work.display()))?;
 
-        let shims = self.unit.project.config.shims.enabled();
+        let config = &self.unit.project.config;
+        let shims = config.shims.enabled();
         let mut interfaces = vec![format!("wasi:cli/environment@{ENGINE_WASI}")];
+        if self.flavor == Flavor::Bun && !config.dirs.is_empty() {
+            // Bun.file and Bun.write reach the preopened directories.
+            interfaces.push(format!("wasi:filesystem/types@{ENGINE_WASI}"));
+            interfaces.push(format!("wasi:filesystem/preopens@{ENGINE_WASI}"));
+        }
         interfaces.extend(shims.iter().map(|shim| shim.import_name()));
 
         reporter.phase("Bundling");
-        reporter.detail(&format!("esbuild {} ({})", toolchain.esbuild, self.relative(&self.entry)));
         let source = work.join("app.js");
-        let bundled: Bundled = toolchain.run(
-            "bundle",
-            &serde_json::json!({
-                "toolchain": toolchain.dir,
-                "entry": self.entry,
-                "root": self.root,
-                "out": source,
-                "sdk_path": sdk_path()?,
-                "color": self.color,
-                "interfaces": interfaces,
-            }),
-            &work,
-            &self.unit.name,
-        )?;
+        let mut request = serde_json::json!({
+            "toolchain": toolchain.dir,
+            "entry": self.entry,
+            "root": self.root,
+            "out": source,
+            "sdk_path": sdk_path()?,
+            "color": self.color,
+            "interfaces": interfaces,
+        });
+        let bundled: Bundled = match &bun {
+            None => {
+                reporter.detail(&format!("esbuild {} ({})", toolchain.esbuild, self.relative(&self.entry)));
+                toolchain.run(&toolchain.node_driver(&self.root), "bundle", &request, &work, &self.unit.name)?
+            }
+            Some(bun) => {
+                reporter.detail(&format!("bun build {} ({})", bun.version, self.relative(&self.entry)));
+                request["bun_version"] = bun.version.clone().into();
+                request["dirs"] = config
+                    .dirs
+                    .iter()
+                    .map(|(guest, dir)| serde_json::json!({ "guest": guest, "writable": dir.mode == DirMode::Rw }))
+                    .collect();
+                let driver = Driver {
+                    program: &bun.program,
+                    script: toolchain.driver.with_file_name("warp-bun.mjs"),
+                    cwd: &self.root,
+                };
+                toolchain.run(&driver, "bundle", &request, &work, &self.unit.name)?
+            }
+        };
         if !bundled.handler {
-            return Err(Diagnostic::check(format!("`{}` exports no request handler", self.relative(&self.entry)))
-                .help("export one: `export default { fetch(request) { … } }` (hono: `export default app`), or call `addEventListener('fetch', …)`")
-                .into());
+            let (what, help) = match self.flavor {
+                Flavor::Ts => (
+                    "exports no request handler",
+                    "export one: `export default { fetch(request) { … } }` (hono: `export default app`), or call `addEventListener('fetch', …)`",
+                ),
+                Flavor::Bun => (
+                    "serves no requests",
+                    "serve one: `Bun.serve({ fetch(request) { … } })`, or `export default { fetch(request) { … } }` (hono: `export default app`)",
+                ),
+            };
+            return Err(Diagnostic::check(format!("`{}` {what}", self.relative(&self.entry))).help(help).into());
         }
 
         let wit = work.join("wit");
-        write_engine_wit(&wit, &shims)?;
+        write_engine_wit(&wit, &interfaces)?;
         let js = std::fs::read(&source).with_context(|| format!("failed to read `{}`", source.display()))?;
         let cache = work.join("cache");
         let key = {
@@ -248,7 +311,7 @@ impl Resolved for TsUnit {
             keyed.extend_from_slice(JS_PIPELINE.as_bytes());
             keyed.extend_from_slice(crate::assets::digest().as_bytes());
             keyed.extend_from_slice(toolchain.engine.as_bytes());
-            keyed.extend_from_slice(world_wit(&shims).as_bytes());
+            keyed.extend_from_slice(world_wit(&interfaces).as_bytes());
             crate::fs::sha256_hex(&keyed)
         };
         let cached = cache.join(format!("{key}.wasm"));
@@ -264,6 +327,7 @@ impl Resolved for TsUnit {
                     .tempfile_in(&cache)
                     .context("failed to create a temporary file")?;
                 let _: serde_json::Value = toolchain.run(
+                    &toolchain.node_driver(&work),
                     "componentize",
                     &serde_json::json!({
                         "toolchain": toolchain.dir,
@@ -286,7 +350,10 @@ impl Resolved for TsUnit {
         let mut versions = BTreeMap::new();
         versions.insert("node".into(), toolchain.node.version.clone());
         versions.insert("componentize-js".into(), toolchain.engine.clone());
-        versions.insert("esbuild".into(), toolchain.esbuild.clone());
+        match &bun {
+            None => versions.insert("esbuild".into(), toolchain.esbuild.clone()),
+            Some(bun) => versions.insert("bun".into(), bun.version.clone()),
+        };
         Ok(BuildOutput {
             artifact: Artifact::Component(component),
             toolchain: versions,
@@ -327,25 +394,41 @@ impl TsUnit {
         path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
     }
 
-    /// `npm ci` (or `npm install` without a lock file) when package.json
-    /// names dependencies and there is no `node_modules/` yet, as cargo
-    /// fetches crates before building.
-    fn install_dependencies(&self, toolchain: &JsToolchain, reporter: &dyn Reporter) -> Result<()> {
+    /// The project's dependencies when package.json names some and there
+    /// is no `node_modules/` yet, as cargo fetches crates before building:
+    /// `npm ci` (`npm install` without a lock file), or for Bun `bun
+    /// install` (`--frozen-lockfile` with a lock file).
+    fn install_dependencies(
+        &self,
+        toolchain: &JsToolchain,
+        bun: Option<&BunProgram>,
+        reporter: &dyn Reporter,
+    ) -> Result<()> {
         let none = self.package.dependencies.is_empty() && self.package.dev_dependencies.is_empty();
         if none || self.root.join("node_modules").is_dir() {
             return Ok(());
         }
-        let verb = if self.root.join("package-lock.json").is_file() { "ci" } else { "install" };
+        let (program, args): (&Path, &[&str]) = match bun {
+            Some(bun) if ["bun.lock", "bun.lockb"].iter().any(|f| self.root.join(f).is_file()) => {
+                (&bun.program, &["install", "--frozen-lockfile"])
+            }
+            Some(bun) => (&bun.program, &["install"]),
+            None if self.root.join("package-lock.json").is_file() => {
+                (&toolchain.node.npm, &["ci", "--no-audit", "--no-fund"])
+            }
+            None => (&toolchain.node.npm, &["install", "--no-audit", "--no-fund"]),
+        };
+        let command = format!("{} {}", if bun.is_some() { "bun" } else { "npm" }, args[..args.len().min(2)].join(" "));
         reporter.phase("Installing");
-        reporter.detail(&format!("npm {verb} (the project's dependencies)"));
-        let output = Command::new(&toolchain.node.npm)
-            .args([verb, "--no-audit", "--no-fund"])
+        reporter.detail(&format!("{command} (the project's dependencies)"));
+        let output = Command::new(program)
+            .args(args)
             .current_dir(&self.root)
             .output()
-            .with_context(|| format!("failed to run `{}`", toolchain.node.npm.display()))?;
+            .with_context(|| format!("failed to run `{}`", program.display()))?;
         if !output.status.success() {
             return Err(anyhow::Error::new(ToolOutput { text: String::from_utf8_lossy(&output.stderr).into() })
-                .context(Diagnostic::check(format!("`npm {verb}` failed in `{}`", self.root.display()))));
+                .context(Diagnostic::check(format!("`{command}` failed in `{}`", self.root.display()))));
         }
         Ok(())
     }
@@ -354,7 +437,9 @@ impl TsUnit {
     /// project's package files and warp.toml.
     fn sources(&self, inputs: Vec<PathBuf>) -> Vec<PathBuf> {
         let mut files = inputs;
-        for file in ["package.json", "package-lock.json", "tsconfig.json", crate::project::CONFIG_FILE] {
+        let package_files =
+            ["package.json", "package-lock.json", "tsconfig.json", "bun.lock", "bun.lockb", "bunfig.toml"];
+        for file in package_files.into_iter().chain([crate::project::CONFIG_FILE]) {
             files.push(self.root.join(file));
         }
         let files = files.into_iter().filter(|f| f.is_file()).collect();
@@ -364,13 +449,13 @@ impl TsUnit {
 
 /// The machine's `node` and `npm`.
 #[derive(Debug, Clone)]
-struct Node {
+pub(crate) struct Node {
     program: PathBuf,
     npm: PathBuf,
-    version: String,
+    pub version: String,
 }
 
-fn find_node() -> Result<Node> {
+pub(crate) fn find_node() -> Result<Node> {
     let name = std::env::var("WARP_NODE").unwrap_or_else(|_| "node".into());
     let program = crate::fs::find_program(&name).ok_or_else(|| {
         Diagnostic::env(format!("no `{name}` on PATH: TypeScript projects build with Node.js")).help(NODE_HELP)
@@ -396,7 +481,7 @@ fn find_node() -> Result<Node> {
 
 /// The installed JS toolchain: `$cache/js/<lock digest>/node_modules`.
 #[derive(Debug)]
-struct JsToolchain {
+pub(crate) struct JsToolchain {
     node: Node,
     dir: PathBuf,
     /// The driver script, from warp's embedded files.
@@ -440,11 +525,11 @@ fn sdk_path() -> Result<PathBuf> {
 }
 
 impl JsToolchain {
-    fn find() -> Result<JsToolchain> {
+    pub(crate) fn find() -> Result<JsToolchain> {
         let node = find_node()?;
         let dir = toolchains_dir()?.join(lock_digest());
         if !dir.join(".complete").is_file() {
-            return Err(Diagnostic::env("the JS toolchain (ComponentizeJS, esbuild) is not installed")
+            return Err(Diagnostic::env("the JS toolchain (ComponentizeJS, esbuild, bun) is not installed")
                 .help("warp toolchain install js")
                 .into());
         }
@@ -464,7 +549,7 @@ impl JsToolchain {
 
     /// `npm ci` of warp's lock file into a temporary directory, renamed
     /// into place when complete; an install that exists is kept.
-    fn install(reporter: &dyn Reporter) -> Result<JsToolchain> {
+    pub(crate) fn install(reporter: &dyn Reporter) -> Result<JsToolchain> {
         if let Ok(installed) = JsToolchain::find() {
             reporter.detail(&format!("already installed: {}", installed.dir.display()));
             return Ok(installed);
@@ -481,7 +566,7 @@ impl JsToolchain {
             std::fs::write(temp.path().join(file), bytes).with_context(|| format!("failed to write {file}"))?;
         }
         reporter.phase("Installing");
-        reporter.detail("npm ci (ComponentizeJS, esbuild; toolchains/js/package-lock.json)");
+        reporter.detail("npm ci (ComponentizeJS, esbuild, bun; toolchains/js/package-lock.json)");
         // Install scripts are not run: esbuild works through its platform
         // package, and weval's would download from GitHub (AOT is not used).
         let output = Command::new(&node.npm)
@@ -507,10 +592,12 @@ impl JsToolchain {
         JsToolchain::find()
     }
 
-    /// Runs the driver's `command` with `request`; a failure in the
-    /// user's code (exit 1) is a check failure with the bundler's messages.
+    /// Runs `driver`'s `command` with `request` (written into `work`); a
+    /// failure in the user's code (exit 1) is a check failure with the
+    /// bundler's messages.
     fn run<T: for<'de> Deserialize<'de>>(
         &self,
+        driver: &Driver,
         command: &str,
         request: &impl Serialize,
         work: &Path,
@@ -518,12 +605,13 @@ impl JsToolchain {
     ) -> Result<T> {
         let request_file = work.join(format!("{command}.json"));
         crate::fs::write_atomic(&request_file, serde_json::to_string(request)?.as_bytes())?;
-        let output: Output = Command::new(&self.node.program)
-            .arg(&self.driver)
+        let output: Output = Command::new(driver.program)
+            .arg(&driver.script)
             .arg(command)
             .arg(&request_file)
+            .current_dir(driver.cwd)
             .output()
-            .with_context(|| format!("failed to run `{}`", self.node.program.display()))?;
+            .with_context(|| format!("failed to run `{}`", driver.program.display()))?;
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         match output.status.code() {
             Some(0) => {
@@ -539,19 +627,63 @@ impl JsToolchain {
             )),
         }
     }
+
+    /// The pinned `bun` of this install (npm's `bun` package ships the
+    /// binary in its platform package; its install script, which only
+    /// moves it, is not run).
+    pub(crate) fn bun(&self) -> Result<BunProgram> {
+        let oven = self.dir.join("node_modules").join("@oven");
+        let mut candidates: Vec<PathBuf> = std::fs::read_dir(&oven)
+            .map(|entries| {
+                entries.flatten().map(|e| e.path().join("bin").join("bun")).filter(|p| p.is_file()).collect()
+            })
+            .unwrap_or_default();
+        // The baseline build (no AVX2) is the fallback: it runs everywhere, slower.
+        candidates.sort_by_key(|p| p.to_string_lossy().contains("baseline"));
+        let missing = || {
+            Diagnostic::env(format!("the JS toolchain in `{}` has no `bun` for this platform", self.dir.display()))
+                .help("reinstall it: `warp cache clear js && warp toolchain install bun`")
+        };
+        for program in candidates {
+            let Ok(output) = Command::new(&program).arg("--version").output() else { continue };
+            if output.status.success() {
+                let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
+                return Ok(BunProgram { program, version });
+            }
+        }
+        Err(missing().into())
+    }
+
+    fn node_driver<'a>(&'a self, cwd: &'a Path) -> Driver<'a> {
+        Driver { program: &self.node.program, script: self.driver.clone(), cwd }
+    }
+}
+
+/// A driver script and the program that runs it.
+struct Driver<'a> {
+    program: &'a Path,
+    script: PathBuf,
+    cwd: &'a Path,
+}
+
+/// The `bun` executable warp's JS toolchain pins.
+#[derive(Debug, Clone)]
+pub(crate) struct BunProgram {
+    pub program: PathBuf,
+    pub version: String,
 }
 
 /// The world every JS component is componentized against.
 const WORLD_NAME: &str = "app";
 
-/// The world's WIT: `wasi:http/proxy`, the environment (the prelude's
-/// `process.env`), and the shims the project enables.
-fn world_wit(shims: &[Shim]) -> String {
+/// The world's WIT: `wasi:http/proxy` and `interfaces` (the environment
+/// for the prelude's `process.env`, the enabled shims, …).
+fn world_wit(interfaces: &[String]) -> String {
     let mut wit = format!(
-        "// Written by warp pack: the world of a JS component.\npackage warpgrid:js@0.1.0;\n\nworld {WORLD_NAME} {{\n  include wasi:http/proxy@{ENGINE_WASI};\n  import wasi:cli/environment@{ENGINE_WASI};\n"
+        "// Written by warp pack: the world of a JS component.\npackage warpgrid:js@0.1.0;\n\nworld {WORLD_NAME} {{\n  include wasi:http/proxy@{ENGINE_WASI};\n"
     );
-    for shim in shims {
-        wit.push_str(&format!("  import {};\n", shim.import_name()));
+    for interface in interfaces {
+        wit.push_str(&format!("  import {interface};\n"));
     }
     wit.push_str("}\n");
     wit
@@ -559,7 +691,7 @@ fn world_wit(shims: &[Shim]) -> String {
 
 /// Writes the engine's WIT into `dir`: [`world_wit`], warp's WASI WIT
 /// restated at [`ENGINE_WASI`], and the shims.
-fn write_engine_wit(dir: &Path, shims: &[Shim]) -> Result<()> {
+fn write_engine_wit(dir: &Path, interfaces: &[String]) -> Result<()> {
     let deps = dir.join("deps");
     std::fs::create_dir_all(&deps).with_context(|| format!("failed to create `{}`", deps.display()))?;
     for (file, bytes) in crate::assets::under("wit/http/deps") {
@@ -567,7 +699,7 @@ fn write_engine_wit(dir: &Path, shims: &[Shim]) -> Result<()> {
         crate::fs::write_atomic(&deps.join(file), engine_wit(text).as_bytes())?;
     }
     crate::fs::write_atomic(&deps.join("shim.wit"), crate::assets::file("wit/shim.wit").expect("embedded"))?;
-    crate::fs::write_atomic(&dir.join("world.wit"), world_wit(shims).as_bytes())
+    crate::fs::write_atomic(&dir.join("world.wit"), world_wit(interfaces).as_bytes())
 }
 
 /// One WASI WIT file restated at [`ENGINE_WASI`]: the package versions
@@ -602,11 +734,14 @@ fn newer_than_engine(version: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shim::Shim;
 
     #[test]
     fn engine_wit_names_only_the_engine_version() {
         let dir = tempfile::tempdir().unwrap();
-        write_engine_wit(dir.path(), &Shim::ALL).unwrap();
+        let mut interfaces = vec![format!("wasi:cli/environment@{ENGINE_WASI}")];
+        interfaces.extend(Shim::ALL.iter().map(|shim| shim.import_name()));
+        write_engine_wit(dir.path(), &interfaces).unwrap();
         let mut resolve = wit_parser::Resolve::default();
         let (package, _) = resolve.push_dir(dir.path()).expect("the engine's WIT parses");
         let world = resolve.select_world(&[package], Some(WORLD_NAME)).unwrap();

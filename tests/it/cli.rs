@@ -8,7 +8,7 @@ tests! {
     help_snapshot: [],
     corrupt_artifact_snapshot: [],
     toolchain_install_then_doctor_is_happy: [WasmTarget],
-    unsupported_languages_say_so: [],
+    a_missing_template_says_which_there_are: [],
     version_lists_the_carried_series_and_cache_reports_its_areas: [],
 }
 
@@ -41,14 +41,13 @@ fn toolchain_install_then_doctor_is_happy() {
     );
 }
 
-fn unsupported_languages_say_so() {
+fn a_missing_template_says_which_there_are() {
     let temp = tempfile::tempdir().unwrap();
-    run(warp(temp.path()).args(["new", "--lang", "bun", "svc"]))
+    run(warp(temp.path()).args(["new", "--lang", "bun", "--template", "cli", "svc"]))
         .expect_code(2)
-        .stderr_has("there is no `bun` template yet");
-    std::fs::write(temp.path().join("package.json"), "{\"name\": \"svc\"}\n").unwrap();
-    std::fs::write(temp.path().join("bunfig.toml"), "").unwrap();
-    run(warp(temp.path()).arg("pack")).expect_code(2).stderr_has("`warp pack --lang bun` is not implemented yet");
+        .stderr_has("there is no `cli` template for Bun")
+        .stderr_has("Bun templates: http");
+    assert!(!temp.path().join("svc").exists(), "nothing written");
 }
 
 fn version_lists_the_carried_series_and_cache_reports_its_areas() {

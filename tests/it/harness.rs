@@ -39,6 +39,8 @@ pub enum Need {
     Npm,
     /// `node` and the JS toolchain warp installs (`warp toolchain install js`).
     Js,
+    /// The `bun` of warp's JS toolchain (`warp toolchain install bun`), with `node`.
+    Bun,
     /// A Go of the releases warp supports (its modules come from the Go
     /// module proxy).
     Go,
@@ -79,6 +81,9 @@ impl Need {
             Need::Js => warp::lang::ts::toolchain_ready()
                 .err()
                 .map(|e| format!("{e}: run `warp toolchain install js` (`cargo xtask ci` does)")),
+            Need::Bun => warp::lang::bun::program()
+                .err()
+                .map(|e| format!("{e}: run `warp toolchain install bun` (`cargo xtask ci` does)")),
             Need::Go => warp::lang::go::go_version().err().map(|e| format!("{e}: install Go from https://go.dev/dl")),
         }
     }

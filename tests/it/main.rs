@@ -9,6 +9,7 @@ mod harness;
 mod servers;
 mod support;
 
+mod bun;
 mod cli;
 mod compat;
 mod dev;
@@ -27,6 +28,7 @@ mod ts;
 fn main() -> std::process::ExitCode {
     harness::main(&[
         harness::TESTS,
+        bun::TESTS,
         cli::TESTS,
         compat::TESTS,
         dev::TESTS,

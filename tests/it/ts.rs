@@ -227,7 +227,7 @@ fn bad_input_is_named() {
     let empty = tempfile::tempdir().unwrap();
     run(warp(&dir).arg("pack").env("WARP_CACHE_DIR", empty.path()))
         .expect_code(2)
-        .stderr_has("the JS toolchain (ComponentizeJS, esbuild) is not installed")
+        .stderr_has("the JS toolchain (ComponentizeJS, esbuild, bun) is not installed")
         .stderr_has("help: warp toolchain install js");
 }
 

@@ -82,25 +82,47 @@ listen('fetch', (event) => {
     event.respondWith(failed(`the app's top level threw: ${describe(error)}`));
     return;
   }
+  if (typeof loaded.exports?.then === 'function') {
+    // An app whose top level awaits (the Bun path's always may): its
+    // exports once it has run. A top level that fails runs again on the
+    // next request, as a synchronous one does.
+    event.respondWith(
+      loaded.exports.then(
+        (exports) => respond(event, exports),
+        (error) => {
+          app = null;
+          return failed(`the app's top level threw: ${describe(error)}`);
+        },
+      ),
+    );
+    return;
+  }
   if (loaded.listeners.length > 0) {
     for (const listener of loaded.listeners) {
       typeof listener === 'function' ? listener(event) : listener.handleEvent(event);
     }
     return;
   }
-  const handler = loaded.exports.default;
+  event.respondWith(respond(event, loaded.exports));
+});
+
+/// The response of the app's handler to `event`: Bun's `serve` (warp's
+/// Bun runtime sets `__warp_respond`), else the default export's `fetch`.
+function respond(event, exports) {
+  if (typeof globalThis.__warp_respond === 'function') {
+    return Promise.resolve()
+      .then(() => globalThis.__warp_respond(event.request, exports))
+      .catch((error) => failed(`the handler threw: ${describe(error)}`));
+  }
+  const handler = exports.default;
   const fetch =
     typeof handler?.fetch === 'function' ? handler.fetch.bind(handler) : typeof handler === 'function' ? handler : null;
   if (fetch === null) {
-    event.respondWith(
-      failed("the app has no handler: export default { fetch(request) { … } }, or addEventListener('fetch', …)"),
-    );
-    return;
+    return failed("the app has no handler: export default { fetch(request) { … } }, or addEventListener('fetch', …)");
   }
   // The `env` and `ctx` arguments of `export default { fetch(request, env, ctx) }` (hono's `c.env`).
   const context = { waitUntil: (promise) => event.waitUntil(promise), passThroughOnException() {} };
-  const response = Promise.resolve()
+  return Promise.resolve()
     .then(() => fetch(event.request, env, context))
     .catch((error) => failed(`the handler threw: ${describe(error)}`));
-  event.respondWith(response);
-});
+}

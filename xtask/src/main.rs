@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 mod bindings;
+mod bun_bench;
 mod compat;
 mod dev_bench;
 mod fuzz;
@@ -36,7 +37,7 @@ tasks:
           a git mirror of upstream wasi-libc (9886d3d) from Debian's
           source package, for WARP_MIRROR_DIR
   {compat}
-  bench [go|dev|ts]
+  bench [go|dev|ts|bun]
           packed size vs plain `cargo build --release`, no-op repack time,
           `warp run` vs `wasmtime serve`, then the Go path against `go
           build` and the Rust hello, then `warp dev`'s edit-to-response
@@ -64,6 +65,7 @@ fn main() -> Result<()> {
         "bench" if std::env::args().nth(2).as_deref() == Some("go") => bench_go(&sh),
         "bench" if std::env::args().nth(2).as_deref() == Some("dev") => bench_dev(&sh),
         "bench" if std::env::args().nth(2).as_deref() == Some("ts") => bench_ts(&sh),
+        "bench" if std::env::args().nth(2).as_deref() == Some("bun") => bench_bun(&sh),
         "bench" => bench(&sh),
         "soak" => soak::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
         "fuzz" => fuzz::run(&sh, &std::env::args().skip(2).collect::<Vec<_>>()),
@@ -270,6 +272,21 @@ fn ts_section(sh: &Shell, warp: &Path, work: &Path) -> Result<()> {
     write_benchmarks(Some("TypeScript"), &format!("{}\n\n{table}", ts_bench::ABOUT))
 }
 
+/// `cargo xtask bench bun`: only the Bun section.
+fn bench_bun(sh: &Shell) -> Result<()> {
+    let warp = serve::build_warp(sh)?;
+    let work = scratch_dir(sh, "warp-xtask-bench-bun")?;
+    bun_section(sh, &warp, &work)
+}
+
+/// The Bun figures, printed and written as their own section.
+fn bun_section(sh: &Shell, warp: &Path, work: &Path) -> Result<()> {
+    cmd!(sh, "{warp} toolchain install bun --quiet").run()?;
+    let table = table(&bun_bench::figures(sh, warp, work)?);
+    println!("{table}");
+    write_benchmarks(Some("Bun"), &format!("{}\n\n{table}", bun_bench::ABOUT))
+}
+
 /// The dev-loop figures, printed and written as their own section.
 fn dev_section(sh: &Shell, warp: &Path, work: &Path) -> Result<()> {
     let table = table(&dev_bench::figures(sh, warp, work)?);
@@ -382,6 +399,7 @@ fn bench(sh: &Shell) -> Result<()> {
     go_section(sh, &warp, &work, &hello)?;
     dev_section(sh, &warp, &work)?;
     ts_section(sh, &warp, &work)?;
+    bun_section(sh, &warp, &work)?;
     if figures.iter().any(|f| {
         f.what.starts_with("rust-http template: packed / plain")
             && f.value.trim_end_matches('×').parse::<f64>().unwrap_or(9.0) > 0.5

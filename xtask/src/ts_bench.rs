@@ -164,7 +164,7 @@ fn serving(sh: &Shell, warp: &Path, dir: &Path, wasmtime: Option<&str>) -> Resul
     Ok(figures)
 }
 
-fn median_of(n: usize, mut measure: impl FnMut() -> Result<Duration>) -> Result<Duration> {
+pub fn median_of(n: usize, mut measure: impl FnMut() -> Result<Duration>) -> Result<Duration> {
     let mut times = (0..n).map(|_| measure()).collect::<Result<Vec<_>>>()?;
     times.sort();
     Ok(times[times.len() / 2])

@@ -1,0 +1,135 @@
+//! The Bun figures of `cargo xtask bench`: `warp pack --lang bun` of the
+//! bun-http template (cold, no-op, one-line change) and its size; then its
+//! throughput under `warp run` against the same, unedited project under
+//! the real `bun run` on the same machine (for information: no goal).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use xshell::{Shell, cmd};
+
+use crate::Figure;
+use crate::serve::{Wrk, free_port, have_wrk, wait_for_200_within, warp_run, wrk};
+use crate::ts_bench::median_of;
+
+/// What the Bun section says about its figures.
+pub const ABOUT: &str = "Produced by `cargo xtask bench` (or `cargo xtask bench bun` for this section alone). \
+    The project is what `warp new --lang bun --template http` writes (Bun.serve with hono's router, Bun.env, \
+    the SDK's pg Pool). Serving: wrk -t2 -c32 -d10s on `GET /hello/ada`, first the project under the pinned \
+    `bun run src/index.ts` (Bun's own server, natively), then its component under `warp run`, one after the \
+    other on the same 2 cores. The ratio is for information; a component runs on SpiderMonkey in Wasm, \
+    Bun natively on JavaScriptCore.";
+
+pub fn figures(sh: &Shell, warp: &Path, work: &Path) -> Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    let dir = work.join("bun-http");
+    warp::templates::instantiate(&warp::lang::bun::TEMPLATES[0], "bun-http", &dir)?;
+    sh.change_dir(&dir);
+
+    // The first pack also runs `bun install` (hono from the registry).
+    let started = Instant::now();
+    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+    let first = started.elapsed();
+    std::fs::remove_dir_all(dir.join("target"))?;
+    let started = Instant::now();
+    let json = cmd!(sh, "{warp} pack --json --quiet").read()?;
+    let cold = started.elapsed();
+    let json: serde_json::Value = serde_json::from_str(&json)?;
+    let raw = json["raw_bytes"].as_u64().context("raw_bytes")?;
+    let gzip = json["gzip_bytes"].as_u64().context("gzip_bytes")?;
+    let noop = median_of(10, || {
+        let started = Instant::now();
+        cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+        Ok(started.elapsed())
+    })?;
+    let source = dir.join("src/index.ts");
+    let original = std::fs::read_to_string(&source)?;
+    let mut edits = 0;
+    let one_line = median_of(3, || {
+        edits += 1;
+        std::fs::write(&source, original.replace("from bun-http", &format!("from bun-http (edit {edits})")))?;
+        let started = Instant::now();
+        cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+        Ok(started.elapsed())
+    })?;
+    std::fs::write(&source, &original)?;
+    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+    sh.change_dir(crate::root());
+
+    figures.push(Figure {
+        what: "bun-http: first `warp pack` (bun install of hono included)".into(),
+        value: format!("{:.2} s", first.as_secs_f64()),
+    });
+    figures.push(Figure {
+        what: "bun-http: cold `warp pack` (dependencies installed, no cache)".into(),
+        value: format!("{:.2} s", cold.as_secs_f64()),
+    });
+    figures.push(Figure {
+        what: "bun-http: no-op repack, median of 10 (goal < 1 s)".into(),
+        value: format!("{} ms", noop.as_millis()),
+    });
+    figures.push(Figure {
+        what: "bun-http: repack after a one-line change, median of 3".into(),
+        value: format!("{:.2} s", one_line.as_secs_f64()),
+    });
+    figures.push(Figure { what: "bun-http: component".into(), value: format!("{raw} B (gzip {gzip} B)") });
+    figures.extend(serving(sh, warp, &dir)?);
+    Ok(figures)
+}
+
+/// Kills the child when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serving(sh: &Shell, warp: &Path, dir: &Path) -> Result<Vec<Figure>> {
+    if !have_wrk(sh) {
+        return Ok(vec![Figure {
+            what: "bun-http: `warp run` vs `bun run`".into(),
+            value: "not measured: needs `wrk`".into(),
+        }]);
+    }
+    let bun = warp::lang::bun::program()?;
+    let mut results = Vec::new();
+    {
+        let port = free_port()?;
+        let _native = Running(
+            Command::new(&bun)
+                .args(["run", "src/index.ts"])
+                .current_dir(dir)
+                .env("PORT", port.to_string())
+                .stdout(Stdio::null())
+                .spawn()?,
+        );
+        wait_for_200_within(port, Duration::from_secs(30))?;
+        results.push(("bun run (native)", wrk(sh, &format!("http://127.0.0.1:{port}/hello/ada"))?));
+    }
+    {
+        let cache = std::env::temp_dir().join("warp-xtask-bench-bun-cache");
+        let _ = std::fs::remove_dir_all(&cache);
+        let port = free_port()?;
+        let manifest = dir.join("target/warp/bun-http.warp.json");
+        let _warp = Running(warp_run(warp, &manifest, &format!("127.0.0.1:{port}"), &cache).spawn()?);
+        wait_for_200_within(port, Duration::from_secs(120))?;
+        results.push(("warp run", wrk(sh, &format!("http://127.0.0.1:{port}/hello/ada"))?));
+    }
+    let mut figures = Vec::new();
+    for (server, Wrk { rate, p50, errors }) in &results {
+        figures.push(Figure {
+            what: format!("bun-http under `{server}`, wrk -t2 -c32 -d10s"),
+            value: format!("{rate:.0} req/s, p50 {p50} ({errors})"),
+        });
+    }
+    figures.push(Figure {
+        what: "bun-http: `warp run` / `bun run` throughput (information, no goal)".into(),
+        value: format!("{:.2}×", results[1].1.rate / results[0].1.rate),
+    });
+    Ok(figures)
+}

@@ -130,6 +130,8 @@ fn bun_apis_work_in_the_component() {
     let expected: serde_json::Value = serde_json::from_slice(&native.stdout).unwrap();
     assert_eq!(utils, expected);
 
+    assert_eq!(get("/password"), (200, r#"{"prefix":"$2b$04$","right":true,"wrong":false}"#.into()));
+
     // `export default { routes, fetch, error }`, as Bun serves it.
     assert_eq!(get("/users/7"), (200, r#"{"id":"7"}"#.into()));
     assert_eq!(get("/health"), (200, "ok\n".into()));
@@ -203,6 +205,16 @@ fn what_cannot_work_is_refused_at_pack_time() {
         .stderr_has("`node:fs` is a Node.js built-in module")
         .stderr_has("src/index.ts:3:7: `Bun.write` to `/tmp/out.txt` cannot work in a component")
         .stderr_has("src/index.ts:6:3: `websocket` in `Bun.serve` cannot work in a component");
+
+    // Argon2 at Bun's default cost would take minutes without a JIT.
+    let (_temp, dir) = project(&[(
+        "src/index.ts",
+        "export default {\n  async fetch() {\n    return new Response(await Bun.password.hash('pw'));\n  },\n};\n",
+    )]);
+    run(warp(&dir).arg("pack"))
+        .expect_code(1)
+        .stderr_has("src/index.ts:3:31: `Bun.password.hash` with argon2 at 65536 KiB × 2 passes cannot work")
+        .stderr_has("{ algorithm: \"bcrypt\", cost: 8 }");
 
     let (_temp, dir) = project(&[("src/index.ts", "export const answer = 42;\n")]);
     run(warp(&dir).arg("pack"))

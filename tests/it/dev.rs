@@ -21,6 +21,7 @@ tests! {
     warp_toml_settings_apply_without_a_build_and_guests_get_hangup: [WasmTarget],
     go_edits_swap_in: [Go],
     ts_edits_swap_in: [Js],
+    bun_edits_and_embedded_files_swap_in: [Bun],
     c_commands_rerun_on_save: [Clang, LibcMirror],
     terminal_output_has_rebuild_request_and_guest_lines: [WasmTarget],
 }
@@ -439,6 +440,23 @@ fn ts_edits_swap_in() {
     // Nothing the build writes (node_modules from npm ci, target/warp/js) triggers another.
     let quiet = dev.during(Duration::from_secs(3));
     assert!(!names(&quiet).contains(&"building".to_string()), "{quiet:#?}");
+    assert_eq!(dev.stop(), 0);
+}
+
+/// A Bun app under `warp dev`: an edit of a file it embeds (`Bun.file`)
+/// is a source like its code.
+fn bun_edits_and_embedded_files_swap_in() {
+    let (_temp, dir) = fixture("bun-apis");
+    let cache = warp::fs::cache_root().unwrap();
+    let mut dev = Dev::serving_in(&dir, &cache);
+    assert_eq!(dev.get("/asset"), (200, "hello from an embedded file\n".into()));
+    edit(&dir.join("public/hello.txt"), "hello", "edited");
+    let built = dev.wait("built", BUILD);
+    assert_eq!(built["version"], 2);
+    assert_eq!(dev.get("/asset"), (200, "edited from an embedded file\n".into()));
+    edit(&dir.join("src/server.ts"), "not found", "nothing here");
+    assert_eq!(dev.wait("built", BUILD)["version"], 3);
+    assert_eq!(dev.get("/elsewhere"), (404, "nothing here\n".into()));
     assert_eq!(dev.stop(), 0);
 }
 

@@ -271,6 +271,33 @@ function scan(file, source) {
     }
   }
 
+  /// `Bun.password.hash(…)` with argon2 at a cost known here to be far too
+  /// slow for an engine without a JIT (bun/utils.js refuses it at run time too).
+  function checkPasswordCost(call) {
+    const options = call.arguments[1];
+    const known = (node) => (node?.type === 'Literal' ? node.value : undefined);
+    const property = (key) => options?.properties?.find((p) => (p.key?.name ?? p.key?.value) === key)?.value;
+    let algorithm = 'argon2id';
+    let memory = 65536;
+    let passes = 2;
+    if (options?.type === 'Literal') algorithm = options.value;
+    else if (options?.type === 'ObjectExpression') {
+      const values = [property('algorithm'), property('memoryCost'), property('timeCost')];
+      if (values.some((value) => value && known(value) === undefined)) return; // computed: checked at run time
+      algorithm = known(values[0]) ?? algorithm;
+      memory = known(values[1]) ?? memory;
+      passes = known(values[2]) ?? passes;
+    } else if (options) return;
+    if (typeof algorithm !== 'string' || !algorithm.startsWith('argon2') || memory * passes <= 8 * 1024) return;
+    report(
+      file,
+      source,
+      call.start,
+      `\`Bun.password.hash\` with argon2 at ${memory} KiB × ${passes} passes cannot work in a component: about ${Math.max(1, Math.round(((memory / 1024) * passes * 1.7) / 60))} minute(s) per hash on an engine without a JIT (measured: ~1.7 s per MiB per pass)`,
+      'hash passwords in a native service, or pass { algorithm: "bcrypt", cost: 8 } (~1.5 s per hash in a component)',
+    );
+  }
+
   /// `Bun.NAME` (or `Bun["NAME"]`) → NAME.
   function bunMember(node) {
     if (node?.type !== 'MemberExpression' || node.object.type !== 'Identifier' || node.object.name !== 'Bun') return null;
@@ -314,6 +341,10 @@ function scan(file, source) {
         }
         const name = bunMember(callee) ?? (callee.type === 'Identifier' ? fromBun.get(callee.name) : null);
         if (name) onBunCall(name, node);
+        if (callee.type === 'MemberExpression' && ['hash', 'hashSync'].includes(callee.property.name)) {
+          const owner = bunMember(callee.object) ?? (callee.object.type === 'Identifier' ? fromBun.get(callee.object.name) : null);
+          if (owner === 'password') checkPasswordCost(node);
+        }
         break;
       }
       case 'MemberExpression': {

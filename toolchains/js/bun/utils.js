@@ -1209,9 +1209,24 @@ function hashRequest(password, options, stringifyOthers) {
   return { password: bytes, parameters };
 }
 
+// Argon2 in a component runs on an engine without a JIT: measured, ~1.7 s per MiB of memory
+// cost per pass (bcrypt: 5.8 s at cost 10), so Bun's default (64 MiB, 2 passes) would take
+// about 4 minutes. Above this much work (~14 s) it is refused at once instead.
+const ARGON2_WORK_LIMIT_KIB = 8 * 1024;
+
+function checkArgon2Work(memoryCost, timeCost, what) {
+  if (memoryCost * timeCost <= ARGON2_WORK_LIMIT_KIB) return;
+  const minutes = Math.round((memoryCost / 1024) * timeCost * 1.7 / 60);
+  throw notAvailable(
+    `${what} with argon2 at ${memoryCost} KiB × ${timeCost} passes`,
+    `it would take about ${minutes || '<1'} minute(s) without a JIT; hash passwords in a native service, or use { algorithm: "bcrypt", cost: 8 } (~1.5 s)`,
+  );
+}
+
 function hashPassword({ password, parameters }) {
   if (parameters.algorithm === 'bcrypt') return bcryptHash(password, parameters.cost);
   const { algorithm, timeCost, memoryCost } = parameters;
+  checkArgon2Work(memoryCost, timeCost, 'Bun.password.hash');
   const salt = randomBytes(32);
   const digest = ARGON2[algorithm](password, salt, { t: timeCost, m: memoryCost, p: 1, dkLen: 32 });
   const encoded = (bytes) => base64Encode(bytes, BASE64_ALPHABET);
@@ -1275,6 +1290,7 @@ function argon2Verify(password, text) {
   }
   // Bun still hashes with m < 8p (standard Argon2 forbids it); noble cannot follow it there.
   if (m < 8 * p) throw notAvailable('Bun.password.verify of an argon2 hash with m < 8*p');
+  checkArgon2Work(m, t, 'Bun.password.verify');
   const actual = ARGON2[variant](password, salt, { t, m, p, dkLen: expected.length });
   return constantTimeEqual(actual, expected);
 }

@@ -229,6 +229,9 @@ struct TsUnit {
 struct Bundled {
     inputs: Vec<PathBuf>,
     handler: bool,
+    /// Whether the bundle calls `Bun.serve` (a Bun app packed as TypeScript).
+    #[serde(default)]
+    bun: bool,
 }
 
 impl Resolved for TsUnit {
@@ -290,6 +293,10 @@ impl Resolved for TsUnit {
         };
         if !bundled.handler {
             let (what, help) = match self.flavor {
+                Flavor::Ts if bundled.bun => (
+                    "exports no request handler",
+                    "it calls `Bun.serve`: it is a Bun app, so pack it with `--lang bun` (or add a bunfig.toml, which warp detects)",
+                ),
                 Flavor::Ts => (
                     "exports no request handler",
                     "export one: `export default { fetch(request) { … } }` (hono: `export default app`), or call `addEventListener('fetch', …)`",

@@ -64,6 +64,14 @@ fn an_unchanged_bun_serve_app_packs_and_serves() {
         std::fs::read_to_string(crate::support::repo().join("tests/fixtures/bun-serve/src/index.ts")).unwrap();
     assert_eq!(source, original, "the app is not edited");
 
+    // An unchanged repack takes the cached component: the same bytes, no ComponentizeJS.
+    let component = packed.manifest.with_file_name("bun-serve.wasm");
+    let first = std::fs::read(&component).unwrap();
+    let repack = run(warp(&packed.dir).args(["pack", "--lang", "bun", "-v"]));
+    repack.expect_code(0);
+    assert!(!repack.stderr.contains("ComponentizeJS"), "{}", repack.stderr);
+    assert_eq!(std::fs::read(&component).unwrap(), first);
+
     let served = Served::start(&packed.manifest, &packed.cache);
     assert_eq!(request(served.addr, "GET", "/", ""), (200, "Guten Tag from Bun.serve\n".into()));
     assert_eq!(
@@ -215,6 +223,11 @@ fn what_cannot_work_is_refused_at_pack_time() {
         .expect_code(1)
         .stderr_has("src/index.ts:3:31: `Bun.password.hash` with argon2 at 65536 KiB × 2 passes cannot work")
         .stderr_has("{ algorithm: \"bcrypt\", cost: 8 }");
+
+    // A Bun app without a Bun marker is TypeScript to warp, which says so.
+    let (_temp, dir) = project(&[("src/index.ts", "Bun.serve({ fetch: () => new Response('x') });\n")]);
+    std::fs::remove_file(dir.join("bunfig.toml")).unwrap();
+    run(warp(&dir).arg("pack")).expect_code(1).stderr_has("pack it with `--lang bun`");
 
     let (_temp, dir) = project(&[("src/index.ts", "export const answer = 42;\n")]);
     run(warp(&dir).arg("pack"))

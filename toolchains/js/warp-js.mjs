@@ -133,7 +133,9 @@ async function bundle() {
   const inputs = Object.keys(app.metafile.inputs)
     .filter((input) => !input.includes(':'))
     .map((input) => (isAbsolute(input) ? input : resolve(request.root, input)));
-  return { inputs, handler, bytes: Buffer.byteLength(source) };
+  // A Bun app packed as TypeScript: warp says to pack it with --lang bun.
+  const bun = /\bBun\.serve\s*\(/.test(code);
+  return { inputs, handler, bun, bytes: Buffer.byteLength(source) };
 }
 
 async function componentize() {

@@ -35,14 +35,43 @@ const env = new Proxy(
   },
 );
 
+// The parts of Node's `process` that libraries touch on any runtime. A
+// component gets no process events (exit, signals): listeners are kept by
+// no one, as a process that never exits would keep them.
+const hrtime = (previous) => {
+  const nanos = BigInt(Math.round(performance.now() * 1e6));
+  const time = [Number(nanos / 1_000_000_000n), Number(nanos % 1_000_000_000n)];
+  if (!previous) return time;
+  const delta = (time[0] - previous[0]) * 1e9 + (time[1] - previous[1]);
+  return [Math.floor(delta / 1e9), delta % 1e9];
+};
+hrtime.bigint = () => BigInt(Math.round(performance.now() * 1e6));
+const ignored = function () {
+  return this;
+};
+
 globalThis.process ??= {
   env,
   argv: ['warp'],
   platform: 'wasi',
   version: '',
   versions: {},
+  pid: 1,
   cwd: () => '/',
   nextTick: (callback, ...args) => queueMicrotask(() => callback(...args)),
+  hrtime,
+  uptime: () => performance.now() / 1000,
+  on: ignored,
+  once: ignored,
+  off: ignored,
+  addListener: ignored,
+  removeListener: ignored,
+  removeAllListeners: ignored,
+  emit: () => false,
+  listenerCount: () => 0,
+  exit(code) {
+    throw new Error(`process.exit(${code ?? ''}) called: a component cannot exit; return a response instead`);
+  },
 };
 
 const listen = globalThis.addEventListener.bind(globalThis);

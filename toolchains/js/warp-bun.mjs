@@ -604,7 +604,9 @@ async function bundle() {
   const { table, hosts } = embedded();
 
   const entryExports = result.metafile.outputs[Object.keys(result.metafile.outputs)[0]]?.exports ?? [];
-  const handler = serves || entryExports.includes('default');
+  // A handler: the project calls Bun.serve or exports a default, or a
+  // framework in the bundle calls Bun.serve for it (Elysia's `.listen()`).
+  const handler = serves || entryExports.includes('default') || /\bBun\.serve\s*\(/.test(code);
 
   const imports = request.interfaces.map((name, i) => `import * as __warp_i${i} from ${JSON.stringify(name)};`).join('\n');
   const interfaces = request.interfaces.map((name, i) => `  ${JSON.stringify(name)}: __warp_i${i},`).join('\n');

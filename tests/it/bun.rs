@@ -138,6 +138,8 @@ fn bun_apis_work_in_the_component() {
     let expected: serde_json::Value = serde_json::from_slice(&native.stdout).unwrap();
     assert_eq!(utils, expected);
 
+    // StarlingMonkey has no Response.clone; warp's prelude gives one (Elysia needs it).
+    assert_eq!(get("/clone"), (202, "twicetwice".into()));
     assert_eq!(get("/password"), (200, r#"{"prefix":"$2b$04$","right":true,"wrong":false}"#.into()));
 
     // `export default { routes, fetch, error }`, as Bun serves it.
@@ -243,16 +245,7 @@ fn the_http_template_packs_and_serves_and_runs_under_bun() {
     let manifest = crate::support::pack(&dir);
     assert!(dir.join("node_modules/hono").is_dir(), "pack installed the dependencies");
     let served = Served::start(&manifest, &temp.path().join("cache"));
-    let (status, body) = request(served.addr, "GET", "/", "");
-    assert_eq!((status, body.as_str()), (200, "Hello from shop\n"));
-    let (status, body) = request(served.addr, "GET", "/hello/ada", "");
-    assert_eq!((status, body.as_str()), (200, r#"{"message":"Hello, ada!"}"#));
-    let (status, body) = request(served.addr, "POST", "/echo", r#"{"n":1}"#);
-    assert_eq!((status, body.as_str()), (200, r#"{"received":{"n":1}}"#));
-    let (status, body) = request(served.addr, "GET", "/nope", "");
-    assert_eq!((status, body.as_str()), (404, r#"{"error":"no route for GET /nope"}"#));
-    let (status, body) = request(served.addr, "GET", "/db", "");
-    assert_eq!(status, 503, "no database at the template's address: a JSON error: {body}");
+    crate::ts::the_http_template_answers(served.addr, "shop");
     drop(served);
 
     // The same project under `bun run`, unedited.
@@ -296,20 +289,5 @@ fn the_sdk_reaches_postgres_under_bun_and_in_the_component() {
     drop(served);
 
     // The same app under the real bun: real DNS, files and TCP.
-    std::fs::write(project.join("native.txt"), "a real file\n").unwrap();
-    let sdk_link = project.join("node_modules/@warpgrid/sdk");
-    std::fs::create_dir_all(sdk_link.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(crate::support::repo().join("sdk/js"), &sdk_link).unwrap();
-    let native = Command::new(bun())
-        .current_dir(&project)
-        .env("DATABASE_URL", format!("postgres://warp@127.0.0.1:{}/postgres", server.port))
-        .args(["native.mjs", "/dns?host=localhost", "/file?path=native.txt", "/db", "/db-error"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&native.stdout);
-    assert!(native.status.success(), "{stdout}{}", String::from_utf8_lossy(&native.stderr));
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert!(lines[0].starts_with("200 ") && lines[0].contains("127.0.0.1"), "{stdout}");
-    assert_eq!(lines[1], "200 a real file", "{stdout}");
-    assert_eq!(&lines[2..], ["200 42 warp 2,4,6", "200 error 42P01"], "{stdout}");
+    crate::ts::the_sdk_answers_natively(&bun(), &project, server.port);
 }

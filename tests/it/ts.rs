@@ -151,16 +151,22 @@ fn the_http_template_packs_and_serves() {
     let manifest = crate::support::pack(&dir);
     assert!(dir.join("node_modules/hono").is_dir(), "pack installed the dependencies");
     let served = Served::start(&manifest, &temp.path().join("cache"));
-    let (status, body) = request(served.addr, "GET", "/", "");
-    assert_eq!((status, body.as_str()), (200, "Hello from shop\n"));
-    let (status, body) = request(served.addr, "GET", "/hello/ada", "");
+    the_http_template_answers(served.addr, "shop");
+}
+
+/// The answers of the JS `http` templates (ts-http, bun-http: the same
+/// routes) for a project named `name`, greeting with the template's default.
+pub(crate) fn the_http_template_answers(addr: std::net::SocketAddr, name: &str) {
+    let (status, body) = request(addr, "GET", "/", "");
+    assert_eq!((status, body), (200, format!("Hello from {name}\n")));
+    let (status, body) = request(addr, "GET", "/hello/ada", "");
     assert_eq!((status, body.as_str()), (200, r#"{"message":"Hello, ada!"}"#));
-    let (status, body) = request(served.addr, "POST", "/echo", r#"{"n":1}"#);
+    let (status, body) = request(addr, "POST", "/echo", r#"{"n":1}"#);
     assert_eq!((status, body.as_str()), (200, r#"{"received":{"n":1}}"#));
-    let (status, body) = request(served.addr, "GET", "/nope", "");
+    let (status, body) = request(addr, "GET", "/nope", "");
     assert_eq!((status, body.as_str()), (404, r#"{"error":"no route for GET /nope"}"#));
     // No database at the template's address: a JSON error, not a crash.
-    let (status, body) = request(served.addr, "GET", "/db", "");
+    let (status, body) = request(addr, "GET", "/db", "");
     assert_eq!(status, 503, "{body}");
     assert!(body.starts_with(r#"{"error":"#), "{body}");
 }
@@ -261,13 +267,19 @@ fn the_sdk_reaches_dns_virtual_files_and_postgres_inside_and_under_node() {
     assert_eq!(get("/db-error"), (200, "error 42P01\n".into()));
 
     // The same file under plain node: real DNS, files and TCP.
+    the_sdk_answers_natively(Path::new("node"), &project, server.port);
+}
+
+/// `native.mjs` of the ts-sdk fixture under `program` (node, bun): the app
+/// with the SDK's native mode against the PostgreSQL on `port`.
+pub(crate) fn the_sdk_answers_natively(program: &Path, project: &Path, port: u16) {
     std::fs::write(project.join("native.txt"), "a real file\n").unwrap();
     let sdk_link = project.join("node_modules/@warpgrid/sdk");
     std::fs::create_dir_all(sdk_link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(crate::support::repo().join("sdk/js"), &sdk_link).unwrap();
-    let native = std::process::Command::new("node")
-        .current_dir(&project)
-        .env("DATABASE_URL", format!("postgres://warp@127.0.0.1:{}/postgres", server.port))
+    let native = std::process::Command::new(program)
+        .current_dir(project)
+        .env("DATABASE_URL", format!("postgres://warp@127.0.0.1:{port}/postgres"))
         .args(["native.mjs", "/dns?host=localhost", "/file?path=native.txt", "/db", "/db-error"])
         .output()
         .unwrap();

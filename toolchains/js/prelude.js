@@ -74,6 +74,49 @@ globalThis.process ??= {
   },
 };
 
+// StarlingMonkey's Response has no `clone()` (frameworks clone their
+// canned 404s: Elysia) and no `bytes()`. A Response made here remembers a
+// body it can make again (anything but a stream), which `clone()` uses;
+// `instanceof Response` stays true of the engine's own (from `fetch`).
+// (In a block: a top-level `class Response` would shadow the global for the
+// app, which shares this module's scope.)
+{
+  const EngineResponse = globalThis.Response;
+  const bodies = new WeakMap();
+  class Response extends EngineResponse {
+    constructor(body = null, init = undefined) {
+      super(body, init);
+      if (!(body instanceof ReadableStream)) bodies.set(this, body);
+    }
+    static json(data, init = undefined) {
+      const headers = new Headers(init?.headers);
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+      return new Response(JSON.stringify(data), { ...init, headers });
+    }
+    static [Symbol.hasInstance](value) {
+      return value instanceof EngineResponse;
+    }
+  }
+  if (typeof EngineResponse.prototype.clone !== 'function') {
+    Response.prototype.clone = function clone() {
+      if (this.bodyUsed) throw new TypeError('Response.clone: the body has already been read');
+      if (!bodies.has(this) && this.body !== null) {
+        throw new TypeError('Response.clone: a streamed body cannot be cloned in a warp component; make the Response again');
+      }
+      const { status, statusText, headers } = this;
+      return new Response(bodies.get(this) ?? null, { status, statusText, headers: new Headers(headers) });
+    };
+  }
+  globalThis.Response = Response;
+  for (const type of [EngineResponse, Request, Blob]) {
+    if (typeof type.prototype.bytes !== 'function') {
+      type.prototype.bytes = async function bytes() {
+        return new Uint8Array(await this.arrayBuffer());
+      };
+    }
+  }
+}
+
 const listen = globalThis.addEventListener.bind(globalThis);
 
 // The app, evaluated once per instance: its exports and the `fetch`

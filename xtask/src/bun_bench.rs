@@ -5,14 +5,14 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
-use xshell::{Shell, cmd};
+use anyhow::Result;
+use xshell::Shell;
 
 use crate::Figure;
 use crate::serve::{Wrk, free_port, have_wrk, wait_for_200_within, warp_run, wrk};
-use crate::ts_bench::median_of;
+use crate::ts_bench::pack_figures;
 
 /// What the Bun section says about its figures.
 pub const ABOUT: &str = "Produced by `cargo xtask bench` (or `cargo xtask bench bun` for this section alone). \
@@ -26,55 +26,8 @@ pub fn figures(sh: &Shell, warp: &Path, work: &Path) -> Result<Vec<Figure>> {
     let mut figures = Vec::new();
     let dir = work.join("bun-http");
     warp::templates::instantiate(&warp::lang::bun::TEMPLATES[0], "bun-http", &dir)?;
-    sh.change_dir(&dir);
-
-    // The first pack also runs `bun install` (hono from the registry).
-    let started = Instant::now();
-    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
-    let first = started.elapsed();
-    std::fs::remove_dir_all(dir.join("target"))?;
-    let started = Instant::now();
-    let json = cmd!(sh, "{warp} pack --json --quiet").read()?;
-    let cold = started.elapsed();
-    let json: serde_json::Value = serde_json::from_str(&json)?;
-    let raw = json["raw_bytes"].as_u64().context("raw_bytes")?;
-    let gzip = json["gzip_bytes"].as_u64().context("gzip_bytes")?;
-    let noop = median_of(10, || {
-        let started = Instant::now();
-        cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
-        Ok(started.elapsed())
-    })?;
-    let source = dir.join("src/index.ts");
-    let original = std::fs::read_to_string(&source)?;
-    let mut edits = 0;
-    let one_line = median_of(3, || {
-        edits += 1;
-        std::fs::write(&source, original.replace("from bun-http", &format!("from bun-http (edit {edits})")))?;
-        let started = Instant::now();
-        cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
-        Ok(started.elapsed())
-    })?;
-    std::fs::write(&source, &original)?;
-    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
-    sh.change_dir(crate::root());
-
-    figures.push(Figure {
-        what: "bun-http: first `warp pack` (bun install of hono included)".into(),
-        value: format!("{:.2} s", first.as_secs_f64()),
-    });
-    figures.push(Figure {
-        what: "bun-http: cold `warp pack` (dependencies installed, no cache)".into(),
-        value: format!("{:.2} s", cold.as_secs_f64()),
-    });
-    figures.push(Figure {
-        what: "bun-http: no-op repack, median of 10 (goal < 1 s)".into(),
-        value: format!("{} ms", noop.as_millis()),
-    });
-    figures.push(Figure {
-        what: "bun-http: repack after a one-line change, median of 3".into(),
-        value: format!("{:.2} s", one_line.as_secs_f64()),
-    });
-    figures.push(Figure { what: "bun-http: component".into(), value: format!("{raw} B (gzip {gzip} B)") });
+    let (packing, _, _) = pack_figures(sh, warp, &dir, "bun-http", "bun install")?;
+    figures.extend(packing);
     figures.extend(serving(sh, warp, &dir)?);
     Ok(figures)
 }

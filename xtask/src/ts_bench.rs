@@ -27,38 +27,8 @@ pub fn figures(sh: &Shell, warp: &Path, work: &Path, wasmtime: Option<&str>) -> 
     let mut figures = Vec::new();
     let dir = work.join("ts-http");
     warp::templates::instantiate(&warp::lang::ts::TEMPLATES[0], "ts-http", &dir)?;
-    sh.change_dir(&dir);
-
-    // The first pack also runs `npm install` (hono from the registry).
-    let started = Instant::now();
-    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
-    let first = started.elapsed();
-    // Cold: dependencies installed, nothing of warp's in target/.
-    std::fs::remove_dir_all(dir.join("target"))?;
-    let started = Instant::now();
-    let json = cmd!(sh, "{warp} pack --json --quiet").read()?;
-    let cold = started.elapsed();
-    let json: serde_json::Value = serde_json::from_str(&json)?;
-    let raw = json["raw_bytes"].as_u64().context("raw_bytes")?;
-    let gzip = json["gzip_bytes"].as_u64().context("gzip_bytes")?;
-    let noop = median_of(10, || {
-        let started = Instant::now();
-        cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
-        Ok(started.elapsed())
-    })?;
-    // A one-line change: a string in a route (a comment would not change the bundle).
-    let source = dir.join("src/index.ts");
-    let original = std::fs::read_to_string(&source)?;
-    let mut edits = 0;
-    let one_line = median_of(3, || {
-        edits += 1;
-        std::fs::write(&source, original.replace("from ts-http", &format!("from ts-http (edit {edits})")))?;
-        let started = Instant::now();
-        cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
-        Ok(started.elapsed())
-    })?;
-    std::fs::write(&source, &original)?;
-    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+    let (packing, raw, gzip) = pack_figures(sh, warp, &dir, "ts-http", "npm install")?;
+    figures.extend(packing);
 
     // The engine's share: an app that does nothing.
     let empty = work.join("ts-empty");
@@ -71,23 +41,6 @@ pub fn figures(sh: &Shell, warp: &Path, work: &Path, wasmtime: Option<&str>) -> 
     let engine_gzip = json["gzip_bytes"].as_u64().context("gzip_bytes")?;
     sh.change_dir(crate::root());
 
-    figures.push(Figure {
-        what: "ts-http: first `warp pack` (npm install of hono included)".into(),
-        value: format!("{:.2} s", first.as_secs_f64()),
-    });
-    figures.push(Figure {
-        what: "ts-http: cold `warp pack` (dependencies installed, no cache)".into(),
-        value: format!("{:.2} s", cold.as_secs_f64()),
-    });
-    figures.push(Figure {
-        what: "ts-http: no-op repack, median of 10 (goal < 1 s)".into(),
-        value: format!("{} ms", noop.as_millis()),
-    });
-    figures.push(Figure {
-        what: "ts-http: repack after a one-line change, median of 3".into(),
-        value: format!("{:.2} s", one_line.as_secs_f64()),
-    });
-    figures.push(Figure { what: "ts-http: component".into(), value: format!("{raw} B (gzip {gzip} B)") });
     figures.push(Figure {
         what: "engine (an empty handler's component)".into(),
         value: format!("{engine_raw} B (gzip {engine_gzip} B)"),
@@ -104,6 +57,70 @@ pub fn figures(sh: &Shell, warp: &Path, work: &Path, wasmtime: Option<&str>) -> 
     sh.change_dir(crate::root());
     figures.extend(serving(sh, warp, &hono, wasmtime)?);
     Ok(figures)
+}
+
+/// `warp pack` of a JS template instantiated as `name` in `dir` (whose
+/// first pack runs `installer`): first, cold, no-op and one-line-change
+/// times, and the component; with its raw and gzip sizes. The one-line
+/// change edits the string `from NAME` (a comment would not change the
+/// bundle). Leaves the project packed, unedited.
+pub fn pack_figures(
+    sh: &Shell,
+    warp: &Path,
+    dir: &Path,
+    name: &str,
+    installer: &str,
+) -> Result<(Vec<Figure>, u64, u64)> {
+    sh.change_dir(dir);
+    let started = Instant::now();
+    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+    let first = started.elapsed();
+    // Cold: dependencies installed, nothing of warp's in target/.
+    std::fs::remove_dir_all(dir.join("target"))?;
+    let started = Instant::now();
+    let json = cmd!(sh, "{warp} pack --json --quiet").read()?;
+    let cold = started.elapsed();
+    let json: serde_json::Value = serde_json::from_str(&json)?;
+    let raw = json["raw_bytes"].as_u64().context("raw_bytes")?;
+    let gzip = json["gzip_bytes"].as_u64().context("gzip_bytes")?;
+    let noop = median_of(10, || {
+        let started = Instant::now();
+        cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+        Ok(started.elapsed())
+    })?;
+    let source = dir.join("src/index.ts");
+    let original = std::fs::read_to_string(&source)?;
+    let mut edits = 0;
+    let one_line = median_of(3, || {
+        edits += 1;
+        std::fs::write(&source, original.replace(&format!("from {name}"), &format!("from {name} (edit {edits})")))?;
+        let started = Instant::now();
+        cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+        Ok(started.elapsed())
+    })?;
+    std::fs::write(&source, &original)?;
+    cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
+    sh.change_dir(crate::root());
+    let figures = vec![
+        Figure {
+            what: format!("{name}: first `warp pack` ({installer} of hono included)"),
+            value: format!("{:.2} s", first.as_secs_f64()),
+        },
+        Figure {
+            what: format!("{name}: cold `warp pack` (dependencies installed, no cache)"),
+            value: format!("{:.2} s", cold.as_secs_f64()),
+        },
+        Figure {
+            what: format!("{name}: no-op repack, median of 10 (goal < 1 s)"),
+            value: format!("{} ms", noop.as_millis()),
+        },
+        Figure {
+            what: format!("{name}: repack after a one-line change, median of 3"),
+            value: format!("{:.2} s", one_line.as_secs_f64()),
+        },
+        Figure { what: format!("{name}: component"), value: format!("{raw} B (gzip {gzip} B)") },
+    ];
+    Ok((figures, raw, gzip))
 }
 
 /// Time to the first response after a restart, and throughput against
@@ -164,7 +181,7 @@ fn serving(sh: &Shell, warp: &Path, dir: &Path, wasmtime: Option<&str>) -> Resul
     Ok(figures)
 }
 
-pub fn median_of(n: usize, mut measure: impl FnMut() -> Result<Duration>) -> Result<Duration> {
+fn median_of(n: usize, mut measure: impl FnMut() -> Result<Duration>) -> Result<Duration> {
     let mut times = (0..n).map(|_| measure()).collect::<Result<Vec<_>>>()?;
     times.sort();
     Ok(times[times.len() / 2])

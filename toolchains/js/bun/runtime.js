@@ -252,7 +252,7 @@ async function write(destination, data) {
 
 // The body of `new Response(Bun.file(…))` is the file, typed by its name
 // (as in Bun, a missing file answers 404).
-const NativeResponse = globalThis.Response;
+const NativeResponse = globalThis.Response; // prelude.js's, over the engine's
 class Response extends NativeResponse {
   constructor(body, init) {
     if (!(body instanceof BunFile)) {

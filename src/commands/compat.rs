@@ -19,11 +19,13 @@ Examples:
 
 Reads `go.mod` (require lines, direct and `// indirect`) and `package.json`
 (`dependencies`; `devDependencies` are build and test tools, not bundled, and
-are listed as not looked up). `Cargo.lock` is recognized but not read yet.
-Verdicts come from compat-db, measured by `cargo xtask compat go` and `cargo
-xtask compat npm`: works, partial (runs, with a part that errors, e.g. a
-database driver that cannot reach a server), fails (does not pack, traps, or
-answers wrongly), unknown (not measured).
+are listed as not looked up). A Bun project's package.json (`bunfig.toml`,
+`bun.lock`, `lang = \"bun\"` in warp.toml, …: what `warp pack` detects) is
+looked up in the Bun records, any other in the npm ones. `Cargo.lock` is
+recognized but not read yet. Verdicts come from compat-db, measured by `cargo
+xtask compat go`, `npm` and `bun`: works, partial (runs, with a part that
+errors, e.g. a database driver that cannot reach a server), fails (does not
+pack, traps, or answers wrongly), unknown (not measured).
 
 Exit status:
   0  no dependency is recorded as failing (unknown ones do not count)

@@ -1,7 +1,8 @@
 //! compat-db: which packages work in a WebAssembly component, per
 //! ecosystem, as measured by `cargo xtask compat ECOSYSTEM` (which packs
 //! and runs a small program per package), and `warp compat analyze`,
-//! which reads a project's dependency files and looks each one up.
+//! which reads a project's dependency files and looks each one up (a Bun
+//! project's package.json in the Bun records, as `--lang bun` bundles it).
 //!
 //! The records are the files in `compat-db/` (one per ecosystem, format in
 //! `compat-db/README.md`), embedded in the binary by `build.rs`. The types
@@ -15,6 +16,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Diagnostic;
+use crate::lang::Language;
+use crate::project::{Lang, Project};
 
 pub mod gomod;
 pub mod packagejson;
@@ -205,7 +208,9 @@ pub struct Skipped {
 
 /// The files `analyze` recognizes, in the order it looks for them, and the
 /// reader of each. A file without a reader is recognized and reported as
-/// not read yet; adding an ecosystem is adding its reader here.
+/// not read yet; adding an ecosystem is adding its reader here. A
+/// package.json is looked up in the npm records, or the Bun ones when its
+/// project is a Bun project ([`records_for`]).
 pub const DEPENDENCY_FILES: &[DependencyFile] = &[
     DependencyFile { file: "go.mod", ecosystem: Ecosystem::Go, read: Some(go_mod) },
     DependencyFile { file: "package.json", ecosystem: Ecosystem::Npm, read: Some(packagejson::dependencies) },
@@ -316,7 +321,8 @@ pub fn analyze(path: &Path, db: impl Fn(Ecosystem) -> Result<Option<Db>>) -> Res
         };
         let text = std::fs::read_to_string(&file).with_context(|| format!("failed to read `{}`", file.display()))?;
         let declared = read(&text).with_context(|| format!("failed to read `{}`", file.display()))?;
-        let db = db(kind.ecosystem)?.unwrap_or_else(|| Db::new(kind.ecosystem));
+        let ecosystem = records_for(kind, &file);
+        let db = db(ecosystem)?.unwrap_or_else(|| Db::new(ecosystem));
         let dependencies = declared
             .dependencies
             .into_iter()
@@ -327,7 +333,7 @@ pub fn analyze(path: &Path, db: impl Fn(Ecosystem) -> Result<Option<Db>>) -> Res
             .collect();
         analysis.reports.push(FileReport {
             file,
-            ecosystem: kind.ecosystem,
+            ecosystem,
             known_packages: db.packages.len(),
             dependencies,
             skipped: declared.skipped,
@@ -340,10 +346,29 @@ pub fn analyze(path: &Path, db: impl Fn(Ecosystem) -> Result<Option<Db>>) -> Res
             names.join(" and "),
             if names.len() == 1 { "is" } else { "are" }
         ))
-        .help("compat-db has Go and npm records; crates come later")
+        .help("compat-db has Go, npm and Bun records; crates come later")
         .into());
     }
     Ok(analysis)
+}
+
+/// The records `file` (a dependency file of kind `kind`) is looked up in:
+/// a package.json of a Bun project in the Bun records, as `warp pack`
+/// bundles it with Bun's bundler and runtime, not esbuild.
+fn records_for(kind: &DependencyFile, file: &Path) -> Ecosystem {
+    let dir = file.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if kind.ecosystem == Ecosystem::Npm && is_bun_project(dir) { Ecosystem::Bun } else { kind.ecosystem }
+}
+
+/// Whether `warp pack` packs the project in `dir` with Bun: the `lang` of
+/// its warp.toml when it names one, else the Bun path's own detection
+/// (`bunfig.toml`, `bun.lock`, `bun.lockb`, or a package.json that says
+/// Bun). A warp.toml that does not parse is left to `warp pack` to report.
+pub fn is_bun_project(dir: &Path) -> bool {
+    match Project::open(dir).ok().and_then(|project| project.config.lang) {
+        Some(lang) => lang == Lang::Bun,
+        None => crate::lang::bun::Bun.detect(dir),
+    }
 }
 
 /// What `analyze` reads so far, for the messages about the files it does not.

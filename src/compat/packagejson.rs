@@ -1,6 +1,7 @@
 //! The `dependencies` of a `package.json`: each package with the range the
 //! project asks for and the line that declares it, in file order. These
-//! are what the app can import, so what `warp pack --lang ts` bundles.
+//! are what the app can import, so what `warp pack --lang ts` (or `--lang
+//! bun`, for a Bun project: looked up in the Bun records) bundles.
 //! `devDependencies` (TypeScript, test runners, linters, `@types/*`) are
 //! build and test tools, not bundled: they are listed as not looked up.
 //! `peerDependencies` and `optionalDependencies` are not read. Pure: no

@@ -40,18 +40,28 @@ fn a_newer_schema_is_refused_with_its_number() {
     assert_eq!(crate::error::exit_for(&error), crate::error::Exit::Environment);
 }
 
+/// The records built into this binary for `ecosystem`: at least 20, each
+/// with a one-line reason, and the committed file in canonical form.
+fn embedded_and_whole(ecosystem: Ecosystem) -> Db {
+    let path = ecosystem.db_path();
+    let db = Db::embedded(ecosystem).unwrap().unwrap_or_else(|| panic!("{path} is embedded"));
+    assert_eq!(db.ecosystem, ecosystem);
+    assert_eq!(db.refresh, format!("cargo xtask compat {}", ecosystem.name()));
+    assert!(db.packages.len() >= 20, "{} records in {path}", db.packages.len());
+    for record in &db.packages {
+        assert!(!record.reason.is_empty() && !record.reason.contains('\n'), "one-line reason: {record:?}");
+    }
+    let on_disk = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(&path)).unwrap();
+    assert_eq!(db.to_text(), on_disk, "the committed {path} is in canonical form");
+    db
+}
+
 #[test]
 fn the_embedded_go_records_parse_and_are_whole() {
-    let go = Db::embedded(Ecosystem::Go).unwrap().expect("compat-db/go.json is embedded");
-    assert_eq!(go.ecosystem, Ecosystem::Go);
-    assert!(go.packages.len() >= 20, "{} Go records", go.packages.len());
-    for record in &go.packages {
+    for record in &embedded_and_whole(Ecosystem::Go).packages {
         assert!(record.version.starts_with('v'), "{record:?}");
-        assert!(!record.reason.is_empty() && !record.reason.contains('\n'), "one-line reason: {record:?}");
         assert!(record.tested_with.toolchain.starts_with("go1."), "{record:?}");
     }
-    let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/compat-db/go.json")).unwrap();
-    assert_eq!(go.to_text(), on_disk, "the committed file is in canonical form");
 }
 
 #[test]
@@ -88,21 +98,15 @@ fn analyze_looks_each_requirement_up() {
 
 #[test]
 fn the_embedded_npm_records_parse_and_are_whole() {
-    let npm = Db::embedded(Ecosystem::Npm).unwrap().expect("compat-db/npm.json is embedded");
-    assert_eq!(npm.ecosystem, Ecosystem::Npm);
-    assert_eq!(npm.refresh, "cargo xtask compat npm");
-    assert!(npm.packages.len() >= 20, "{} npm records", npm.packages.len());
+    let npm = embedded_and_whole(Ecosystem::Npm);
     for record in &npm.packages {
         assert!(record.version.starts_with(|c: char| c.is_ascii_digit()), "a resolved version: {record:?}");
-        assert!(!record.reason.is_empty() && !record.reason.contains('\n'), "one-line reason: {record:?}");
         assert!(record.tested_with.toolchain.starts_with("node v"), "{record:?}");
     }
     for native in ["bcrypt", "better-sqlite3", "sharp"] {
         let record = npm.get(native).unwrap_or_else(|| panic!("{native} is measured"));
         assert!(record.reason.contains("instead: "), "a native addon's record names its replacement: {record:?}");
     }
-    let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/compat-db/npm.json")).unwrap();
-    assert_eq!(npm.to_text(), on_disk, "the committed file is in canonical form");
 }
 
 #[test]
@@ -164,4 +168,67 @@ fn an_unread_or_broken_dependency_file_is_an_environment_error() {
     std::fs::write(temp.path().join("package.json"), "{\"dependencies\": {\"hono\": 4}}").unwrap();
     let broken = analyze(temp.path(), |_| Ok(None)).unwrap_err();
     assert!(format!("{broken:#}").contains("package.json`: `dependencies.hono` is not a version range"), "{broken:#}");
+}
+
+#[test]
+fn the_embedded_bun_records_parse_and_are_whole() {
+    let bun = embedded_and_whole(Ecosystem::Bun);
+    for record in &bun.packages {
+        assert!(record.version.starts_with(|c: char| c.is_ascii_digit()), "a resolved version: {record:?}");
+        let toolchain = &record.tested_with.toolchain;
+        assert!(toolchain.starts_with("node v") && toolchain.contains(", bun "), "{record:?}");
+    }
+    let works = bun.packages.iter().filter(|r| r.verdict == Verdict::Works).count();
+    assert!(works >= 14, "the Bun path's bar is 14 of 20 packages working; the records say {works}");
+}
+
+#[test]
+fn a_bun_projects_package_json_is_looked_up_in_the_bun_records() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    std::fs::write(dir.join("package.json"), r#"{"dependencies": {"hono": "^4", "ioredis": "^5"}}"#).unwrap();
+    let mut npm = Db::new(Ecosystem::Npm);
+    npm.merge([record("hono", Verdict::Works), record("ioredis", Verdict::Works)]);
+    let mut bun = Db::new(Ecosystem::Bun);
+    bun.merge([record("hono", Verdict::Works), record("ioredis", Verdict::Fails)]);
+    let records = |ecosystem| {
+        Ok(Some(match ecosystem {
+            Ecosystem::Bun => bun.clone(),
+            _ => npm.clone(),
+        }))
+    };
+    let read = |path: &Path| {
+        let analysis = analyze(path, records).unwrap();
+        let report = &analysis.reports[0];
+        let verdicts: Vec<&str> = report.dependencies.iter().map(Finding::verdict_name).collect();
+        (report.ecosystem, verdicts.join(" "))
+    };
+    // Without a sign of Bun: the npm records.
+    assert_eq!(read(dir), (Ecosystem::Npm, "works works".into()));
+    // Each thing `warp pack` detects a Bun project by; the file itself named too.
+    std::fs::write(dir.join("bunfig.toml"), "[install]\nexact = true\n").unwrap();
+    assert_eq!(read(dir), (Ecosystem::Bun, "works fails".into()));
+    assert_eq!(read(&dir.join("package.json")), (Ecosystem::Bun, "works fails".into()));
+    std::fs::remove_file(dir.join("bunfig.toml")).unwrap();
+    std::fs::write(dir.join("bun.lock"), "{}").unwrap();
+    assert_eq!(read(dir).0, Ecosystem::Bun);
+    std::fs::remove_file(dir.join("bun.lock")).unwrap();
+    std::fs::write(
+        dir.join("package.json"),
+        r#"{"dependencies": {"hono": "^4"}, "devDependencies": {"@types/bun": "1"}}"#,
+    )
+    .unwrap();
+    assert_eq!(read(dir).0, Ecosystem::Bun);
+    // warp.toml's `lang` decides, as it does for `warp pack`.
+    std::fs::write(dir.join("warp.toml"), "lang = \"ts\"\n").unwrap();
+    assert_eq!(read(dir).0, Ecosystem::Npm);
+    std::fs::write(dir.join("package.json"), r#"{"dependencies": {"hono": "^4"}}"#).unwrap();
+    std::fs::write(dir.join("warp.toml"), "lang = \"bun\"\n").unwrap();
+    assert_eq!(read(dir).0, Ecosystem::Bun);
+    assert!(is_bun_project(dir));
+    // A go.mod beside it keeps its own records.
+    std::fs::write(dir.join("go.mod"), "module m\nrequire a.example/x v1.0.0\n").unwrap();
+    let analysis = analyze(dir, records).unwrap();
+    let ecosystems: Vec<Ecosystem> = analysis.reports.iter().map(|r| r.ecosystem).collect();
+    assert_eq!(ecosystems, [Ecosystem::Go, Ecosystem::Bun]);
 }

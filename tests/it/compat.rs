@@ -1,7 +1,8 @@
-//! compat-db end to end: `cargo xtask compat go` and `cargo xtask compat
-//! npm` measuring a package for real (go get / npm install, warp pack,
-//! warp run, HTTP), and `warp compat analyze` reading a project's go.mod
-//! and package.json against the records built into the binary.
+//! compat-db end to end: `cargo xtask compat go`, `npm` and `bun`
+//! measuring a package for real (go get / npm install / bun add, warp
+//! pack, warp run, HTTP), and `warp compat analyze` reading a project's
+//! go.mod and package.json (a Bun project's against the Bun records)
+//! against the records built into the binary.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,8 +12,10 @@ use crate::support::{repo, run, warp};
 tests! {
     xtask_compat_go_measures_a_module_for_real: [Go],
     xtask_compat_npm_measures_packages_for_real: [Js, Npm],
+    xtask_compat_bun_measures_packages_for_real: [Bun, Npm],
     analyze_reports_each_requirement_and_fails_on_a_failing_one: [Go],
     analyze_reads_package_json_dependencies_against_the_npm_records: [],
+    analyze_reads_a_bun_projects_package_json_against_the_bun_records: [],
     analyze_without_a_dependency_file_it_reads_is_an_environment_error: [],
 }
 
@@ -31,7 +34,7 @@ fn cargo_xtask(args: &[&str]) -> Command {
     cargo
 }
 
-/// The committed records of `ecosystem` (`go`, `npm`), as the binary under test embeds them.
+/// The committed records of `ecosystem` (`go`, `npm`, `bun`), as the binary under test embeds them.
 fn records(ecosystem: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(repo().join(format!("compat-db/{ecosystem}.json"))).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -69,37 +72,74 @@ fn xtask_compat_go_measures_a_module_for_real() {
     assert_eq!(uuid["tested_with"]["date"].as_str().unwrap().len(), "2026-12-01".len());
 }
 
-/// `uuid` (works: packed, served, answered) and `express` (fails at the
-/// bundle: a Node.js built-in), from the npm registry, into a file that
-/// already has another record.
-fn xtask_compat_npm_measures_packages_for_real() {
+/// `cargo xtask compat ECOSYSTEM --only uuid --only FAILING` with the warp
+/// under test, into a file that already has a record of another package
+/// (whose `tested_with.toolchain` is `toolchain`): the other record kept,
+/// uuid working (installed from the registry, packed, served, answered),
+/// and the records of uuid and FAILING.
+fn uuid_and_one_more_measured_for_real(
+    ecosystem: &str,
+    failing: &str,
+    toolchain: &str,
+) -> (serde_json::Value, serde_json::Value) {
     let temp = tempfile::tempdir().unwrap();
-    let out = temp.path().join("npm.json");
-    let kept = r#"{"schema":1,"ecosystem":"npm","refresh":"cargo xtask compat npm","packages":[{"name":"aaa-kept","version":"1.0.0","verdict":"fails","reason":"kept as it was","exercised":"nothing","tested_with":{"warp":"warp 0.0.0","toolchain":"node v20.0.0","date":"2026-01-01"}}]}"#;
-    std::fs::write(&out, kept).unwrap();
-    let output = cargo_xtask(&["compat", "npm", "--only", "uuid", "--only", "express", "--out"])
+    let out = temp.path().join(format!("{ecosystem}.json"));
+    let tested_with = serde_json::json!({ "warp": "warp 0.0.0", "toolchain": toolchain, "date": "2026-01-01" });
+    let kept = serde_json::json!({
+        "schema": 1,
+        "ecosystem": ecosystem,
+        "refresh": format!("cargo xtask compat {ecosystem}"),
+        "packages": [{ "name": "aaa-kept", "version": "1.0.0", "verdict": "fails", "reason": "kept as it was",
+                       "exercised": "nothing", "tested_with": tested_with }],
+    });
+    std::fs::write(&out, kept.to_string()).unwrap();
+    let output = cargo_xtask(&["compat", ecosystem, "--only", "uuid", "--only", failing, "--out"])
         .arg(&out)
         .args(["--warp", env!("CARGO_BIN_EXE_warp")])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "cargo xtask compat npm failed:\n{stderr}");
+    assert!(output.status.success(), "cargo xtask compat {ecosystem} failed:\n{stderr}");
 
     let db: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(db["ecosystem"], "npm");
+    assert_eq!(db["ecosystem"], ecosystem);
+    assert_eq!(db["refresh"], format!("cargo xtask compat {ecosystem}"));
     let names: Vec<&str> = db["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["aaa-kept", "express", "uuid"], "sorted, and the other record kept");
+    assert_eq!(names, ["aaa-kept", failing, "uuid"], "sorted, and the other record kept");
     let uuid = &db["packages"][2];
     assert_eq!(uuid["verdict"], "works", "{uuid:#}\n{stderr}");
     assert!(uuid["reason"].as_str().unwrap().contains("GET /uuid"), "{uuid:#}");
     assert!(uuid["version"].as_str().unwrap().starts_with(|c: char| c.is_ascii_digit()), "resolved: {uuid:#}");
+    (uuid.clone(), db["packages"][1].clone())
+}
+
+/// `uuid` (works) and `express` (fails at the bundle: a Node.js built-in),
+/// from the npm registry.
+fn xtask_compat_npm_measures_packages_for_real() {
+    let (uuid, express) = uuid_and_one_more_measured_for_real("npm", "express", "node v20.0.0");
     let toolchain = uuid["tested_with"]["toolchain"].as_str().unwrap();
     assert!(toolchain.starts_with("node v") && toolchain.contains("componentize-js "), "{uuid:#}");
-    let express = &db["packages"][1];
     assert_eq!(express["verdict"], "fails", "{express:#}");
     let reason = express["reason"].as_str().unwrap();
     assert!(reason.starts_with("warp pack: `") && reason.contains("is a Node.js built-in module"), "{reason}");
     assert!(reason.contains("node_modules/") && reason.contains("instead: hono"), "where, and what to use: {reason}");
+}
+
+/// `uuid` (works: `bun add`, packed with `--lang bun`, served, answered)
+/// and `ioredis` (fails at Bun's bundler: Node.js built-ins), each probe
+/// checked under the real bun first.
+fn xtask_compat_bun_measures_packages_for_real() {
+    let (uuid, ioredis) =
+        uuid_and_one_more_measured_for_real("bun", "ioredis", "node v20.0.0, bun 1.0.0, componentize-js 0.0.0");
+    let toolchain = uuid["tested_with"]["toolchain"].as_str().unwrap();
+    let bun = Command::new(warp::lang::bun::program().unwrap()).arg("--version").output().unwrap();
+    let bun = format!(", bun {}, componentize-js ", String::from_utf8_lossy(&bun.stdout).trim());
+    assert!(toolchain.starts_with("node v") && toolchain.contains(&bun), "the pinned bun {bun}: {uuid:#}");
+    assert_eq!(ioredis["verdict"], "fails", "{ioredis:#}");
+    let reason = ioredis["reason"].as_str().unwrap();
+    assert!(reason.starts_with("warp pack: ") && reason.contains("Node.js module"), "Bun's refusal: {reason}");
+    assert!(reason.contains("(node_modules/ioredis/"), "where: {reason}");
+    assert!(reason.contains("the Node.js built-ins it imports: ") && reason.contains("instead: "), "{reason}");
 }
 
 /// A project whose go.mod requires chi, the recorded modules that are not
@@ -242,6 +282,66 @@ fn analyze_reads_package_json_dependencies_against_the_npm_records() {
     run(warp(temp.path()).args(["compat", "analyze"]))
         .expect_code(0)
         .stdout_has("1 works, 0 partial, 0 fails, 1 unknown");
+}
+
+/// A Bun project (bunfig.toml) whose package.json depends on hono, a
+/// package the Bun records say `fails` and one compat-db has never seen:
+/// looked up in the Bun records, and the same package.json without the
+/// bunfig.toml in the npm ones.
+fn analyze_reads_a_bun_projects_package_json_against_the_bun_records() {
+    let records = records("bun");
+    let records = records["packages"].as_array().unwrap();
+    let verdict_of = |name: &str| records.iter().find(|r| r["name"] == name).map(|r| r["verdict"].clone());
+    assert_eq!(verdict_of("hono"), Some("works".into()), "hono is the bun template's router");
+    let Some(failing) = records.iter().find(|r| r["verdict"] == "fails") else {
+        panic!("compat-db/bun.json has no `fails` record to analyze against")
+    };
+    let failing_name = failing["name"].as_str().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let package_json = format!(
+        "{{\n  \"name\": \"shop\",\n  \"private\": true,\n  \"dependencies\": {{\n    \"hono\": \"^4.6.0\",\n    \"{failing_name}\": \"*\",\n    \"@example/never-measured\": \"0.3.0\"\n  }},\n  \"devDependencies\": {{ \"@types/bun\": \"latest\" }}\n}}\n"
+    );
+    std::fs::write(temp.path().join("package.json"), &package_json).unwrap();
+    std::fs::write(temp.path().join("bunfig.toml"), "[install]\nexact = true\n").unwrap();
+
+    let human = run(warp(temp.path()).args(["compat", "analyze", "."]));
+    human
+        .expect_code(1)
+        .stderr_has(&format!("1 dependency is recorded as failing under WebAssembly: `{failing_name}`"));
+    human.stdout_has("./package.json (3 dependencies, compat-db holds").stdout_has(" for bun):");
+    let row = |name: &str| human.stdout.lines().find(|l| l.contains(name)).unwrap_or_default().to_string();
+    assert!(row("hono").contains(" works ") && row("hono").contains("^4.6.0"), "{}", human.stdout);
+    let failing_row = row(&format!("  {failing_name} "));
+    assert!(failing_row.contains(" fails "), "{}", human.stdout);
+    assert!(failing_row.contains(failing["reason"].as_str().unwrap()), "the Bun record's reason: {}", human.stdout);
+    assert!(row("@example/never-measured").contains(" unknown "), "{}", human.stdout);
+    human.stdout_has("not looked up: 1 devDependencies (build and test tools, not bundled): @types/bun");
+    human.stdout_has("1 works, 0 partial, 1 fails, 1 unknown");
+
+    let json = run(warp(temp.path()).args(["compat", "analyze", "--json", "package.json"]));
+    let value = json.expect_code(1).json();
+    let report = &value["reports"][0];
+    assert_eq!(report["ecosystem"], "bun");
+    assert_eq!(report["known_packages"], records.len());
+    let dependencies = report["dependencies"].as_array().unwrap().iter();
+    let found: Vec<String> = dependencies
+        .map(|d| format!("{} {}", d["name"], d["record"]["verdict"].as_str().unwrap_or("unknown")))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "\"hono\" works".to_string(),
+            format!("{:?} fails", failing_name),
+            "\"@example/never-measured\" unknown".into()
+        ]
+    );
+    assert_eq!(report["dependencies"][1]["record"], *failing, "the Bun record, whole");
+    assert_eq!(report["dependencies"][0]["record"]["version"], verdict_version(records, "hono"));
+
+    // `lang = "ts"` in warp.toml packs it with esbuild: the npm records.
+    std::fs::write(temp.path().join("warp.toml"), "lang = \"ts\"\n").unwrap();
+    let value = run(warp(temp.path()).args(["compat", "analyze", "--json"])).json();
+    assert_eq!(value["reports"][0]["ecosystem"], "npm", "{value:#}");
 }
 
 fn analyze_without_a_dependency_file_it_reads_is_an_environment_error() {

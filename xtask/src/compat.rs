@@ -19,9 +19,10 @@
 //! probe is an error of this task, not a `fails` of the module.
 //!
 //! `cargo xtask compat npm` does the same for npm packages (a fetch handler
-//! per package, `npm install PACKAGE@latest`, checked under node first):
-//! `compat_npm.rs`, a child module that shares the server, the requests
-//! and the checks here.
+//! per package, `npm install PACKAGE@latest`, checked under node first), and
+//! `cargo xtask compat bun` for packages as `--lang bun` packs them (`bun add
+//! PACKAGE@latest`, checked under the real bun first): `compat_npm.rs`, a
+//! child module that shares the server, the requests and the checks here.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -34,11 +35,12 @@ use anyhow::{Context, Result, bail};
 use warp::compat::{Db, Ecosystem, Record, TestedWith, Verdict};
 use xshell::{Shell, cmd};
 
-pub const USAGE: &str = "compat go|npm [--only NAME]... [--out FILE] [--warp BIN]
-          pack and run a small program per Go module (go get MODULE@latest)
-          or npm package (npm install PACKAGE@latest), with warp pack and
-          warp run, check the answers and write the records to
-          compat-db/go.json or compat-db/npm.json (--out: elsewhere;
+pub const USAGE: &str = "compat go|npm|bun [--only NAME]... [--out FILE] [--warp BIN]
+          pack and run a small program per Go module (go get MODULE@latest),
+          npm package (npm install PACKAGE@latest) or package of a Bun
+          service (bun add PACKAGE@latest, packed with --lang bun), with
+          warp pack and warp run, check the answers and write the records
+          to compat-db/go.json, npm.json or bun.json (--out: elsewhere;
           records already in the file for other packages are kept);
           --warp: a built warp to use instead of `cargo build --release
           --bin warp`";
@@ -51,8 +53,11 @@ pub fn run(sh: &Shell, root: &Path, args: &[String]) -> Result<()> {
     let ecosystem = match args.next().map(String::as_str) {
         Some("go") => Ecosystem::Go,
         Some("npm") => Ecosystem::Npm,
-        other => bail!("usage: cargo xtask {USAGE}\n(got {other:?}; `go` and `npm` are measured so far)"),
+        Some("bun") => Ecosystem::Bun,
+        other => bail!("usage: cargo xtask {USAGE}\n(got {other:?}; `go`, `npm` and `bun` are measured so far)"),
     };
+    // The JS ecosystems' probes and how they are packed (compat_npm.rs).
+    let js = npm::Flavor::of(ecosystem);
     let (mut only, mut out, mut warp) = (Vec::new(), root.join(ecosystem.db_path()), None);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("`{arg}` needs a value"));
@@ -63,9 +68,9 @@ pub fn run(sh: &Shell, root: &Path, args: &[String]) -> Result<()> {
             other => bail!("unknown argument `{other}`\nusage: cargo xtask {USAGE}"),
         }
     }
-    let known: Vec<&str> = match ecosystem {
-        Ecosystem::Npm => npm::CASES.iter().map(|c| c.package).collect(),
-        _ => GO_CASES.iter().map(|c| c.module).collect(),
+    let known: Vec<&str> = match js {
+        Some(flavor) => flavor.cases().iter().map(|c| c.package).collect(),
+        None => GO_CASES.iter().map(|c| c.module).collect(),
     };
     let names: Vec<&str> = if only.is_empty() {
         known.clone()
@@ -99,9 +104,9 @@ pub fn run(sh: &Shell, root: &Path, args: &[String]) -> Result<()> {
             root.join("target/release/warp")
         }
     };
-    let toolchain = match ecosystem {
-        Ecosystem::Npm => npm::toolchain(sh, &warp)?,
-        _ => cmd!(sh, "go env GOVERSION").read().context("failed to run `go env GOVERSION`")?,
+    let toolchain = match js {
+        Some(flavor) => npm::toolchain(sh, &warp, flavor)?,
+        None => cmd!(sh, "go env GOVERSION").read().context("failed to run `go env GOVERSION`")?,
     };
     let tested_with = tested_with(sh, root, &warp, &toolchain)?;
     // Outside the repository; the runner's compiled-code cache is shared by
@@ -119,12 +124,12 @@ pub fn run(sh: &Shell, root: &Path, args: &[String]) -> Result<()> {
             std::fs::remove_dir_all(&dir).with_context(|| format!("failed to remove `{}`", dir.display()))?;
         }
         let started = Instant::now();
-        let record = match ecosystem {
-            Ecosystem::Npm => {
-                let case = npm::CASES.iter().find(|c| c.package == *name).expect("a known name");
-                npm::measure(sh, case, &dir, &warp, &cache, &tested_with)?
+        let record = match js {
+            Some(flavor) => {
+                let case = flavor.cases().into_iter().find(|c| c.package == *name).expect("a known name");
+                npm::measure(sh, flavor, case, &dir, &warp, &cache, &tested_with)?
             }
-            _ => {
+            None => {
                 let case = GO_CASES.iter().find(|c| c.module == *name).expect("a known name");
                 measure(sh, case, &dir, &warp, &cache, &tested_with)?
             }
@@ -173,7 +178,8 @@ const MEASURED: [&str; 8] = ["src", "sdk", "wit", "build.rs", "Cargo.toml", "Car
 
 /// `warp 0.1.0 (abc1234)` (`+changes` when the tree has uncommitted
 /// edits to what is [`MEASURED`]), the language toolchain (`go1.26.8`;
-/// node, ComponentizeJS and esbuild for npm), and today's date.
+/// node, ComponentizeJS and esbuild for npm; node, bun and ComponentizeJS
+/// for Bun), and today's date.
 fn tested_with(sh: &Shell, root: &Path, warp: &Path, toolchain: &str) -> Result<TestedWith> {
     let version = cmd!(sh, "{warp} -V").read().context("failed to run `warp -V`")?;
     let _dir = sh.push_dir(root);
@@ -343,10 +349,18 @@ impl Server {
                 Ok(Ok(server))
             }
             None => {
+                // Its stdout closed, or it said nothing for 5 minutes: how it ended, when it did.
+                let deadline = Instant::now() + Duration::from_secs(2);
+                let mut exited = server.child.try_wait().ok().flatten();
+                while exited.is_none() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(50));
+                    exited = server.child.try_wait().ok().flatten();
+                }
                 let _ = server.child.kill();
                 let _ = server.child.wait();
                 std::thread::sleep(Duration::from_millis(200));
-                Ok(Err(format!("warp run did not start serving: {}", server.why())))
+                let how = exited.map(|status| format!(" (it ended: {status})")).unwrap_or_default();
+                Ok(Err(format!("warp run did not start serving{how}: {}", server.why())))
             }
         }
     }
@@ -361,9 +375,11 @@ impl Server {
             .or_else(|| go_panic(&stdout))
             .or_else(|| npm::prelude_error(&stderr))
             .or_else(|| telling_line(&stdout));
-        // `Serving NAME (compiled, …)` is the runner's status, never a cause.
-        let stderr: String =
-            stderr.lines().filter(|l| !l.trim_start().starts_with("Serving ")).map(|l| format!("{l}\n")).collect();
+        // `Serving NAME (compiled, …)`, `Stopping …` and `Stopped N requests
+        // served, …` are the runner's status, never a cause.
+        let status =
+            |line: &str| ["Serving ", "Stopping ", "Stopped "].iter().any(|s| line.trim_start().starts_with(s));
+        let stderr: String = stderr.lines().filter(|l| !status(l)).map(|l| format!("{l}\n")).collect();
         let runner = telling_line(&stderr).map(|line| line.trim_start_matches("warp run: ").to_string());
         match (guest, runner) {
             (Some(guest), Some(runner)) => format!("the program printed {guest}; warp run: {runner}"),

@@ -1,12 +1,14 @@
-//! `cargo xtask compat npm`: compat-db's npm records, measured the way the
-//! Go ones are (`compat.rs`, whose server, requests and checks this
-//! shares). For each package, a small real fetch handler that imports and
-//! uses it (its probe, in [`CASES`]) is written to a temporary project, the
-//! package is installed with `npm install PACKAGE@latest` (its resolved
-//! version is what the record names), the project is packed with the real
-//! `warp pack` (esbuild + ComponentizeJS) and served by the real `warp
-//! run`, and its answers over loopback HTTP are compared with what they
-//! should be. The verdict is derived from that, never typed:
+//! `cargo xtask compat npm` and `cargo xtask compat bun`: compat-db's npm
+//! and Bun records, measured the way the Go ones are (`compat.rs`, whose
+//! server, requests and checks this shares). For each package, a small real
+//! fetch handler that imports and uses it (its probe, in [`CASES`] and
+//! [`BUN_CASES`]) is written to a temporary project, the package is
+//! installed (`npm install PACKAGE@latest`, or for Bun `bun add
+//! PACKAGE@latest` with warp's pinned bun; its resolved version is what the
+//! record names), the project is packed with the real `warp pack` (esbuild,
+//! or Bun's bundler with warp's Bun runtime; then ComponentizeJS) and served
+//! by the real `warp run`, and its answers over loopback HTTP are compared
+//! with what they should be. The verdict is derived from that, never typed:
 //!
 //! - `fails`: the pack failed (the bundler's first error is the reason,
 //!   usually a Node.js built-in the package imports, with every built-in it
@@ -17,42 +19,111 @@
 //!   drivers) got a clean JS error, which is the reason;
 //! - `works`: everything answered as it should.
 //!
-//! Each probe first answers the same requests under plain Node.js (the
-//! machine's `node` importing `src/index.js`), so a mistake in a probe is
-//! an error of this task, not a `fails` of the package. A package that does
-//! not work says in its reason what to use instead, when there is a known
-//! replacement.
+//! Each probe first answers the same requests natively (the machine's
+//! `node`, or the real `bun` for Bun, importing `src/index.js`), so a
+//! mistake in a probe is an error of this task, not a `fails` of the
+//! package. A package that does not work says in its reason what to use
+//! instead, when there is a known replacement.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use warp::compat::{Record, TestedWith, Verdict};
+use warp::compat::{Ecosystem, Record, TestedWith, Verdict};
 use xshell::{Shell, cmd};
 
 use super::{Expect, Outcome, Request, Response, get, judge, one_line, post, probe_http, short, slug, uuid_answer};
 
-/// `node v20.20.2, componentize-js 0.23.0, esbuild 0.25.12`: what packs a
-/// JS component, as `warp doctor --lang ts` finds it (the JS toolchain is
+/// How a JS project is written, installed, run natively and packed: as
+/// `warp pack --lang ts` packs it (npm, node, esbuild) or as `--lang bun`
+/// does (bun, Bun's bundler and warp's Bun runtime).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flavor {
+    Ts,
+    Bun,
+}
+
+impl Flavor {
+    /// The flavor whose records `ecosystem` holds, if it is a JS one.
+    pub(super) fn of(ecosystem: Ecosystem) -> Option<Flavor> {
+        match ecosystem {
+            Ecosystem::Npm => Some(Flavor::Ts),
+            Ecosystem::Bun => Some(Flavor::Bun),
+            _ => None,
+        }
+    }
+
+    /// The measured set: for Bun, the npm probes of the packages Bun
+    /// services use too ([`BUN_SHARED`]) and Bun's own ([`BUN_CASES`]).
+    pub(super) fn cases(self) -> Vec<&'static Case> {
+        match self {
+            Flavor::Ts => CASES.iter().collect(),
+            Flavor::Bun => BUN_SHARED
+                .iter()
+                .map(|name| CASES.iter().find(|c| c.package == *name).expect("a shared probe is in CASES"))
+                .chain(BUN_CASES)
+                .collect(),
+        }
+    }
+
+    /// warp's `--lang` (and `warp doctor --lang`) for the flavor.
+    fn lang(self) -> &'static str {
+        match self {
+            Flavor::Ts => "ts",
+            Flavor::Bun => "bun",
+        }
+    }
+
+    /// What `warp toolchain install` calls the toolchain that packs it.
+    fn toolchain(self) -> &'static str {
+        match self {
+            Flavor::Ts => "js",
+            Flavor::Bun => "bun",
+        }
+    }
+
+    /// What runs the probe natively: the machine's `node`, or warp's pinned `bun`.
+    fn native(self) -> Result<PathBuf> {
+        match self {
+            Flavor::Ts => Ok(PathBuf::from("node")),
+            Flavor::Bun => warp::lang::bun::program().context("no pinned bun: run `warp toolchain install bun`"),
+        }
+    }
+}
+
+/// `node v20.20.2, componentize-js 0.23.0, esbuild 0.25.12` (for Bun:
+/// `node v20.20.2, bun 1.4.5, componentize-js …`): what packs a JS
+/// component, as `warp doctor --lang ts|bun` finds it (the JS toolchain is
 /// installed first when it is missing).
-pub(super) fn toolchain(sh: &Shell, warp: &Path) -> Result<String> {
-    cmd!(sh, "{warp} toolchain install js --quiet").run().context("failed to install the JS toolchain")?;
-    let doctor = cmd!(sh, "{warp} doctor --lang ts --json").ignore_status().read()?;
+pub(super) fn toolchain(sh: &Shell, warp: &Path, flavor: Flavor) -> Result<String> {
+    let (lang, toolchain) = (flavor.lang(), flavor.toolchain());
+    cmd!(sh, "{warp} toolchain install {toolchain} --quiet").run().context("failed to install the JS toolchain")?;
+    let doctor = cmd!(sh, "{warp} doctor --lang {lang} --json").ignore_status().read()?;
     let doctor: serde_json::Value = serde_json::from_str(&doctor).context("`warp doctor --json` printed no JSON")?;
-    let found = |name: &str| {
-        let checks = doctor["checks"].as_array().into_iter().flatten();
-        checks.filter(|c| c["name"] == name).find_map(|c| c["found"].as_str().map(str::to_string))
+    // Each check by the start of its name, and how its finding is shown.
+    let wanted: &[(&str, &str)] = match flavor {
+        Flavor::Ts => &[("node", "node "), ("JS toolchain", "")],
+        Flavor::Bun => &[("node", "node "), ("bun", "bun "), ("JS toolchain", "")],
     };
-    match (found("node"), found("JS toolchain")) {
-        (Some(node), Some(js)) => Ok(format!("node {node}, {js}")),
-        _ => bail!("`warp doctor --lang ts` finds no node or no JS toolchain:\n{doctor:#}"),
+    let checks = doctor["checks"].as_array().into_iter().flatten();
+    let found: Option<Vec<String>> = wanted
+        .iter()
+        .map(|(name, label)| {
+            let mut checks = checks.clone().filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with(name)));
+            checks.find_map(|c| c["found"].as_str().map(|found| format!("{label}{found}")))
+        })
+        .collect();
+    match found {
+        Some(found) => Ok(found.join(", ")),
+        None => bail!("`warp doctor --lang {lang}` finds no node, bun or JS toolchain:\n{doctor:#}"),
     }
 }
 
 /// Installs, checks natively, packs and probes one package.
 pub(super) fn measure(
     sh: &Shell,
+    flavor: Flavor,
     case: &Case,
     dir: &Path,
     warp: &Path,
@@ -65,27 +136,39 @@ pub(super) fn measure(
         dir.join("package.json"),
         format!("{{\"name\": \"compat-{}\", \"private\": true, \"type\": \"module\"}}\n", slug(package)),
     )?;
+    let lang = flavor.lang();
     std::fs::write(
         dir.join("warp.toml"),
-        "lang = \"ts\"\n\n# Sizes are not what compat measures.\n[budget]\nraw = \"500MB\"\ngzip = \"500MB\"\n",
+        format!(
+            "lang = \"{lang}\"\n\n# Sizes are not what compat measures.\n[budget]\nraw = \"500MB\"\ngzip = \"500MB\"\n"
+        ),
     )?;
+    if flavor == Flavor::Bun {
+        // What marks a Bun project (bunfig.toml), as `warp new --lang bun` writes it.
+        std::fs::write(dir.join("bunfig.toml"), "[install]\nexact = true\n")?;
+    }
     std::fs::write(dir.join("src/index.js"), INDEX_JS)?;
     std::fs::write(dir.join("src/probe.js"), case.probe_js)?;
     std::fs::write(dir.join("native.mjs"), NATIVE_MJS)?;
     let _dir = sh.push_dir(dir);
     let spec = case.spec.map_or_else(|| format!("{package}@latest"), str::to_string);
-    cmd!(sh, "npm install --no-audit --no-fund --loglevel=error {spec}")
-        .quiet()
-        .ignore_stdout()
-        .run()
-        .with_context(|| format!("`npm install {spec}` failed"))?;
+    let native = flavor.native()?;
+    match flavor {
+        Flavor::Ts => cmd!(sh, "npm install --no-audit --no-fund --loglevel=error {spec}"),
+        Flavor::Bun => cmd!(sh, "{native} add --no-progress {spec}"),
+    }
+    .quiet()
+    .ignore_stdout()
+    .run()
+    .with_context(|| format!("installing `{spec}` failed"))?;
     let installed = dir.join("node_modules").join(package).join("package.json");
     let installed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&installed)?)
         .with_context(|| format!("`{}` is not JSON", installed.display()))?;
     let version = installed["version"].as_str().context("the installed package.json names no version")?.to_string();
     // The probe must be right before the package can be judged by it.
-    native_check(case, dir)
-        .with_context(|| format!("the probe for `{package}` is wrong under node: fix it in xtask/src/compat_npm.rs"))?;
+    native_check(&native, case, dir).with_context(|| {
+        format!("the probe for `{package}` is wrong under {}: fix it in xtask/src/compat_npm.rs", native.display())
+    })?;
 
     let record = |verdict: Verdict, reason: String| {
         let mut reason = one_line(&reason);
@@ -126,16 +209,17 @@ pub(super) fn measure(
     })
 }
 
-/// The probe's requests through its handler under `node native.mjs`
-/// (two minutes at most), each answer judged as the served one will be.
-fn native_check(case: &Case, dir: &Path) -> Result<()> {
+/// The probe's requests through its handler under `node native.mjs` (or
+/// `bun native.mjs`; two minutes at most), each answer judged as the
+/// served one will be.
+fn native_check(program: &Path, case: &Case, dir: &Path) -> Result<()> {
     let requests: Vec<serde_json::Value> = case
         .requests
         .iter()
         .map(|r| serde_json::json!({ "method": r.method, "path": r.path, "headers": r.headers, "body": r.body }))
         .collect();
     let (out, err) = (dir.join("native.out"), dir.join("native.err"));
-    let mut child = Command::new("node")
+    let mut child = Command::new(program)
         .current_dir(dir)
         .arg("native.mjs")
         .arg(serde_json::to_string(&requests)?)
@@ -143,7 +227,7 @@ fn native_check(case: &Case, dir: &Path) -> Result<()> {
         .stdout(std::fs::File::create(&out)?)
         .stderr(std::fs::File::create(&err)?)
         .spawn()
-        .context("failed to run `node`")?;
+        .with_context(|| format!("failed to run `{}`", program.display()))?;
     let deadline = Instant::now() + Duration::from_secs(120);
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -152,14 +236,14 @@ fn native_check(case: &Case, dir: &Path) -> Result<()> {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("`node native.mjs` did not finish in 2 minutes");
+            bail!("`{} native.mjs` did not finish in 2 minutes", program.display());
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let (stdout, stderr) = (std::fs::read_to_string(&out)?, std::fs::read_to_string(&err)?);
     let answers = stdout.lines().find_map(|line| line.strip_prefix("compat-native: "));
     let Some(answers) = answers.filter(|_| status.success()) else {
-        bail!("`node native.mjs` failed ({status}):\n{stdout}{stderr}");
+        bail!("`{} native.mjs` failed ({status}):\n{stdout}{stderr}", program.display());
     };
     let answers: Vec<serde_json::Value> = serde_json::from_str(answers)?;
     for (request, answer) in case.requests.iter().zip(&answers) {
@@ -183,13 +267,11 @@ fn native_check(case: &Case, dir: &Path) -> Result<()> {
 /// the bundle; else warp's `error:` line and its cause.
 fn pack_error(output: &str, dir: &Path) -> String {
     let lines: Vec<&str> = output.lines().collect();
-    let errors: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].contains("[ERROR] ")).collect();
-    if errors.is_empty()
-        && let Some(error) = engine_error(&lines, dir)
-    {
-        return error;
-    }
-    let Some(&first) = errors.first() else {
+    let errors = bundler_errors(&lines);
+    let Some((message, location)) = errors.first() else {
+        if let Some(error) = engine_error(&lines, dir) {
+            return error;
+        }
         let error = lines.iter().find(|l| l.starts_with("error:")).copied();
         let error = error.unwrap_or_else(|| lines.first().copied().unwrap_or("failed with no message"));
         let cause = lines.iter().skip_while(|l| !l.starts_with("Caused by:")).nth(1).map(|l| l.trim());
@@ -198,22 +280,11 @@ fn pack_error(output: &str, dir: &Path) -> String {
             None => error.trim().to_string(),
         };
     };
-    let message = |i: usize| {
-        let line = lines[i];
-        let text = &line[line.find("[ERROR] ").expect("an error line") + "[ERROR] ".len()..];
-        text.trim_end().trim_end_matches("[plugin warp]").trim_end().to_string()
-    };
-    let location = lines[first + 1..].iter().map(|l| l.trim()).find(|l| !l.is_empty()).filter(|l| l.ends_with(':'));
-    let mut reason = message(first);
+    let mut reason = message.clone();
     if let Some(location) = location {
-        reason.push_str(&format!(" ({})", location.trim_end_matches(':')));
+        reason.push_str(&format!(" ({location})"));
     }
-    let mut builtins: Vec<String> = errors
-        .iter()
-        .map(|&i| message(i))
-        .filter(|m| m.contains("is a Node.js built-in module"))
-        .filter_map(|m| m.split('`').nth(1).map(|name| name.trim_start_matches("node:").to_string()))
-        .collect();
+    let mut builtins: Vec<String> = errors.iter().filter_map(|(message, _)| builtin_named(message)).collect();
     builtins.sort();
     builtins.dedup();
     if builtins.len() > 1 {
@@ -222,6 +293,53 @@ fn pack_error(output: &str, dir: &Path) -> String {
         reason.push_str(&format!(" (and {} more errors)", errors.len() - 1));
     }
     reason
+}
+
+/// The bundler's errors, each with where it is: esbuild's (`✘ [ERROR]
+/// MESSAGE`, the place on a line after it) in esbuild's order, else Bun's
+/// and warp-bun.mjs's (`error: FILE:LINE:COLUMN: MESSAGE`) by place, as
+/// Bun's bundler reports them in no fixed order.
+fn bundler_errors(lines: &[&str]) -> Vec<(String, Option<String>)> {
+    let esbuild: Vec<(String, Option<String>)> = (0..lines.len())
+        .filter(|&i| lines[i].contains("[ERROR] "))
+        .map(|i| {
+            let text = &lines[i][lines[i].find("[ERROR] ").expect("an error line") + "[ERROR] ".len()..];
+            let message = text.trim_end().trim_end_matches("[plugin warp]").trim_end().to_string();
+            let location = lines[i + 1..].iter().map(|l| l.trim()).find(|l| !l.is_empty()).filter(|l| l.ends_with(':'));
+            (message, location.map(|l| l.trim_end_matches(':').to_string()))
+        })
+        .collect();
+    if !esbuild.is_empty() {
+        return esbuild;
+    }
+    let mut located: Vec<((String, u32, u32), String)> = lines
+        .iter()
+        .filter_map(|line| {
+            let (place, message) = line.strip_prefix("error: ")?.split_once(": ")?;
+            let mut parts = place.rsplitn(3, ':');
+            let column = parts.next()?.parse().ok()?;
+            let line = parts.next()?.parse().ok()?;
+            Some(((parts.next()?.to_string(), line, column), message.trim().to_string()))
+        })
+        .collect();
+    located.sort();
+    located.dedup();
+    located
+        .into_iter()
+        .map(|((file, line, column), message)| (message, Some(format!("{file}:{line}:{column}"))))
+        .collect()
+}
+
+/// The Node.js built-in a bundler error refuses: esbuild's through warp
+/// (`` `node:fs` is a Node.js built-in module ``) or Bun's (`Browser build
+/// cannot require() Node.js module: "tls"`).
+fn builtin_named(message: &str) -> Option<String> {
+    let name = if message.contains("is a Node.js built-in module") {
+        message.split('`').nth(1)?
+    } else {
+        message.split_once("Node.js module: \"")?.1.split('"').next()?
+    };
+    Some(name.trim_start_matches("node:").to_string())
 }
 
 /// ComponentizeJS's error when the engine rejected the bundle at build
@@ -331,6 +449,13 @@ const USER_BAD: &str = r#"{"name":"","email":"nope","age":7}"#;
 
 const ORDERS: &str = r#"[{"customer":"b","total":5,"status":"paid"},{"customer":"a","total":3,"status":"open"},{"customer":"b","total":1,"status":"paid"},{"customer":"c","total":6,"status":"paid"}]"#;
 
+/// The orders' totals per customer, ranked (lodash and lodash-es).
+const RANKED_TOTALS: &[Request] = &[post_json(
+    "/totals",
+    ORDERS,
+    Expect::Answer(200, r#"[{"customer":"b","total":6},{"customer":"c","total":6},{"customer":"a","total":3}]"#),
+)];
+
 /// The HS256 token of `{"iat":1700000000,"sub":"alice"}` signed with
 /// `compat-secret` (the same bytes as the Go record's golang-jwt token).
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MDAwMDAwMDAsInN1YiI6ImFsaWNlIn0.\
@@ -338,6 +463,10 @@ const TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MDAwMDAwMD
 
 const PASSWORD_HASH: &[Request] =
     &[post("/hash", "correct horse", Expect::Answer(200, "$2b$04$\nmatch=true wrong=false"))];
+
+/// What a Postgres driver's app uses instead (pg, postgres).
+const PG_INSTEAD: &str =
+    "@warpgrid/sdk/pg, a pg-compatible Pool and Client over warp's database proxy ([[shims.database]] in warp.toml)";
 
 const DB_REQUEST: &[Request] = &[get("/db", Expect::CleanError { before: "" })];
 
@@ -654,14 +783,7 @@ export default {
   },
 };
 "#,
-        requests: &[post_json(
-            "/totals",
-            ORDERS,
-            Expect::Answer(
-                200,
-                r#"[{"customer":"b","total":6},{"customer":"c","total":6},{"customer":"a","total":3}]"#,
-            ),
-        )],
+        requests: RANKED_TOTALS,
         instead: None,
     },
     Case {
@@ -807,9 +929,7 @@ export default {
 };
 "#,
         requests: DB_REQUEST,
-        instead: Some(
-            "@warpgrid/sdk/pg, a pg-compatible Pool and Client over warp's database proxy ([[shims.database]] in warp.toml)",
-        ),
+        instead: Some(PG_INSTEAD),
     },
     Case {
         package: "ioredis",
@@ -986,5 +1106,166 @@ export default {
         instead: Some(
             "an image service outside the component (called with fetch), or an image library compiled to WebAssembly",
         ),
+    },
+];
+
+/// The Bun set's packages whose npm probe (in [`CASES`]) is theirs too: the
+/// same handler, packed by `--lang bun` and checked under the real bun.
+const BUN_SHARED: [&str; 14] = [
+    "hono",
+    "zod",
+    "valibot",
+    "@sinclair/typebox",
+    "jose",
+    "@noble/hashes",
+    "nanoid",
+    "uuid",
+    "date-fns",
+    "superjson",
+    "drizzle-orm",
+    "kysely",
+    "cookie",
+    "ioredis",
+];
+
+/// The rest of the Bun set: what Bun services use that the npm set has
+/// not (Bun's own framework, the Node-first packages Bun runs natively,
+/// porsager's postgres), each probe checked under the real bun.
+static BUN_CASES: &[Case] = &[
+    Case {
+        package: "elysia",
+        spec: None,
+        exercised: "an Elysia app as the handler: GET /items/:id with params and query, POST /echo of a JSON body validated by a t.Object schema (201, and 422 for a wrong type), Elysia's 404",
+        probe_js: r#"import { Elysia, t } from 'elysia';
+
+const app = new Elysia()
+  .get('/items/:id', ({ params, query }) => ({ id: params.id, q: query.q ?? null }))
+  .post(
+    '/echo',
+    ({ body, set }) => {
+      set.status = 201;
+      return { received: body };
+    },
+    { body: t.Object({ n: t.Number() }) },
+  );
+
+export default app;
+"#,
+        requests: &[
+            get("/items/abc?q=x", Expect::Answer(200, r#"{"id":"abc","q":"x"}"#)),
+            post_json("/echo", r#"{"n":1}"#, Expect::Answer(201, r#"{"received":{"n":1}}"#)),
+            post_json("/echo", r#"{"n":"x"}"#, Expect::Contains(422, &[r#""validation""#, r#""/n""#])),
+            get("/nowhere", Expect::Answer(404, "NOT_FOUND")),
+        ],
+        instead: None,
+    },
+    Case {
+        package: "jsonwebtoken",
+        spec: None,
+        exercised: "an HS256 JWT signed with jwt.sign in a handler (checked byte for byte, the same token as jose's record) and verified with jwt.verify (Node's crypto API)",
+        probe_js: r#"import jwt from 'jsonwebtoken';
+
+const key = 'compat-secret';
+
+export default {
+  async fetch(request) {
+    const sub = new URL(request.url).searchParams.get('sub');
+    const token = jwt.sign({ iat: 1700000000, sub }, key, { algorithm: 'HS256' });
+    const payload = jwt.verify(token, key, { algorithms: ['HS256'] });
+    return new Response(`${token}\nsub=${payload.sub}`);
+  },
+};
+"#,
+        requests: &[get("/token?sub=alice", Expect::Answer(200, TOKEN))],
+        instead: Some("jose (Web Crypto; its record checks the same token)"),
+    },
+    Case {
+        package: "dayjs",
+        spec: None,
+        exercised: "dayjs with the utc plugin: parse a query parameter, add days across a leap day, format with the weekday name, diff in days and startOf('month')",
+        probe_js: r#"import dayjs from 'dayjs';
+import utc from 'dayjs/plugin/utc.js';
+
+dayjs.extend(utc);
+
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    const due = dayjs.utc(url.searchParams.get('from')).add(Number(url.searchParams.get('days')), 'day');
+    const day = due.diff(dayjs.utc('2024-01-01'), 'day');
+    return new Response(`${due.format('YYYY-MM-DD dddd')}, day ${day} of the year, ${due.startOf('month').toISOString()}`);
+  },
+};
+"#,
+        requests: &[get(
+            "/due?from=2024-02-27&days=3",
+            Expect::Answer(200, "2024-03-01 Friday, day 60 of the year, 2024-03-01T00:00:00.000Z"),
+        )],
+        instead: None,
+    },
+    Case {
+        package: "lodash-es",
+        spec: None,
+        exercised: "groupBy, mapValues, sumBy, orderBy, toPairs and pick (named ES module imports) over a JSON body of orders: totals per customer, ranked",
+        probe_js: r#"import { groupBy, mapValues, orderBy, pick, sumBy, toPairs } from 'lodash-es';
+
+export default {
+  async fetch(request) {
+    const orders = await request.json();
+    const totals = mapValues(groupBy(orders, 'customer'), (mine) => sumBy(mine, 'total'));
+    const ranked = orderBy(toPairs(totals), [1, 0], ['desc', 'asc']);
+    return Response.json(ranked.map(([customer, total]) => pick({ customer, total, extra: 1 }, ['customer', 'total'])));
+  },
+};
+"#,
+        requests: RANKED_TOTALS,
+        instead: None,
+    },
+    Case {
+        package: "pino",
+        spec: None,
+        exercised: "a pino logger (a child with a field) writing one JSON line to a destination stream in a handler, answered back: level, field and message",
+        probe_js: r#"import pino from 'pino';
+
+export default {
+  async fetch(request) {
+    const lines = [];
+    // The destination stream (Node's build), and `browser.write` (the build bundlers pick for the web).
+    const logger = pino(
+      { base: { service: 'compat' }, timestamp: false, browser: { asObject: true, write: (o) => lines.push(JSON.stringify(o)) } },
+      { write: (line) => lines.push(line.trim()) },
+    );
+    logger.child({ path: new URL(request.url).pathname }).info('compat pino line');
+    return new Response(lines.join('\n'));
+  },
+};
+"#,
+        requests: &[get(
+            "/hello",
+            Expect::Contains(200, &[r#""level":30"#, r#""path":"/hello""#, r#""msg":"compat pino line""#]),
+        )],
+        instead: None,
+    },
+    Case {
+        package: "postgres",
+        spec: None,
+        exercised: "a postgres (porsager) tagged-template query in a handler to postgres://127.0.0.1:1 (not a listed database endpoint); the error is reported",
+        probe_js: r#"import postgres from 'postgres';
+
+const sql = postgres('postgres://compat:secret@127.0.0.1:1/compat', { connect_timeout: 3, max: 1 });
+
+export default {
+  async fetch() {
+    try {
+      const [row] = await sql`select 1 as one`;
+      return new Response(`connected: ${row.one}`);
+    } catch (error) {
+      return new Response(`error: ${error.message}`);
+    }
+  },
+};
+"#,
+        requests: DB_REQUEST,
+        instead: Some(PG_INSTEAD),
     },
 ];

@@ -130,7 +130,7 @@ fn bun_apis_work_in_the_component() {
     let native = Command::new(bun())
         .args([
             "-e",
-            r#"console.log(JSON.stringify({ version: Bun.version, type: Bun.file("x.txt").type, hash: Bun.hash("warp").toString(), sha256: new Bun.CryptoHasher("sha256").update("warp").digest("hex"), escaped: Bun.escapeHTML("<a href=\"x\">&</a>"), equal: Bun.deepEquals({ a: [1, 2] }, { a: [1, 2] }), unequal: Bun.deepEquals({ a: 1 }, { a: 2 }) }))"#,
+            r#"console.log(JSON.stringify({ version: Bun.version, base64: Buffer.from("warp").toString("base64"), type: Bun.file("x.txt").type, hash: Bun.hash("warp").toString(), sha256: new Bun.CryptoHasher("sha256").update("warp").digest("hex"), escaped: Bun.escapeHTML("<a href=\"x\">&</a>"), equal: Bun.deepEquals({ a: [1, 2] }, { a: [1, 2] }), unequal: Bun.deepEquals({ a: 1 }, { a: 2 }) }))"#,
         ])
         .output()
         .unwrap();
@@ -138,6 +138,8 @@ fn bun_apis_work_in_the_component() {
     let expected: serde_json::Value = serde_json::from_slice(&native.stdout).unwrap();
     assert_eq!(utils, expected);
 
+    // A dynamic import() of what no component has rejects; it does not trap.
+    assert_eq!(get("/absent"), (200, "`cloudflare:sockets` is not available in a warp component\n".into()));
     // StarlingMonkey has no Response.clone; warp's prelude gives one (Elysia needs it).
     assert_eq!(get("/clone"), (202, "twicetwice".into()));
     assert_eq!(get("/password"), (200, r#"{"prefix":"$2b$04$","right":true,"wrong":false}"#.into()));

@@ -82,6 +82,14 @@ const problems = [];
 const reads = { files: new Set(), prefixes: new Set() };
 /// Whether the project's files call `Bun.serve`.
 let serves = false;
+/// The `Bun.NAME`s the project's files use (`*`: the `Bun` object itself,
+/// passed around whole), which decide the optional parts of the runtime.
+const USES = new Set();
+/// The runtime's optional parts: the entry, and what in the bundle's files needs it.
+const OPTIONAL = [
+  { entry: 'utilities.js', names: ['hash', 'CryptoHasher', 'password', 'deepEquals', 'escapeHTML'] },
+  { entry: 'buffer.js', text: /\bBuffer\b/ },
+];
 
 function isProjectFile(path) {
   return !path.includes(`${sep}node_modules${sep}`) && path.startsWith(request.root);
@@ -221,6 +229,7 @@ function scan(file, source) {
   })(parsed.program);
 
   function refuseApi(name, offset) {
+    if (name !== undefined) USES.add(name);
     const refused = REFUSED_APIS[name];
     if (refused) report(file, source, offset, `\`Bun.${name}\` cannot work in a component: ${refused[0]}`, refused[1]);
     else if (name !== undefined && !MAPPED.has(name) && name !== 'default') {
@@ -320,6 +329,7 @@ function scan(file, source) {
           if (node.source.value === 'bun') {
             for (const specifier of node.specifiers ?? []) {
               const imported = specifier.imported?.name ?? specifier.imported?.value ?? specifier.local?.name;
+              if (specifier.type !== 'ImportSpecifier' && specifier.type !== 'ExportSpecifier') USES.add('*');
               if (specifier.type === 'ImportSpecifier' || specifier.type === 'ExportSpecifier') {
                 refuseApi(imported, specifier.start);
                 if (specifier.local) fromBun.set(specifier.local.name, imported);
@@ -360,6 +370,7 @@ function scan(file, source) {
         break;
       }
       case 'VariableDeclarator':
+        if (node.init?.type === 'Identifier' && node.init.name === 'Bun' && node.id.type !== 'ObjectPattern') USES.add('*');
         // `const { spawn } = Bun`
         if (node.init?.type === 'Identifier' && node.init.name === 'Bun' && node.id.type === 'ObjectPattern') {
           for (const property of node.id.properties) {
@@ -433,6 +444,17 @@ const warpPlugin = {
       return undefined; // a dependency: Bun's browser resolution (its `browser` map, polyfills) decides
     });
     build.onLoad({ filter: /.*/, namespace: 'warp-refused' }, () => ({ contents: 'export default {};', loader: 'js' }));
+    // A module of a scheme no component has (`cloudflare:sockets`, behind a
+    // runtime check in a dependency): a module that throws when evaluated,
+    // so a dynamic import() rejects instead of the component trapping.
+    build.onResolve({ filter: /^[a-z][a-z0-9+.-]*:/ }, (args) => {
+      if (/^(wasi|warpgrid|node|bun|data|https?|file):/.test(args.path)) return undefined;
+      return { path: args.path, namespace: 'warp-absent' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'warp-absent' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`\`${args.path}\` is not available in a warp component`)});`,
+      loader: 'js',
+    }));
     build.onResolve({ filter: /^(wasi|warpgrid):/ }, (args) => {
       if (!request.interfaces.includes(args.path)) {
         const shim = /^warpgrid:shim\/([a-z-]+)@/.exec(args.path)?.[1];
@@ -464,6 +486,13 @@ const warpPlugin = {
   },
 };
 
+/// Bun's advice for a Node.js built-in a dependency imports ("set target to
+/// 'node' or 'bun'") does not apply to a component: say what does.
+function reworded(message) {
+  const builtin = /^Browser (?:build cannot (?:import|require\(\)) Node\.js (?:builtin|module)|polyfill for module): "(?:node:)?([^"]+)"/.exec(message)?.[1];
+  return builtin ? `\`${builtin}\` is a Node.js built-in module, and a component has no Node.js APIs` : message;
+}
+
 /// Bun's bundler log entries as a compiler prints them.
 function formatLogs(logs) {
   return logs
@@ -472,7 +501,7 @@ function formatLogs(logs) {
       const at = log.position;
       const where = at ? `${relative(request.root, at.file)}:${at.line}:${at.column + 1}: ` : '';
       const excerpt = at?.lineText ? `\n    ${at.line} | ${at.lineText}` : '';
-      return `error: ${where}${log.message}${excerpt}\n`;
+      return `error: ${where}${reworded(log.message)}${excerpt}\n`;
     })
     .join('\n');
 }
@@ -565,10 +594,33 @@ function asFunctionBody(code) {
   return `${body}\nreturn { ${result} };\n`;
 }
 
-async function buildRuntime() {
+/// The runtime's entries for this bundle: runtime.js, and each optional
+/// part the project's files use (USES) or a dependency's text names
+/// (`Bun.hash`, `Buffer`).
+function runtimeEntries(inputs) {
+  const texts = inputs.filter((file) => !isProjectFile(file) && SOURCE.test(file)).map((file) => readFileSync(file, 'utf8'));
+  const projectTexts = inputs.filter((file) => isProjectFile(file) && SOURCE.test(file)).map((file) => readFileSync(file, 'utf8'));
+  const entries = ['runtime.js'];
+  for (const part of OPTIONAL) {
+    const named = part.names?.some(
+      (name) => USES.has('*') || USES.has(name) || texts.some((text) => new RegExp(`\\bBun\\s*\\.\\s*${name}\\b`).test(text)),
+    );
+    const mentioned = part.text && [...texts, ...projectTexts].some((text) => part.text.test(text));
+    if (named || mentioned) entries.push(part.entry);
+  }
+  return entries;
+}
+
+async function buildRuntime(entries) {
   const nodeModules = join(request.toolchain, 'node_modules');
+  const parts = [];
+  for (const entry of entries) parts.push(await buildRuntimePart(entry, nodeModules));
+  return parts.join('\n');
+}
+
+async function buildRuntimePart(entry, nodeModules) {
   const result = await Bun.build({
-    entrypoints: [new URL('./bun/runtime.js', import.meta.url).pathname],
+    entrypoints: [new URL(`./bun/${entry}`, import.meta.url).pathname],
     target: 'browser',
     format: 'iife',
     throw: false,
@@ -611,7 +663,10 @@ async function bundle() {
   const imports = request.interfaces.map((name, i) => `import * as __warp_i${i} from ${JSON.stringify(name)};`).join('\n');
   const interfaces = request.interfaces.map((name, i) => `  ${JSON.stringify(name)}: __warp_i${i},`).join('\n');
   const prelude = readFileSync(new URL('./prelude.js', import.meta.url), 'utf8');
-  const runtime = await buildRuntime();
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((input) => !input.includes(':'))
+    .map((input) => (isAbsolute(input) ? input : resolve(request.root, input)));
+  const runtime = await buildRuntime(runtimeEntries(inputs));
   const source = [
     imports,
     `globalThis.__warp_imports = {\n${interfaces}\n};`,
@@ -622,11 +677,7 @@ async function bundle() {
   ].join('\n');
   await Bun.write(request.out, source);
 
-  const inputs = Object.keys(result.metafile.inputs)
-    .filter((input) => !input.includes(':'))
-    .map((input) => (isAbsolute(input) ? input : resolve(request.root, input)))
-    .concat(hosts);
-  return { inputs, handler, bytes: Buffer.byteLength(source), embedded: Object.keys(table) };
+  return { inputs: inputs.concat(hosts), handler, bytes: Buffer.byteLength(source), embedded: Object.keys(table) };
 }
 
 try {

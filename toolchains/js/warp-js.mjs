@@ -59,6 +59,12 @@ const warpPlugin = {
           ],
         };
       }
+      // A module of a scheme no component has (`cloudflare:sockets`, behind a
+      // runtime check in a dependency): a module that throws when evaluated,
+      // so a dynamic import() rejects instead of the component trapping.
+      if (/^[a-z][a-z0-9+.-]*:/.test(args.path) && !/^(wasi|warpgrid|data|https?|file):/.test(args.path)) {
+        return { path: args.path, namespace: 'warp-absent' };
+      }
       if (isInterface(args.path)) {
         if (!request.interfaces.includes(args.path)) {
           const shim = /^warpgrid:shim\/([a-z-]+)@/.exec(args.path)?.[1];
@@ -72,6 +78,10 @@ const warpPlugin = {
       return undefined;
     });
     build.onLoad({ filter: /.*/, namespace: 'warp-disabled' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+    build.onLoad({ filter: /.*/, namespace: 'warp-absent' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`\`${args.path}\` is not available in a warp component`)});`,
+      loader: 'js',
+    }));
     // A WIT interface is one of the module imports warp puts at the top.
     build.onLoad({ filter: /.*/, namespace: 'warp-interface' }, (args) => ({
       contents: `module.exports = globalThis.__warp_imports[${JSON.stringify(args.path)}];`,

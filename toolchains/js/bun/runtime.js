@@ -10,7 +10,9 @@
 // preopened directories. What cannot work was refused at pack time in the
 // app's own files; a dependency that reaches it gets a thrown Error here.
 
-import { CryptoHasher, deepEquals, escapeHTML, hash, password } from './utils.js';
+// The utilities (`Bun.hash`, …: bun/utils.js) and the global `Buffer` are
+// bundled only when the app's files use them (bun/utilities.js,
+// bun/buffer.js): together they add ~1.3 MB to a component.
 
 const VERSION = __WARP_BUN_VERSION__;
 const FILESYSTEM_SHIM = 'warpgrid:shim/filesystem@0.1.0';
@@ -473,6 +475,17 @@ function fileURLToPath(url) {
   return decodeURIComponent(parsed.pathname);
 }
 
+/// A utility warp left out because no file of the bundle names it (see
+/// warp-bun.mjs `USES`): reached some other way, it says so.
+function leftOut(name) {
+  // A function, not an arrow: `new Bun.CryptoHasher()` must reach the throw.
+  return function () {
+    throw new Error(
+      `Bun.${name} was left out of this component: warp found no \`Bun.${name}\` in the app's files when packing; write it as Bun.${name}`,
+    );
+  };
+}
+
 const NO_PROCESSES = 'a component cannot start processes';
 const NO_SOCKETS = 'a component opens no sockets of its own (reach databases through @warpgrid/sdk)';
 
@@ -493,11 +506,11 @@ globalThis.Bun = {
   sleepSync,
   // Since the instance started (`performance.now()`'s origin; it may not be read at pre-initialization).
   nanoseconds: () => Math.round(performance.now() * 1e6),
-  hash,
-  CryptoHasher,
-  password,
-  deepEquals,
-  escapeHTML,
+  hash: leftOut('hash'),
+  CryptoHasher: leftOut('CryptoHasher'),
+  password: leftOut('password'),
+  deepEquals: leftOut('deepEquals'),
+  escapeHTML: leftOut('escapeHTML'),
   inspect,
   randomUUIDv7,
   isMainThread: true,

@@ -126,8 +126,8 @@ fn xtask_compat_npm_measures_packages_for_real() {
 }
 
 /// `uuid` (works: `bun add`, packed with `--lang bun`, served, answered)
-/// and `ioredis` (fails at Bun's bundler: Node.js built-ins), each probe
-/// checked under the real bun first.
+/// and `ioredis` (fails in Bun's bundler: Node.js built-ins, in warp's
+/// words), each probe checked under the real bun first.
 fn xtask_compat_bun_measures_packages_for_real() {
     let (uuid, ioredis) =
         uuid_and_one_more_measured_for_real("bun", "ioredis", "node v20.0.0, bun 1.0.0, componentize-js 0.0.0");
@@ -137,7 +137,7 @@ fn xtask_compat_bun_measures_packages_for_real() {
     assert!(toolchain.starts_with("node v") && toolchain.contains(&bun), "the pinned bun {bun}: {uuid:#}");
     assert_eq!(ioredis["verdict"], "fails", "{ioredis:#}");
     let reason = ioredis["reason"].as_str().unwrap();
-    assert!(reason.starts_with("warp pack: ") && reason.contains("Node.js module"), "Bun's refusal: {reason}");
+    assert!(reason.starts_with("warp pack: `") && reason.contains("is a Node.js built-in module"), "{reason}");
     assert!(reason.contains("(node_modules/ioredis/"), "where: {reason}");
     assert!(reason.contains("the Node.js built-ins it imports: ") && reason.contains("instead: "), "{reason}");
 }

@@ -171,16 +171,10 @@ fn the_bun_utilities_give_what_the_real_bun_gives() {
     assert!(stdout.contains("Bun.hash") && stdout.contains("Bun.password"), "{stdout}");
 }
 
-/// A Bun project of the given files in a temporary directory.
+/// A Bun project (a bunfig.toml marks it) of the given files.
 fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
-    let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path().join("app");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(dir.join("package.json"), r#"{"name":"app","private":true,"type":"module"}"#).unwrap();
+    let (temp, dir) = crate::ts::project(files);
     std::fs::write(dir.join("bunfig.toml"), "").unwrap();
-    for (path, text) in files {
-        std::fs::write(dir.join(path), text).unwrap();
-    }
     (temp, dir)
 }
 

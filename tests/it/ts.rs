@@ -171,8 +171,8 @@ pub(crate) fn the_http_template_answers(addr: std::net::SocketAddr, name: &str) 
     assert!(body.starts_with(r#"{"error":"#), "{body}");
 }
 
-/// A project of one entry file (and a warp.toml naming the language).
-fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+/// A JS project (package.json) of the given files.
+pub(crate) fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("app");
     std::fs::create_dir_all(dir.join("src")).unwrap();

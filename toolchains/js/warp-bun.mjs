@@ -397,11 +397,16 @@ function scan(file, source) {
 
 /// Whether `guestPath` is inside a directory warp.toml preopens read-write.
 function writable(path) {
-  return request.dirs.some((dir) => dir.writable && (path === dir.guest || path.startsWith(`${dir.guest.replace(/\/$/, '')}/`)));
+  return request.dirs.some((dir) => dir.writable && within(path, dir.guest));
 }
 
+/// Whether `path` is inside a directory warp.toml preopens.
 function preopened(path) {
-  return request.dirs.some((dir) => path === dir.guest || path.startsWith(`${dir.guest.replace(/\/$/, '')}/`));
+  return request.dirs.some((dir) => within(path, dir.guest));
+}
+
+function within(path, dir) {
+  return path === dir || path.startsWith(`${dir.replace(/\/$/, '')}/`);
 }
 
 /// The SDK's file for `specifier` under the `warpgrid` condition, when the

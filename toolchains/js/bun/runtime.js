@@ -378,7 +378,8 @@ async function dispatch(options, request) {
     if (handler && typeof handler === 'object' && !(handler instanceof NativeResponse)) {
       handler = handler[request.method] ?? (request.method === 'HEAD' ? handler.GET : undefined);
     }
-    if (handler instanceof NativeResponse) return staticResponse(handler);
+    // A Response in `routes` is served again and again: a clone each time (prelude.js).
+    if (handler instanceof NativeResponse) return handler.clone();
     if (typeof handler === 'function') {
       request.params = found.params;
       return checked(await handler(request, server));
@@ -391,29 +392,22 @@ async function dispatch(options, request) {
   }
 }
 
-/// A `routes` entry that is a Response is served again and again: its
-/// body is read once and each request gets a new Response of it.
-const staticBodies = new WeakMap();
-
-async function staticResponse(response) {
-  if (!staticBodies.has(response)) staticBodies.set(response, await response.arrayBuffer());
-  const { status, statusText, headers } = response;
-  return new NativeResponse(staticBodies.get(response).slice(0), { status, statusText, headers });
-}
-
 function checked(response) {
   if (response instanceof NativeResponse) return response;
   throw new TypeError(`the handler returned ${response === undefined ? 'undefined' : typeof response}, not a Response`);
 }
 
+/// The options made of the app's default export, once (one app per instance).
+let exportedOptions = null;
+
 /// prelude.js's hook: `Bun.serve`'s options, else a default export that
 /// Bun would serve (`export default { fetch }`, a hono app).
 globalThis.__warp_respond = (request, exports) => {
-  let options = served;
+  let options = served ?? exportedOptions;
   if (!options) {
     const exported = exports?.default;
     if (exported && (typeof exported.fetch === 'function' || exported.routes)) {
-      options = exported.__warp_options ??= checkOptions(
+      options = exportedOptions = checkOptions(
         {
           fetch: typeof exported.fetch === 'function' ? exported.fetch.bind(exported) : undefined,
           routes: exported.routes,

@@ -51,7 +51,10 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// own default, 0600, would hide artifacts from the rest of a team or a
 /// server's user).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    if std::fs::read(path).is_ok_and(|existing| existing == contents) {
+    // Compared only when it is a regular file of the same length: a FIFO
+    // or device planted at `path` is replaced, never read (or waited on).
+    let same_length = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == contents.len() as u64);
+    if same_length && read_regular_file(path, contents.len() as u64).is_ok_and(|existing| existing == contents) {
         return Ok(());
     }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

@@ -157,13 +157,15 @@ impl Manifest {
         manifest_path.parent().unwrap_or(Path::new(".")).join(&self.component.path)
     }
 
-    /// The preopened directories; each must exist.
+    /// The preopened directories, each checked against the rules every
+    /// load applies ([`confine`]): a manifest edited after `warp pack`
+    /// gets no more than pack would have given it.
     pub fn preopens(&self, manifest_path: &Path) -> Result<Vec<Preopen>> {
-        let base = manifest_path.parent().unwrap_or(Path::new("."));
-        let mut preopens = Vec::with_capacity(self.dirs.len());
+        let base = manifest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut resolved = Vec::with_capacity(self.dirs.len());
         for (guest, dir) in &self.dirs {
             let path = base.join(&dir.path);
-            if !path.is_dir() {
+            let Some(real) = path.canonicalize().ok().filter(|p| p.is_dir()) else {
                 return Err(Diagnostic::env(format!(
                     "`{}` preopens `{}` as `{guest}` (field `dirs.\"{guest}\"`), but it is not a directory",
                     manifest_path.display(),
@@ -171,10 +173,15 @@ impl Manifest {
                 ))
                 .help("create the directory, or re-run `warp pack` after fixing `[dirs]` in warp.toml")
                 .into());
-            }
-            preopens.push(Preopen { host: path, guest: guest.clone(), mode: dir.mode });
+            };
+            resolved.push((guest.clone(), dir.clone(), real));
         }
-        Ok(preopens)
+        let confinement = Confinement::around(manifest_path, &self.component_path(manifest_path))?;
+        confine(&resolved, &confinement).map_err(|refused| {
+            let field = format!("`{}` field `dirs.\"{}\"`", manifest_path.display(), refused.guest);
+            refused.diagnostic(&field, "then re-run `warp pack`")
+        })?;
+        Ok(resolved.into_iter().map(|(guest, dir, host)| Preopen { host, guest, mode: dir.mode }).collect())
     }
 
     /// Reads the component, which must be inside the manifest's tree, and
@@ -226,6 +233,157 @@ impl Manifest {
         }
         Ok(bytes)
     }
+}
+
+/// Files that mark a project's root, in every language warp packs:
+/// `warp run` takes the nearest directory at or above a manifest that
+/// holds one as the project whose `[dirs]` the manifest may preopen.
+pub const PROJECT_MARKERS: [&str; 7] =
+    ["warp.toml", "Cargo.toml", "go.mod", "package.json", "bunfig.toml", "main.c", "src/main.c"];
+
+/// The project a manifest in `dir` belongs to, as `warp run` sees it: the
+/// nearest directory at or above `dir` (canonical) that holds one of
+/// [`PROJECT_MARKERS`]; `dir` itself when there is none, or when the only
+/// one is the filesystem's root (which would let a manifest preopen the
+/// whole host). Where the manifest says nothing of its project, its place
+/// on disk does.
+pub fn project_around(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|candidate| PROJECT_MARKERS.iter().any(|marker| candidate.join(marker).is_file()))
+        .filter(|root| root.parent().is_some())
+        .unwrap_or(dir)
+        .to_path_buf()
+}
+
+/// What a preopened directory may reach: one set of rules, applied by
+/// `warp pack` before it writes a manifest and by `warp run` at every
+/// load and reload.
+#[derive(Debug, Clone)]
+pub struct Confinement {
+    /// The project: a directory outside it needs the entry's
+    /// `outside_project = true`.
+    pub root: PathBuf,
+    /// What warp runs or writes: no read-write preopen may hold one of
+    /// these, `outside_project` or not (a guest that could rewrite its
+    /// manifest would grant itself anything on the next load).
+    pub protected: Vec<Protected>,
+}
+
+/// A path warp keeps from read-write preopens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protected {
+    pub path: PathBuf,
+    /// What it is, for the error.
+    pub what: &'static str,
+    /// A cache: a preopen inside it is refused too, not only one that holds it.
+    pub inside_too: bool,
+}
+
+impl Confinement {
+    /// The rules for the manifest at `manifest_path` and its component:
+    /// the project around the manifest; the manifest's directory (warp's
+    /// output), the component's, the pack reuse cache beside them and
+    /// warp's cache protected.
+    pub fn around(manifest_path: &Path, component_path: &Path) -> Result<Confinement> {
+        let dir = manifest_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir =
+            dir.canonicalize().map_err(|e| Diagnostic::env(format!("failed to resolve `{}`: {e}", dir.display())))?;
+        let real = |path: PathBuf| path.canonicalize().unwrap_or(path);
+        let mut protected = vec![
+            Protected { path: dir.clone(), what: "the run manifest", inside_too: false },
+            Protected { path: real(dir.join(".cache")), what: "warp pack's reuse cache", inside_too: true },
+        ];
+        if let Some(parent) = component_path.parent().and_then(|p| p.canonicalize().ok()) {
+            protected.push(Protected { path: parent, what: "the component", inside_too: false });
+        }
+        if let Ok(cache) = crate::fs::cache_root() {
+            protected.push(Protected { path: real(cache), what: "warp's cache", inside_too: true });
+        }
+        Ok(Confinement { root: project_around(&dir), protected })
+    }
+}
+
+/// Why a preopen was refused, and which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirRefused {
+    pub guest: String,
+    pub host: PathBuf,
+    pub reason: DirRefusal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirRefusal {
+    /// Outside the project, without `outside_project = true`.
+    OutsideProject { root: PathBuf, path: String, rw: bool },
+    /// Read-write, and holding (or inside) something warp protects.
+    HoldsProtected { what: &'static str, path: PathBuf },
+    /// Read-write, and holding another preopen: the guest could swap that
+    /// one's directory for a symlink before the next request opens it.
+    HoldsPreopen { other: String },
+}
+
+impl DirRefused {
+    /// The error for people: `field` says where the entry is, `then` what
+    /// to do after fixing it.
+    pub fn diagnostic(&self, field: &str, then: &str) -> anyhow::Error {
+        let (guest, host) = (&self.guest, self.host.display());
+        let diagnostic = match &self.reason {
+            DirRefusal::OutsideProject { root, path, rw } => {
+                let mode = if *rw { ", mode = \"rw\"" } else { "" };
+                Diagnostic::env(format!(
+                    "`{host}` is outside the project `{}` ({field}): the guest would see the host's files",
+                    root.display()
+                ))
+                .help(format!(
+                    "map a directory inside the project, or opt in explicitly in warp.toml: \
+                     `\"{guest}\" = {{ path = \"{path}\"{mode}, outside_project = true }}`, {then}"
+                ))
+            }
+            DirRefusal::HoldsProtected { what, path } => Diagnostic::env(format!(
+                "`{host}` is preopened read-write ({field}) but it reaches `{}` ({what}): \
+                 the guest could rewrite what warp runs",
+                path.display()
+            ))
+            .help(format!(
+                "make it read-only, or map a directory that holds data only (`outside_project` does not lift this), {then}"
+            )),
+            DirRefusal::HoldsPreopen { other } => Diagnostic::env(format!(
+                "`{host}` is preopened read-write ({field}) and holds the directory preopened as `{other}`: \
+                 the guest could replace that one with a symlink"
+            ))
+            .help(format!("map directories that do not nest inside a read-write one, {then}")),
+        };
+        diagnostic.into()
+    }
+}
+
+/// Applies `confinement` to preopens already resolved (guest path, entry,
+/// canonical host directory): the first that breaks a rule is refused.
+pub fn confine(preopens: &[(String, Dir, PathBuf)], confinement: &Confinement) -> Result<(), DirRefused> {
+    for (guest, dir, host) in preopens {
+        let refuse = |reason| DirRefused { guest: guest.clone(), host: host.clone(), reason };
+        if !dir.outside_project && !host.starts_with(&confinement.root) {
+            return Err(refuse(DirRefusal::OutsideProject {
+                root: confinement.root.clone(),
+                path: dir.path.clone(),
+                rw: dir.mode == DirMode::Rw,
+            }));
+        }
+        if dir.mode != DirMode::Rw {
+            continue;
+        }
+        let reaches = |p: &&Protected| p.path.starts_with(host) || (p.inside_too && host.starts_with(&p.path));
+        if let Some(Protected { path, what, .. }) = confinement.protected.iter().find(reaches) {
+            return Err(refuse(DirRefusal::HoldsProtected { what, path: path.clone() }));
+        }
+        if let Some((other, _, _)) =
+            // The same directory twice is fine: a preopen's own root cannot be replaced.
+            preopens.iter().find(|(_, _, inner)| inner != host && inner.starts_with(host))
+        {
+            return Err(refuse(DirRefusal::HoldsPreopen { other: other.clone() }));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -343,5 +501,58 @@ mod tests {
             let err = read(&manifest, Placement::Anywhere).unwrap_err().to_string();
             assert!(err.contains("field `component.sha256`") && !err.contains(&sha256_hex(&bytes)), "{err}");
         }
+    }
+
+    #[test]
+    fn preopens_stay_in_the_project_and_never_reach_what_warp_runs() {
+        let confinement = Confinement {
+            root: PathBuf::from("/p"),
+            protected: vec![
+                Protected { path: "/p/target/warp".into(), what: "the run manifest", inside_too: false },
+                Protected { path: "/cache/warp".into(), what: "warp's cache", inside_too: true },
+            ],
+        };
+        let entry = |guest: &str, path: &str, mode, outside_project| {
+            (guest.to_string(), Dir { path: path.into(), mode, outside_project }, PathBuf::from(path))
+        };
+        let check = |preopens: &[(String, Dir, PathBuf)]| confine(preopens, &confinement).map_err(|r| r.reason);
+        let (ro, rw) = (DirMode::Ro, DirMode::Rw);
+
+        assert_eq!(check(&[entry("/d", "/p/data", rw, false), entry("/a", "/p", ro, false)]), Ok(()));
+        assert_eq!(check(&[entry("/e", "/etc", ro, true)]), Ok(()), "outside with the opt-in");
+        assert!(matches!(check(&[entry("/h", "/", ro, false)]), Err(DirRefusal::OutsideProject { .. })));
+        assert!(matches!(check(&[entry("/h", "/p2", ro, false)]), Err(DirRefusal::OutsideProject { .. })));
+        // Read-write and holding the manifest: refused even with the opt-in.
+        for (path, outside) in [("/", true), ("/p", false), ("/p/target", false), ("/p/target/warp", false)] {
+            let refused = check(&[entry("/h", path, rw, outside)]);
+            assert!(
+                matches!(refused, Err(DirRefusal::HoldsProtected { what: "the run manifest", .. })),
+                "{path}: {refused:?}"
+            );
+        }
+        // Inside a cache is refused too; inside the output directory is not.
+        let refused = check(&[entry("/c", "/cache/warp/compiled", rw, true)]);
+        assert!(matches!(refused, Err(DirRefusal::HoldsProtected { what: "warp's cache", .. })), "{refused:?}");
+        assert_eq!(check(&[entry("/o", "/p/target/warp/uploads", rw, false)]), Ok(()));
+        // A read-write directory may not hold another preopen.
+        assert_eq!(
+            check(&[entry("/data", "/p/state/sub", ro, false), entry("/state", "/p/state", rw, false)]),
+            Err(DirRefusal::HoldsPreopen { other: "/data".into() })
+        );
+        assert_eq!(check(&[entry("/up", "/p/state/up", rw, false), entry("/state", "/p/state", ro, false)]), Ok(()));
+        assert_eq!(check(&[entry("/a", "/p/state", rw, false), entry("/b", "/p/state", ro, false)]), Ok(()));
+    }
+
+    #[test]
+    fn the_project_around_a_manifest_is_the_nearest_with_a_project_file() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path().canonicalize().unwrap();
+        let out = root.join("app/target/warp");
+        std::fs::create_dir_all(&out).unwrap();
+        assert_eq!(project_around(&out), out, "no project file: the manifest's own directory");
+        std::fs::write(root.join("package.json"), "{}").unwrap();
+        assert_eq!(project_around(&out), root);
+        std::fs::write(root.join("app/Cargo.toml"), "").unwrap();
+        assert_eq!(project_around(&out), root.join("app"));
     }
 }

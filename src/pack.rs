@@ -29,12 +29,16 @@ pub const WIT_COMPONENT_VERSION: &str = "0.254";
 /// Each must be a directory inside the project once symlinks are resolved
 /// (`/`, `..` and a link that leaves the project are refused) unless its
 /// entry says `outside_project = true`: a guest sees what it is given, and
-/// a typo or a planted symlink should not hand it the host.
-fn manifest_dirs(project: &Project, manifest_path: &Path) -> Result<BTreeMap<String, Dir>> {
+/// a typo or a planted symlink should not hand it the host. Then the rules
+/// `warp run` applies at every load ([`manifest::confine`]) are applied
+/// here too, so what packs also runs: no read-write directory holding the
+/// manifest, the component or a cache, none holding another preopen.
+fn manifest_dirs(project: &Project, manifest_path: &Path, component_path: &Path) -> Result<BTreeMap<String, Dir>> {
     let mut dirs = BTreeMap::new();
     if project.config.dirs.is_empty() {
         return Ok(dirs);
     }
+    let mut resolved_dirs = Vec::new();
     let base = manifest_dir(manifest_path)?;
     let root =
         project.root.canonicalize().with_context(|| format!("failed to resolve `{}`", project.root.display()))?;
@@ -62,8 +66,26 @@ fn manifest_dirs(project: &Project, manifest_path: &Path) -> Result<BTreeMap<Str
             .into());
         }
         let relative = relative_path(&resolved, &base).to_string_lossy().into_owned();
+        resolved_dirs.push((guest.clone(), dir.clone(), resolved));
         dirs.insert(guest.clone(), Dir { path: relative, ..dir.clone() });
     }
+    let confinement = manifest::Confinement::around(manifest_path, component_path)?;
+    manifest::confine(&resolved_dirs, &confinement).map_err(|refused| {
+        let field = format!("warp.toml field `dirs.\"{}\"`", refused.guest);
+        match &refused.reason {
+            // Inside the project as pack sees it, outside as `warp run` will.
+            manifest::DirRefusal::OutsideProject { root: seen, .. } => Diagnostic::env(format!(
+                "the manifest goes to `{}`, where `warp run` takes `{}` as the project (the nearest directory \
+                 with a project file), so it would refuse `{}` ({field}) as outside it",
+                base.display(),
+                seen.display(),
+                refused.host.display()
+            ))
+            .help("write the component inside the project (`-o`), or mark the entry `outside_project = true`")
+            .into(),
+            _ => refused.diagnostic(&field, "then pack again"),
+        }
+    })?;
     Ok(dirs)
 }
 
@@ -206,7 +228,7 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
         (component, manifest)
     };
     // What the manifest will say about the host is checked before anything is built.
-    let dirs = manifest_dirs(&resolved.unit().project, &manifest_path)?;
+    let dirs = manifest_dirs(&resolved.unit().project, &manifest_path, &component_path)?;
     let shims = manifest_shims(&resolved.unit().project, &manifest_path)?;
     // One pack at a time per output directory, from build to the last write:
     // a component and its manifest are always from the same pack.
@@ -327,7 +349,7 @@ pub fn refresh_settings(packed: &Packed, reporter: &dyn Reporter) -> Result<Pack
     let project = Project::open(&packed.settings_root)?;
     let mut manifest = packed.manifest.clone();
     let language = lang::get(manifest.component.language)?;
-    let dirs = manifest_dirs(&project, &packed.manifest_path)?;
+    let dirs = manifest_dirs(&project, &packed.manifest_path, &packed.component_path)?;
     let shims = manifest_shims(&project, &packed.manifest_path)?;
     let interfaces =
         Interfaces { imports: manifest.component.imports.clone(), exports: manifest.component.exports.clone() };

@@ -413,6 +413,15 @@ pub struct Limits {
     /// How long a stop waits for requests in flight before cutting them short.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain_timeout: Option<HumanDuration>,
+    /// How long a request body may stall while the guest waits for it (and
+    /// it must average at least 240 bytes a second once it has taken 5 s):
+    /// then the request is answered 408 and its instance freed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_timeout: Option<HumanDuration>,
+    /// The linear memory all instances may hold together; past it, new
+    /// requests are answered 503. Default: half the machine's memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_memory: Option<ByteSize>,
 }
 impl Limits {
     /// The smallest `memory` limit: one WebAssembly page.
@@ -446,6 +455,7 @@ impl Limits {
             ("header_timeout", &self.header_timeout),
             ("idle_timeout", &self.idle_timeout),
             ("drain_timeout", &self.drain_timeout),
+            ("body_timeout", &self.body_timeout),
         ] {
             if let Some(timeout) = value
                 && timeout.duration < Self::MIN_REQUEST_TIMEOUT
@@ -455,6 +465,15 @@ impl Limits {
                     timeout.text
                 ));
             }
+        }
+        if let Some(total) = self.total_memory
+            && total.0 < Self::MIN_MEMORY
+        {
+            return Err(format!(
+                "field `limits.total_memory`: {} bytes is below one WebAssembly page (64KiB); \
+                 leave it out for half the machine's memory",
+                total.0
+            ));
         }
         if self.connections == Some(0) {
             return Err(
@@ -560,13 +579,14 @@ impl FromStr for HumanDuration {
             "s" => 1_000,
             "m" => 60_000,
             "h" => 3_600_000,
-            _ => anyhow::bail!("invalid duration `{text}`: unit must be one of ms, s, m, h"),
+            "d" => 86_400_000,
+            _ => anyhow::bail!("invalid duration `{text}`: unit must be one of ms, s, m, h, d"),
         };
         let duration = number
             .checked_mul(millis_per_unit)
             .map(Duration::from_millis)
             .filter(|d| *d <= HumanDuration::MAX)
-            .ok_or_else(|| anyhow::anyhow!("duration `{text}` is out of range: at most 7 days (`168h`)"))?;
+            .ok_or_else(|| anyhow::anyhow!("duration `{text}` is out of range: at most 7 days (`7d`)"))?;
         Ok(HumanDuration { text: trimmed.to_string(), duration })
     }
 }
@@ -769,6 +789,10 @@ request_timeout = "10s"
             "[limits]\nidle_timeout = \"5ms\"",
             "[limits]\ndrain_timeout = \"0ms\"",
             "[limits]\nconnections = 0",
+            "[limits]\nmemory = \"99999999999999999999GiB\"",
+            "[limits]\ntotal_memory = \"1KB\"",
+            "[limits]\nbody_timeout = \"1ms\"",
+            "[limits]\nrequest_timeout = \"8d\"",
             "[http]\nroute = \"api\"",
             "[dirs]\n\"/data\" = { path = \"data\", mode = \"rwx\" }",
             "[dirs]\n\"/data\" = { path = \"data\", writable = true }",
@@ -776,6 +800,15 @@ request_timeout = "10s"
         ] {
             assert!(parse_config(bad, Path::new("warp.toml")).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn durations_take_days_up_to_a_week() {
+        let week: HumanDuration = "7d".parse().unwrap();
+        assert_eq!(week.duration, HumanDuration::MAX);
+        assert_eq!("2d".parse::<HumanDuration>().unwrap().duration, Duration::from_secs(2 * 86_400));
+        let err = "8d".parse::<HumanDuration>().unwrap_err().to_string();
+        assert!(err.contains("at most 7 days (`7d`)"), "{err}");
     }
 
     #[test]

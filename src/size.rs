@@ -67,7 +67,12 @@ impl FromStr for ByteSize {
         if !value.is_finite() || value < 0.0 {
             bail!("invalid size `{text}`: must be a positive number");
         }
-        Ok(ByteSize((value * multiplier as f64).round() as u64))
+        let bytes = (value * multiplier as f64).round();
+        // `as` would saturate: a typo of twenty digits must not mean "no limit".
+        if bytes >= u64::MAX as f64 {
+            bail!("invalid size `{text}`: too large (at most 16 EiB)");
+        }
+        Ok(ByteSize(bytes as u64))
     }
 }
 

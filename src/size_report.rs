@@ -84,8 +84,11 @@ pub fn measure(path: &Path, overrides: BudgetOverride, top: usize) -> Result<Ent
 
 /// Reads an artifact and, where there is one, its manifest.
 fn load(path: &Path) -> Result<(String, Vec<u8>, Option<Manifest>)> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Diagnostic::env(format!("failed to read `{}`: {e}", path.display())))?;
+    // The bound `warp run` reads components with: a device, a FIFO or a
+    // huge sparse file is refused before anything is read, never waited on
+    // or held in memory whole.
+    let bytes = crate::fs::read_regular_file(path, manifest::MAX_COMPONENT_BYTES)
+        .map_err(|e| Diagnostic::env(format!("failed to read `{}`: {e}", path.display())))?;
     let stem = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if !bytes.starts_with(b"\0asm") {
         if bytes.first() == Some(&b'{') {
@@ -162,7 +165,7 @@ fn check_component_path(manifest: &Manifest, manifest_path: &Path) -> Result<()>
 
 /// Reads a baseline: a run manifest, a `size-check --json` report, or a `.wasm`.
 pub fn read_baseline(path: &Path) -> Result<Vec<BaselineEntry>> {
-    let bytes = std::fs::read(path)
+    let bytes = crate::fs::read_regular_file(path, manifest::MAX_MANIFEST_BYTES)
         .map_err(|e| Diagnostic::env(format!("failed to read baseline `{}`: {e}", path.display())))?;
     if bytes.starts_with(b"\0asm") {
         let (name, bytes, _) = load(path)?;

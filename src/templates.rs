@@ -101,6 +101,13 @@ pub fn name_from_path(path: &Path) -> Result<String> {
 /// a check fails; a failure midway removes what it created.
 pub fn instantiate(template: &Template, name: &str, dest: &Path) -> Result<Vec<PathBuf>> {
     check_name(name)?;
+    // `exists` follows symlinks: a dangling one would look absent, and a
+    // failed write would then remove the user's link. Refuse any symlink.
+    if dest.symlink_metadata().is_ok_and(|metadata| metadata.file_type().is_symlink()) {
+        return Err(Diagnostic::env(format!("destination `{}` is a symbolic link", dest.display()))
+            .help("choose another path, or create the project where the link points")
+            .into());
+    }
     if dest.exists() && dest.read_dir().map(|mut d| d.next().is_some()).unwrap_or(true) {
         return Err(Diagnostic::env(format!("destination `{}` already exists", dest.display()))
             .help("choose another path, or remove the directory")
@@ -143,6 +150,22 @@ fn write(path: &Path, contents: &str) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symlink_as_destination_is_refused_and_left_alone() {
+        let temp = tempfile::tempdir().unwrap();
+        let (dangling, pointing) = (temp.path().join("dang"), temp.path().join("link"));
+        std::os::unix::fs::symlink(temp.path().join("nowhere"), &dangling).unwrap();
+        std::fs::create_dir(temp.path().join("empty")).unwrap();
+        std::os::unix::fs::symlink(temp.path().join("empty"), &pointing).unwrap();
+        let template = find(crate::project::Lang::Rust, Kind::Http).unwrap();
+        for link in [&dangling, &pointing] {
+            let err = instantiate(template, "app", link).unwrap_err().to_string();
+            assert!(err.contains("is a symbolic link"), "{err}");
+            assert!(link.symlink_metadata().unwrap().file_type().is_symlink(), "the link is kept");
+        }
+        assert!(!temp.path().join("nowhere").exists());
+    }
 
     #[test]
     fn names_come_from_the_last_path_component() {

@@ -218,11 +218,14 @@ impl EventSink for HumanEvents {
     fn emit(&self, event: &Event) {
         let printer = &self.printer;
         match event {
-            Event::Listening { address, name, from_cache, pooling, ready } => {
+            Event::Listening { address, name, from_cache, pooling, connections, ready } => {
                 let origin = if *from_cache { "compiled code from cache" } else { "compiled" };
                 let pool = if *pooling { ", pooling allocator" } else { "" };
                 let ready = ready.as_millis();
-                printer.status("Serving", format_args!("{name} ({origin}{pool}, ready in {ready} ms)"));
+                printer.status(
+                    "Serving",
+                    format_args!("{name} ({origin}{pool}, up to {connections} connections, ready in {ready} ms)"),
+                );
                 printer.out(format_args!("listening on http://{address}\n"));
             }
             Event::AcceptFailed { error, suppressed: 0 } => self.line(format_args!(
@@ -243,6 +246,14 @@ impl EventSink for HumanEvents {
             Event::GuestOutput { name, stream: Stream::Stdout, line } => printer.out(format_args!("[{name}] {line}\n")),
             Event::GuestOutput { name, stream: Stream::Stderr, line } => {
                 let _ = writeln!(std::io::stderr(), "[{name}] {line}");
+            }
+            Event::OutputDropped { stream, bytes } => self.line(format_args!(
+                "dropped {bytes} bytes of guest {} output: warp's {} was not read fast enough",
+                stream.name(),
+                stream.name()
+            )),
+            Event::EventsDropped { count } => {
+                self.line(format_args!("dropped {count} log events: this output was not read fast enough"))
             }
             Event::RequestFailed { method, uri, status: Some(_), reason } => {
                 self.line(format_args!("{method} {uri} failed: {reason}"))

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use tokio::sync::mpsc;
 
@@ -16,7 +16,7 @@ use super::run::OsSignals;
 use crate::dev::{self, Command, DevEvent, DevOptions, Observer};
 use crate::error::Exit;
 use crate::runner::events::JsonLines;
-use crate::runner::{CliExit, EventSink, Signal};
+use crate::runner::{self, CliExit, EventSink, Signal};
 use crate::size::human_bytes;
 use crate::ui::{HumanEvents, Printer};
 
@@ -75,10 +75,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
             Arc::new(HumanEvents::dev(*printer)),
         )
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("failed to start the async runtime")?;
+    let runtime = runner::runtime()?;
     let exit = runtime.block_on(async {
         let commands = forward(OsSignals::install()?);
         let stopped = dev::run(options, commands, observer, events).await?;

@@ -83,7 +83,9 @@ impl FunctionStore {
 impl wasmtime::CacheStore for FunctionStore {
     fn get(&self, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
         let name = FunctionStore::name(key);
-        let entry = std::fs::read(self.dir.join(&name)).ok()?;
+        // Never `std::fs::read`: a FIFO or device planted under the name
+        // would block the compile (and the start-up) for ever.
+        let entry = crate::fs::read_regular_file(&self.dir.join(&name), MAX_ENTRY_BYTES).ok()?;
         unseal(&entry, &name).map(|code| std::borrow::Cow::Owned(code.to_vec()))
     }
 
@@ -197,8 +199,10 @@ fn compiled<T: Compiled>(engine: &Engine, bytes: &[u8], sha256: &str) -> Result<
         match component {
             Some(component) => {
                 // A hit counts as a use: eviction removes the least recently used.
+                use std::os::unix::fs::OpenOptionsExt;
                 let _ = std::fs::File::options()
                     .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
                     .open(path)
                     .and_then(|file| file.set_modified(std::time::SystemTime::now()));
                 return Ok((component, true));

@@ -61,7 +61,7 @@ async fn run_program(loaded: &Loaded, shims: &Arc<ShimState>, args: &[String]) -
     let pre = wasmtime_wasi::p2::bindings::CommandPre::new(pre)
         .map_err(anyhow::Error::from)
         .context("the component does not export `wasi:cli/run`")?;
-    let mut store = wasmtime::Store::new(&loaded.engine.engine, Host::new(loaded, shims, args)?);
+    let mut store = wasmtime::Store::new(&loaded.engine.engine, Host::new(loaded, shims, args, None)?);
     store.limiter(|host| &mut host.limits);
     // CLI programs run without a deadline unless the manifest sets one. The
     // guest yields to the runtime every tick so signals are handled even

@@ -96,8 +96,33 @@ fn default_connections() -> u32 {
     } else {
         libc::RLIM_INFINITY
     };
-    let fitted = soft.saturating_sub(RESERVED_FDS).max(1);
+    // A small limit keeps a quarter for the rest, not all of it.
+    let fitted = soft.saturating_sub(RESERVED_FDS.min(soft / 4)).max(1);
     DEFAULT_CONNECTIONS.min(u32::try_from(fitted).unwrap_or(u32::MAX))
+}
+
+/// Raises the process's soft open-file limit to its hard limit, as servers
+/// do at start: every connection is a file descriptor, and a soft limit
+/// left at a shell's default would cap them needlessly. Best effort.
+pub fn raise_open_file_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit read and write only the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 || limit.rlim_cur >= limit.rlim_max {
+            return;
+        }
+        let wanted = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) != 0 {
+            // An unlimited hard limit is refused for files: take the kernel's ceiling.
+            let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
+                .ok()
+                .and_then(|text| text.trim().parse::<libc::rlim_t>().ok());
+            if let Some(ceiling) = ceiling.filter(|ceiling| *ceiling > limit.rlim_cur) {
+                let wanted = libc::rlimit { rlim_cur: ceiling.min(limit.rlim_max), rlim_max: limit.rlim_max };
+                libc::setrlimit(libc::RLIMIT_NOFILE, &wanted);
+            }
+        }
+    }
 }
 
 impl Server {
@@ -540,7 +565,9 @@ async fn handle(
     };
     let mut tracked = Tracked::begin(server.clone(), in_flight, activity, info);
     let routed = server.current().loaded.manifest.http.as_ref().is_none_or(|http| http.routes(uri.path()));
-    let response = if !routed {
+    let response = if let Some(status) = refused_before_the_guest(&request) {
+        plain(status)
+    } else if !routed {
         plain(404)
     } else {
         match server.clone().dispatch(request, &method, &uri).await {
@@ -574,6 +601,20 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     response.map(|body| Counted { inner: body, tracked, bodiless, length, sent: 0 }.boxed_unsync())
+}
+
+/// The client's mistakes that warp answers itself, as a proxy in front of
+/// the guest would: a request with no `Host` (nor an absolute URI) is 400,
+/// since `wasi:http` requests carry an authority; `CONNECT` (a tunnel, not
+/// a request for the guest) is 501.
+fn refused_before_the_guest<B>(request: &hyper::Request<B>) -> Option<u16> {
+    if request.method() == hyper::Method::CONNECT {
+        return Some(501);
+    }
+    if request.uri().authority().is_none() && !request.headers().contains_key(hyper::header::HOST) {
+        return Some(400);
+    }
+    None
 }
 
 /// A response body that ends its request's [`Tracked`]: served at its end,

@@ -5,7 +5,8 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
@@ -54,6 +55,9 @@ pub enum Event {
         name: String,
         from_cache: bool,
         pooling: bool,
+        /// Client connections served at once (`limits.connections`, or
+        /// what the open-file limit leaves).
+        connections: u32,
         ready: Duration,
     },
     /// `accept` failed for lack of resources (the open-file limit): the
@@ -80,6 +84,18 @@ pub enum Event {
         name: String,
         stream: Stream,
         line: String,
+    },
+    /// Guests wrote faster than the process's stdout or stderr was read:
+    /// `bytes` of their output were dropped rather than waited on (since
+    /// the last such event).
+    OutputDropped {
+        stream: Stream,
+        bytes: u64,
+    },
+    /// Events came faster than the sink could take them (its output is
+    /// stalled): `count` were dropped rather than waited on.
+    EventsDropped {
+        count: u64,
     },
     /// A request failed; `status` is `None` when the response head had
     /// already gone out (the body was cut short).
@@ -173,6 +189,8 @@ impl Event {
             Event::AcceptFailed { .. } => "accept-failed",
             Event::Request { .. } => "request",
             Event::GuestOutput { .. } => "guest-output",
+            Event::OutputDropped { .. } => "output-dropped",
+            Event::EventsDropped { .. } => "events-dropped",
             Event::RequestFailed { .. } => "request-failed",
             Event::RequestAborted { .. } => "request-aborted",
             Event::RequestCutShort { .. } => "request-cut-short",
@@ -190,11 +208,12 @@ impl Event {
     /// The event as one JSON object: `event` and its fields.
     pub fn to_json(&self) -> serde_json::Value {
         let mut value = match self {
-            Event::Listening { address, name, from_cache, pooling, ready } => json!({
+            Event::Listening { address, name, from_cache, pooling, connections, ready } => json!({
                 "address": format!("http://{address}"),
                 "name": name,
                 "from_cache": from_cache,
                 "pooling": pooling,
+                "connections": connections,
                 "ready_ms": ready.as_millis() as u64,
             }),
             Event::AcceptFailed { error, suppressed } => json!({ "error": error, "suppressed": suppressed }),
@@ -208,6 +227,8 @@ impl Event {
             Event::GuestOutput { name, stream, line } => {
                 json!({ "name": name, "stream": stream.name(), "line": line })
             }
+            Event::OutputDropped { stream, bytes } => json!({ "stream": stream.name(), "bytes": bytes }),
+            Event::EventsDropped { count } => json!({ "count": count }),
             Event::RequestFailed { method, uri, status, reason } => {
                 json!({ "method": method, "uri": uri, "status": status, "reason": reason })
             }
@@ -270,6 +291,95 @@ impl<W: Write + Send> EventSink for JsonLines<W> {
         // A closed stdout must not take the server down.
         let _ = writeln!(out, "{}", event.to_json());
         let _ = out.flush();
+    }
+
+    /// Guests' output comes as `guest-output` events: raw bytes written
+    /// between the lines would break the one-object-per-line stream.
+    fn captures_guest_output(&self) -> bool {
+        true
+    }
+}
+
+/// Hands events to another sink on a thread of its own, through a bounded
+/// queue: whoever emits (a runtime thread serving requests) never waits on
+/// a slow terminal or a stalled pipe. When the queue is full an event is
+/// dropped and counted, and the count is reported once the queue drains
+/// ([`Event::EventsDropped`]). [`Background::flush`] waits, within a
+/// bound, for what is queued (the last lines before exiting).
+pub struct Background {
+    queue: std::sync::mpsc::SyncSender<Queued>,
+    dropped: Arc<AtomicU64>,
+    logs_requests: bool,
+    captures_guest_output: bool,
+}
+
+enum Queued {
+    Event(Box<Event>),
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
+/// Events a [`Background`] sink holds before it drops new ones.
+pub const BACKGROUND_QUEUE: usize = 4096;
+
+impl Background {
+    pub fn new(inner: Arc<dyn EventSink>) -> Arc<Background> {
+        let (queue, receiver) = std::sync::mpsc::sync_channel::<Queued>(BACKGROUND_QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let (logs_requests, captures_guest_output) = (inner.logs_requests(), inner.captures_guest_output());
+        let counted = dropped.clone();
+        std::thread::Builder::new()
+            .name("warp-events".into())
+            .spawn(move || {
+                for queued in receiver {
+                    match queued {
+                        Queued::Event(event) => inner.emit(&event),
+                        Queued::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                    let count = counted.swap(0, Ordering::Relaxed);
+                    if count > 0 {
+                        inner.emit(&Event::EventsDropped { count });
+                    }
+                }
+            })
+            .expect("failed to start the event thread");
+        Arc::new(Background { queue, dropped, logs_requests, captures_guest_output })
+    }
+
+    /// Waits until the events queued so far are written, or `within` passes.
+    pub fn flush(&self, within: Duration) {
+        let deadline = std::time::Instant::now() + within;
+        let (done, wait) = std::sync::mpsc::channel();
+        let mut item = Queued::Flush(done);
+        // `SyncSender` has no timed send: try until the queue has room.
+        loop {
+            match self.queue.try_send(item) {
+                Ok(()) => break,
+                Err(std::sync::mpsc::TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                    item = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(_) => return,
+            }
+        }
+        let _ = wait.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()));
+    }
+}
+
+impl EventSink for Background {
+    fn emit(&self, event: &Event) {
+        if self.queue.try_send(Queued::Event(Box::new(event.clone()))).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn logs_requests(&self) -> bool {
+        self.logs_requests
+    }
+
+    fn captures_guest_output(&self) -> bool {
+        self.captures_guest_output
     }
 }
 

@@ -9,9 +9,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -24,7 +24,8 @@ use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::events::{Event, EventSink, Reloaded, Stopped};
-use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, ShimState, ticks};
+use super::memory::{MemoryAccount, TotalMemoryExhausted};
+use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, ShimState};
 
 /// Counters a caller (or a test) can read while serving; a request counts
 /// once its response has ended (see `conn.rs`).
@@ -41,6 +42,8 @@ pub struct Stats {
 
 pub struct Server {
     current: RwLock<Arc<Generation>>,
+    /// What all instances hold together, against `limits.total_memory`.
+    pub memory: Arc<MemoryAccount>,
     shims: Arc<ShimState>,
     pub(super) events: Arc<dyn EventSink>,
     /// Held for the whole request while the deployment runs cooperatively.
@@ -57,10 +60,11 @@ pub const MAX_IDLE: usize = 16;
 pub struct Generation {
     pre: ProxyPre<Host>,
     pub(super) loaded: Loaded,
-    deadline_ticks: u64,
-    /// `limits.request_timeout`: for the guest's compute (in ticks above)
-    /// and for the whole request, waits on the client included.
+    /// `limits.request_timeout`: for the guest's compute and for the whole
+    /// request, waits on the client included.
     timeout: Duration,
+    /// `limits.body_timeout`: how long the request body may stall.
+    body_timeout: Duration,
     /// `http.reuse`: requests per instance (1 = fresh each time, 0 = no limit).
     reuse: u32,
     /// Instances that served a request and wait for the next, most recent last.
@@ -84,9 +88,11 @@ impl Generation {
         let pre = ProxyPre::new(pre)
             .map_err(anyhow::Error::from)
             .context("the component does not export `wasi:http/incoming-handler`")?;
-        let timeout = loaded.manifest.limits.request_timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.duration);
+        let limits = &loaded.manifest.limits;
+        let timeout = limits.request_timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.duration);
+        let body_timeout = limits.body_timeout.as_ref().map_or(DEFAULT_BODY_TIMEOUT, |t| t.duration);
         let reuse = loaded.manifest.http.as_ref().and_then(|h| h.reuse).unwrap_or(1);
-        Ok(Generation { pre, loaded, deadline_ticks: ticks(timeout), timeout, reuse, idle: Mutex::default() })
+        Ok(Generation { pre, loaded, timeout, body_timeout, reuse, idle: Mutex::default() })
     }
 
     /// The most recently used idle instance (its state the warmest), if any.
@@ -106,11 +112,10 @@ impl Generation {
         }
     }
 
-    fn store(&self, shims: &Arc<ShimState>) -> Result<Store<Host>> {
-        let mut store = Store::new(self.pre.engine(), Host::new(&self.loaded, shims, &[])?);
+    fn store(&self, shims: &Arc<ShimState>, memory: &Arc<MemoryAccount>) -> Result<Store<Host>> {
+        let mut store = Store::new(self.pre.engine(), Host::new(&self.loaded, shims, &[], Some(memory.clone()))?);
         store.limiter(|host| &mut host.limits);
-        store.set_epoch_deadline(self.deadline_ticks);
-        store.epoch_deadline_trap();
+        yield_every_tick(&mut store);
         Ok(store)
     }
 }
@@ -119,8 +124,10 @@ impl Server {
     /// A server for `loaded`, sharing `shims` with its later generations;
     /// failed requests go to `events`.
     pub fn new(loaded: Loaded, shims: Arc<ShimState>, events: Arc<dyn EventSink>) -> Result<Arc<Server>> {
+        let memory = MemoryAccount::new(total_memory(&loaded));
         Ok(Arc::new(Server {
             current: RwLock::new(Arc::new(Generation::new(loaded)?)),
+            memory,
             shims,
             events,
             sequential: Arc::default(),
@@ -170,6 +177,7 @@ impl Server {
             engine_reused: generation.loaded.engine_reused,
         };
         self.shims.configure(&generation.loaded);
+        self.memory.set_cap(total_memory(&generation.loaded));
         *self.current.write().unwrap() = Arc::new(generation);
         Ok(reloaded)
     }
@@ -180,7 +188,7 @@ impl Server {
         let generation = self.current();
         let mut timings = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut store = generation.store(&self.shims)?;
+            let mut store = generation.store(&self.shims, &self.memory)?;
             let started = std::time::Instant::now();
             generation.pre.instantiate_async(&mut store).await.map_err(anyhow::Error::from)?;
             timings.push(started.elapsed());
@@ -197,15 +205,18 @@ impl Server {
         uri: &hyper::Uri,
     ) -> Result<hyper::Response<HyperOutgoingBody>, Failure> {
         let generation = self.current();
+        if !self.memory.has_room() {
+            return Err(Failure::total_memory(self.memory.cap()));
+        }
         let (mut store, warm, served) = match generation.checkout() {
-            Some(Warm { mut store, proxy, served }) => {
-                // The deadline counts from now, as for a fresh instance.
-                store.set_epoch_deadline(generation.deadline_ticks);
-                (store, Some(proxy), served)
-            }
-            None => (generation.store(&self.shims).map_err(Failure::internal)?, None, 0),
+            Some(Warm { store, proxy, served }) => (store, Some(proxy), served),
+            None => (generation.store(&self.shims, &self.memory).map_err(Failure::internal)?, None, 0),
         };
+        // The deadline counts from now, for a warm instance as for a fresh one.
+        store.data_mut().deadline = Some(Instant::now() + generation.timeout);
         let (sender, receiver) = tokio::sync::oneshot::channel();
+        let body_timeout = generation.body_timeout;
+        let (request, too_slow) = Paced::wrap(request, body_timeout);
         let incoming =
             store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(Failure::internal)?;
         let outparam = store.data_mut().http().new_response_outparam(sender).map_err(Failure::internal)?;
@@ -240,7 +251,22 @@ impl Server {
                 Err(_) => Err(wasmtime::Trap::Interrupt.into()),
             }
         });
-        match receiver.await {
+        let answered = receiver.await;
+        // A client that sent its body too slowly gets 408 whatever the guest
+        // made of the cut-off body, when no response has gone out yet.
+        if too_slow.load(Ordering::Relaxed) {
+            return Err(Failure {
+                status: 408,
+                reason: format!(
+                    "the client sent its body too slowly (limits.body_timeout {} ms between reads, at least {} \
+                     bytes/s after {} s)",
+                    body_timeout.as_millis(),
+                    BODY_MIN_RATE,
+                    BODY_RATE_GRACE.as_secs()
+                ),
+            });
+        }
+        match answered {
             Ok(Ok(response)) => {
                 // The head is out; a failure now can only cut the body short.
                 // Cheap clones (shared buffers); text only when something failed.
@@ -264,6 +290,22 @@ impl Server {
     }
 }
 
+/// Makes a guest give its thread back at every epoch tick (10 ms), so
+/// that a guest computing without end holds a runtime thread for a tick
+/// at most: accepting, other requests and a stop go on beside it. Past the
+/// store's deadline (`Host::deadline`, set per request) the guest traps
+/// with [`wasmtime::Trap::Interrupt`], as the timer around the request
+/// would also end it.
+pub(super) fn yield_every_tick(store: &mut Store<Host>) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|context| {
+        if context.data().deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Err(wasmtime::Trap::Interrupt.into());
+        }
+        Ok(wasmtime::UpdateDeadline::Yield(1))
+    });
+}
+
 pub(super) struct Failure {
     pub(super) status: u16,
     pub(super) reason: String,
@@ -274,9 +316,27 @@ impl Failure {
         Failure { status: 500, reason: e.to_string() }
     }
 
+    fn total_memory(cap: u64) -> Failure {
+        Failure {
+            status: 503,
+            reason: format!("the instances together hold `limits.total_memory` ({cap} bytes); try again later"),
+        }
+    }
+
     fn from_guest(error: wasmtime::Error) -> Failure {
         if error.chain().any(|cause| cause.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some()) {
             return Failure { status: 503, reason: "no free instance slot (pool exhausted)".into() };
+        }
+        if let Some(exhausted) = error.chain().find_map(|cause| cause.downcast_ref::<TotalMemoryExhausted>()) {
+            return Failure::total_memory(exhausted.cap);
+        }
+        // Memory for a new instance could not be had (the pooling
+        // allocator off, e.g. under `ulimit -v`): the server is full, not broken.
+        if error.chain().any(|cause| {
+            cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.raw_os_error() == Some(libc::ENOMEM))
+                || cause.to_string().contains("Cannot allocate memory")
+        }) {
+            return Failure { status: 503, reason: format!("no memory for a new instance: {error:#}") };
         }
         if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
             if *trap == wasmtime::Trap::Interrupt {
@@ -345,6 +405,113 @@ where
 
     fn is_end_stream(&self) -> bool {
         self.pending_error.is_none() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// How long a request body may stall unless `limits.body_timeout` says
+/// otherwise (counted only while the guest waits for it).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The slowest a request body may arrive on average, in bytes a second,
+/// once the guest has waited for it [`BODY_RATE_GRACE`] (Kestrel's
+/// `MinRequestBodyDataRate`): a client that trickles a byte just inside
+/// every timeout still cannot hold an instance for long.
+pub const BODY_MIN_RATE: u64 = 240;
+pub const BODY_RATE_GRACE: Duration = Duration::from_secs(5);
+
+/// The `limits.total_memory` of `loaded`, else half the machine's memory.
+fn total_memory(loaded: &Loaded) -> u64 {
+    loaded.manifest.limits.total_memory.map_or_else(super::memory::default_total, |total| total.0)
+}
+
+/// A request body that must keep coming while the guest waits for it: no
+/// stall longer than the body timeout, and [`BODY_MIN_RATE`] on average
+/// over the time spent waiting (time the guest spends elsewhere does not
+/// count against the client). When either fails, the guest's read fails
+/// with `connection-read-timeout` and the flag tells the request path to
+/// answer 408.
+struct Paced {
+    inner: hyper::body::Incoming,
+    timeout: Duration,
+    /// Armed while the guest waits for data.
+    stall: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    waiting_since: Option<Instant>,
+    waited: Duration,
+    received: u64,
+    too_slow: Arc<AtomicBool>,
+}
+
+impl Paced {
+    fn wrap(
+        request: hyper::Request<hyper::body::Incoming>,
+        timeout: Duration,
+    ) -> (hyper::Request<Paced>, Arc<AtomicBool>) {
+        let too_slow = Arc::new(AtomicBool::new(false));
+        let flag = too_slow.clone();
+        let request = request.map(|inner| Paced {
+            inner,
+            timeout,
+            stall: None,
+            waiting_since: None,
+            waited: Duration::ZERO,
+            received: 0,
+            too_slow: flag,
+        });
+        (request, too_slow)
+    }
+
+    fn fail(&mut self) -> Option<Result<hyper::body::Frame<Bytes>, wasmtime_wasi_http::Error>> {
+        self.too_slow.store(true, Ordering::Relaxed);
+        Some(Err(wasmtime_wasi_http::Error::ConnectionReadTimeout))
+    }
+}
+
+impl hyper::body::Body for Paced {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        use std::task::Poll;
+        if self.too_slow.load(Ordering::Relaxed) {
+            return Poll::Ready(self.fail());
+        }
+        match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                if let Some(since) = self.waiting_since.take() {
+                    self.waited += since.elapsed();
+                }
+                self.stall = None;
+                if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(|f| f.data_ref())) {
+                    self.received += data.map_or(0, |d| d.len() as u64);
+                }
+                let slow = self.waited > BODY_RATE_GRACE
+                    && (self.received as f64) < BODY_MIN_RATE as f64 * self.waited.as_secs_f64();
+                if slow && !self.inner.is_end_stream() && frame.is_some() {
+                    return Poll::Ready(self.fail());
+                }
+                Poll::Ready(frame.map(|frame| frame.map_err(wasmtime_wasi_http::Error::from)))
+            }
+            Poll::Pending => {
+                let timeout = self.timeout;
+                self.waiting_since.get_or_insert_with(Instant::now);
+                let stall = self.stall.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                match std::future::Future::poll(stall.as_mut(), cx) {
+                    Poll::Ready(()) => Poll::Ready(self.fail()),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {

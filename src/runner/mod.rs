@@ -16,6 +16,7 @@ mod cli;
 pub mod conn;
 pub mod events;
 pub mod http;
+pub mod memory;
 mod output;
 mod serve;
 pub mod shims;
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -40,6 +41,7 @@ use crate::project::{DirMode, World};
 pub use cli::{CliExit, run_cli};
 pub use events::{Event, EventSink, Reloaded, Stopped};
 pub use http::{Server, bind};
+pub use memory::MemoryAccount;
 pub use serve::{Control, serve};
 pub use shims::{ShimHost, ShimState, Signal};
 
@@ -84,18 +86,34 @@ pub struct Host {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: memory::Limiter,
     shims: ShimHost,
+    /// When the guest's time is up: it traps at the next epoch tick after
+    /// (see `http::yield_every_tick`). Set per request; none for a CLI run,
+    /// which counts its own.
+    deadline: Option<Instant>,
 }
 
 impl Host {
-    pub fn new(loaded: &Loaded, shims: &Arc<ShimState>, args: &[String]) -> Result<Host> {
+    /// A store's state for `loaded`; its linear memory is also counted in
+    /// `account` when there is one (a server's `limits.total_memory`).
+    pub fn new(
+        loaded: &Loaded,
+        shims: &Arc<ShimState>,
+        args: &[String],
+        account: Option<Arc<MemoryAccount>>,
+    ) -> Result<Host> {
         let manifest = &loaded.manifest;
         let mut wasi = WasiCtx::builder();
         let events = shims.events();
         if events.captures_guest_output() {
             let lines = |stream| output::Lines { events: events.clone(), name: manifest.name.clone(), stream };
             wasi.stdout(lines(events::Stream::Stdout)).stderr(lines(events::Stream::Stderr));
+        } else if manifest.component.world == World::Http {
+            // A server's guests never wait on whoever reads warp's output;
+            // a CLI program's output is its result, so it keeps the back-pressure.
+            let shared = |stream| output::Passthrough { events: events.clone(), stream };
+            wasi.inherit_stdin().stdout(shared(events::Stream::Stdout)).stderr(shared(events::Stream::Stderr));
         } else {
             wasi.inherit_stdio();
         }
@@ -122,8 +140,9 @@ impl Host {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            limits: limits.build(),
+            limits: memory::Limiter::new(limits.build(), account),
             shims: ShimHost::new(shims),
+            deadline: None,
         })
     }
 }
@@ -303,6 +322,24 @@ impl Drop for Ticker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// Task polls between two looks at the I/O driver on a runtime from
+/// [`runtime`]. Tokio's default, 61, assumes short polls; a guest computing
+/// without end yields only every [`EPOCH_TICK`], so with every worker busy
+/// a new connection, a timer or a signal would wait 61 ticks (0.6 s).
+pub const EVENT_INTERVAL: u32 = 2;
+
+/// The runtime [`serve`] and [`run_cli`] keep their promises on: multi-
+/// threaded, and looking at sockets and timers every [`EVENT_INTERVAL`]
+/// polls, so busy guests (each yielding every tick) never starve accepting,
+/// other requests, deadlines or a stop.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .event_interval(EVENT_INTERVAL)
+        .build()
+        .context("failed to start the async runtime")
 }
 
 /// Where `warp run` listens unless told otherwise: loopback, the manifest's port.

@@ -1,10 +1,17 @@
-//! Guests' stdout and stderr as lines, for an [`EventSink`] that captures
-//! them (`warp dev` prefixes them; its `--json` makes them events).
-//! Without such a sink, guests write to the process's own streams.
+//! Guests' stdout and stderr: as lines, for an [`EventSink`] that captures
+//! them (`warp dev` prefixes them; its `--json` makes them events), or
+//! else to the process's own streams through a [`Pipe`]: a bounded buffer
+//! that a thread of its own writes out, so that a guest never waits on
+//! whoever reads warp's output. What does not fit is dropped, counted and
+//! reported ([`Event::OutputDropped`]), never waited on.
 
+use std::collections::VecDeque;
+use std::io::Write;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -13,6 +20,165 @@ use super::events::{Event, EventSink, Stream};
 
 /// A line longer than this is passed on in pieces of this size.
 const MAX_LINE: usize = 16 * 1024;
+
+/// Bytes of guest output a [`Pipe`] holds while its reader is slow; past
+/// this, guest writes are dropped.
+pub const PIPE_BYTES: usize = 1 << 20;
+
+/// How often dropped output is reported, at most.
+const DROP_REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// The process's stdout or stderr as guests share it: writes are queued
+/// (up to [`PIPE_BYTES`]) and a thread of its own writes them out, where
+/// waiting on a stalled reader stops nobody else.
+pub struct Pipe {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    /// Dropped bytes not yet reported.
+    dropped: AtomicU64,
+    last_report: Mutex<Option<Instant>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    chunks: VecDeque<Vec<u8>>,
+    bytes: usize,
+}
+
+impl Pipe {
+    /// The pipe to the process's `stream`, started on first use.
+    pub fn of(stream: Stream) -> &'static Pipe {
+        static STDOUT: OnceLock<&'static Pipe> = OnceLock::new();
+        static STDERR: OnceLock<&'static Pipe> = OnceLock::new();
+        let cell = match stream {
+            Stream::Stdout => &STDOUT,
+            Stream::Stderr => &STDERR,
+        };
+        cell.get_or_init(|| {
+            let pipe: &'static Pipe = Box::leak(Box::new(Pipe {
+                queue: Mutex::default(),
+                ready: Condvar::new(),
+                dropped: AtomicU64::new(0),
+                last_report: Mutex::new(None),
+            }));
+            let spawned = std::thread::Builder::new().name(format!("warp-guest-{}", stream.name())).spawn(move || {
+                pipe.write_out(|bytes| match stream {
+                    Stream::Stdout => std::io::stdout().write_all(bytes).and_then(|()| std::io::stdout().flush()),
+                    Stream::Stderr => std::io::stderr().write_all(bytes),
+                })
+            });
+            if spawned.is_err() {
+                // No writer: everything counts as dropped rather than piling up.
+                pipe.queue.lock().unwrap().bytes = PIPE_BYTES;
+            }
+            pipe
+        })
+    }
+
+    /// Queues `bytes` unless that would pass [`PIPE_BYTES`]; never waits.
+    pub fn push(&self, bytes: &[u8]) -> bool {
+        let mut queue = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if queue.bytes + bytes.len() > PIPE_BYTES {
+            drop(queue);
+            self.dropped.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            return false;
+        }
+        queue.bytes += bytes.len();
+        queue.chunks.push_back(bytes.to_vec());
+        drop(queue);
+        self.ready.notify_one();
+        true
+    }
+
+    /// Dropped bytes to report now: some were dropped and the last report
+    /// is at least [`DROP_REPORT_EVERY`] old.
+    fn take_report(&self, now: Instant) -> Option<u64> {
+        if self.dropped.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mut last = self.last_report.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last.is_some_and(|at| now.duration_since(at) < DROP_REPORT_EVERY) {
+            return None;
+        }
+        *last = Some(now);
+        Some(self.dropped.swap(0, Ordering::Relaxed))
+    }
+
+    /// The writer thread: hands queued bytes to `write` as they come (an
+    /// error, such as a closed pipe, discards them).
+    fn write_out(&self, mut write: impl FnMut(&[u8]) -> std::io::Result<()>) {
+        loop {
+            let chunks = {
+                let mut queue = self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                while queue.chunks.is_empty() {
+                    queue = self.ready.wait(queue).unwrap_or_else(|poisoned| poisoned.into_inner());
+                }
+                std::mem::take(&mut queue.chunks)
+            };
+            for chunk in &chunks {
+                let _ = write(chunk);
+            }
+            // The bytes leave the budget only once written.
+            let written: usize = chunks.iter().map(Vec::len).sum();
+            self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).bytes -= written;
+        }
+    }
+}
+
+/// A guest stream straight to the process's own (through its [`Pipe`]).
+pub struct Passthrough {
+    pub events: Arc<dyn EventSink>,
+    pub stream: Stream,
+}
+
+impl IsTerminal for Passthrough {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for Passthrough {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(PipeWriter { events: self.events.clone(), stream: self.stream, pipe: Pipe::of(self.stream) })
+    }
+}
+
+struct PipeWriter {
+    events: Arc<dyn EventSink>,
+    stream: Stream,
+    pipe: &'static Pipe,
+}
+
+impl PipeWriter {
+    fn report(&self) {
+        if let Some(bytes) = self.pipe.take_report(Instant::now()) {
+            self.events.emit(&Event::OutputDropped { stream: self.stream, bytes });
+        }
+    }
+}
+
+impl AsyncWrite for PipeWriter {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        if !self.pipe.push(buf) {
+            self.report();
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for PipeWriter {
+    fn drop(&mut self) {
+        self.report();
+    }
+}
 
 /// One guest stream, cut into [`Event::GuestOutput`] lines.
 pub struct Lines {
@@ -130,6 +296,25 @@ mod tests {
         assert_eq!(*sink.0.lock().unwrap(), ["one", "two", ""]);
         drop(writer);
         assert_eq!(*sink.0.lock().unwrap(), ["one", "two", "", "three"]);
+    }
+
+    #[test]
+    fn a_full_pipe_drops_and_counts_instead_of_waiting() {
+        let pipe = Pipe {
+            queue: Mutex::default(),
+            ready: Condvar::new(),
+            dropped: AtomicU64::new(0),
+            last_report: Mutex::new(None),
+        };
+        assert!(pipe.push(&vec![b'x'; PIPE_BYTES - 1]));
+        assert!(!pipe.push(b"yz"), "past the bound");
+        assert!(pipe.push(b"y"), "what still fits is taken");
+        let now = Instant::now();
+        assert_eq!(pipe.take_report(now), Some(2));
+        assert!(!pipe.push(b"abc"));
+        assert_eq!(pipe.take_report(now + Duration::from_millis(10)), None, "at most one report a second");
+        assert_eq!(pipe.take_report(now + DROP_REPORT_EVERY), Some(3));
+        assert_eq!(pipe.take_report(now + DROP_REPORT_EVERY * 3), None, "nothing new dropped");
     }
 
     #[test]

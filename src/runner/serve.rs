@@ -56,9 +56,10 @@ pub async fn serve(
     let address = listener.local_addr().context("failed to read the bound address")?;
     let (name, from_cache, pooling, started) =
         (loaded.manifest.name.clone(), loaded.from_cache, loaded.engine.pooling, loaded.started);
+    let connections = super::conn::ConnLimits::of(&loaded.manifest).connections;
     let shims = ShimState::new(&loaded, events.clone());
     let server = Server::new(loaded, shims, events.clone())?;
-    events.emit(&Event::Listening { address, name, from_cache, pooling, ready: started.elapsed() });
+    events.emit(&Event::Listening { address, name, from_cache, pooling, connections, ready: started.elapsed() });
     let stop = async {
         // One reload at a time; one more asked for meanwhile waits its turn
         // (several collapse into the latest).

@@ -8,6 +8,10 @@ fn byte_sizes_parse_as_written() {
     assert_eq!("120000".parse::<ByteSize>().unwrap(), ByteSize(120_000));
     assert!("12 parsecs".parse::<ByteSize>().is_err());
     assert!("KB".parse::<ByteSize>().is_err());
+    // Saturating to u64::MAX would read as "no limit".
+    let err = "99999999999999999999GiB".parse::<ByteSize>().unwrap_err().to_string();
+    assert!(err.contains("too large"), "{err}");
+    assert!("18446744073709551616".parse::<ByteSize>().is_err());
 }
 
 #[test]

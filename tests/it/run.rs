@@ -22,6 +22,12 @@ tests! {
     an_aborted_request_is_counted_and_a_stuck_reload_never_blocks_a_stop: [WasmTarget],
     the_compiled_code_cache_runs_only_its_own_code: [WasmTarget],
     memory_is_limited_by_default_and_the_route_is_honoured: [WasmTarget],
+    busy_guests_never_hold_up_other_requests_or_a_stop: [WasmTarget],
+    guest_output_never_waits_on_a_stalled_reader: [WasmTarget],
+    trickled_bodies_get_408_and_memory_past_the_total_gets_503: [WasmTarget],
+    client_mistakes_get_4xx_and_an_idle_server_stops_at_once: [WasmTarget],
+    a_low_open_file_limit_still_leaves_room_for_clients: [WasmTarget],
+    fifos_planted_in_the_compiled_code_cache_are_never_waited_on: [WasmTarget],
 }
 
 fn serves_the_http_template_and_restarts_from_the_cache() {
@@ -219,8 +225,17 @@ fn a_full_instance_pool_answers_503_and_recovers() {
 }
 
 /// `warp run --json MANIFEST` on a free port, and a reader of its events
-/// (one JSON object per line).
-fn run_json(manifest: &Path, cache: &Path) -> (std::process::Child, impl FnMut() -> serde_json::Value + use<>) {
+/// (one JSON object per line), which sets aside `guest-output` events
+/// (what guests print) in the vector returned with it.
+#[allow(clippy::type_complexity)]
+fn run_json(
+    manifest: &Path,
+    cache: &Path,
+) -> (
+    std::process::Child,
+    impl FnMut() -> serde_json::Value + use<>,
+    std::rc::Rc<std::cell::RefCell<Vec<serde_json::Value>>>,
+) {
     use std::io::BufRead;
     let mut child = warp(Path::new("."))
         .args(["run", "--json", "--listen", "127.0.0.1:0"])
@@ -231,13 +246,22 @@ fn run_json(manifest: &Path, cache: &Path) -> (std::process::Child, impl FnMut()
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines().map(|l| l.unwrap());
-    (child, move || serde_json::from_str(&lines.next().unwrap()).unwrap())
+    let output = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let set_aside = output.clone();
+    let next_event = move || loop {
+        let event: serde_json::Value = serde_json::from_str(&lines.next().unwrap()).unwrap();
+        if event["event"] != "guest-output" {
+            return event;
+        }
+        set_aside.borrow_mut().push(event);
+    };
+    (child, next_event, output)
 }
 
 fn json_logs_are_one_event_per_line() {
     let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);
-    let (mut child, mut next_event) = run_json(&manifest, &temp.path().join("cache"));
+    let (mut child, mut next_event, output) = run_json(&manifest, &temp.path().join("cache"));
 
     let listening = next_event();
     assert_eq!(listening["event"], "listening", "{listening}");
@@ -249,6 +273,20 @@ fn json_logs_are_one_event_per_line() {
         (&"request-failed".into(), &500.into(), &"/trap".into())
     );
     assert!(failed["reason"].as_str().unwrap().contains("guest trapped"), "{failed}");
+    // What the guest printed comes as events too, never as raw bytes
+    // between the lines: its panic message on stderr, 64 KiB on stdout.
+    // (The reload's event marks the point by which they have all come.)
+    assert_eq!(request(addr, "GET", "/print?kib=64", "").0, 200);
+    std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    assert_eq!(next_event()["event"], "reloaded");
+    let printed = output.borrow().clone();
+    assert!(
+        printed.iter().any(|e| e["stream"] == "stderr" && e["line"].as_str().unwrap().contains("asked to trap")),
+        "{printed:#?}"
+    );
+    let stdout: usize =
+        printed.iter().filter(|e| e["stream"] == "stdout").map(|e| e["line"].as_str().unwrap().len()).sum();
+    assert_eq!(stdout, 65535, "one 64 KiB line (in 16 KiB pieces) and its newline");
 
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert_eq!(next_event()["event"], "stopping");
@@ -261,7 +299,7 @@ fn a_reload_keeps_the_engine_unless_the_limits_change() {
     let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);
     let original = std::fs::read_to_string(&manifest).unwrap();
-    let (mut child, mut next_event) = run_json(&manifest, &temp.path().join("cache"));
+    let (mut child, mut next_event, _output) = run_json(&manifest, &temp.path().join("cache"));
     let kill = |signal: &str| {
         std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
     };
@@ -615,4 +653,226 @@ fn memory_is_limited_by_default_and_the_route_is_honoured() {
     for outside in ["/", "/apiary", "/other/api"] {
         assert_eq!(request(served.addr, "GET", outside, "").0, 404, "{outside}");
     }
+}
+
+/// A GET of `path` and how long its answer took.
+fn timed_get(addr: SocketAddr, path: &str) -> ((u16, String), Duration) {
+    let started = Instant::now();
+    let answer = request(addr, "GET", path, "");
+    (answer, started.elapsed())
+}
+
+/// Issue 27's busy guests: four guests computing without end on a 2-core
+/// machine (a 10 s deadline) do not hold up a healthy request (under 1 s),
+/// and SIGTERM stops warp within `limits.drain_timeout` plus 1 s, the four
+/// cut short.
+fn busy_guests_never_hold_up_other_requests_or_a_stop() {
+    let (_temp, _manifest, served) = faults_served(|value| {
+        value["limits"]["request_timeout"] = "10s".into();
+        value["limits"]["drain_timeout"] = "2s".into();
+    });
+    let addr = served.addr;
+    // Raw requests: these are cut short by the stop, with no answer to read.
+    let loops: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = connect(addr);
+            stream.write_all(b"GET /loop HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+            stream
+        })
+        .collect();
+    for _ in 0..4 {
+        served.wait_for_stderr("faults: /loop is looping");
+    }
+    for _ in 0..5 {
+        let (answer, took) = timed_get(addr, "/");
+        assert_eq!(answer, (200, "ok\n".to_string()));
+        assert!(took < Duration::from_secs(1), "a healthy request beside 4 busy guests took {took:?}");
+    }
+    let (answer, took) = timed_get(addr, "/busy?ms=300");
+    assert_eq!(answer.0, 200, "{answer:?}");
+    assert!(took < Duration::from_secs(3), "300 ms of compute beside 4 busy guests took {took:?}");
+
+    let started = Instant::now();
+    let (code, lines) = served.stop();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "the stop took {took:?} (drain_timeout 2s)");
+    assert_eq!(code, 1, "the loops were cut short: {lines:#?}");
+    assert!(lines.iter().any(|line| line.contains("4 cut short by the stop")), "{lines:#?}");
+    drop(loops);
+}
+
+/// Issue 27's stalled reader: a guest writes 1 GiB to stdout while
+/// nobody reads `warp run`'s stdout. Other requests are not delayed, the
+/// guest is not held up either (what does not fit is dropped), and the
+/// drop is reported.
+fn guest_output_never_waits_on_a_stalled_reader() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    write_edited_manifest(&manifest, &original, |value| value["limits"]["request_timeout"] = "60s".into());
+    let mut child = warp(Path::new("."))
+        .arg("run")
+        .arg(&manifest)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("WARP_CACHE_DIR", temp.path().join("cache"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the address a byte at a time, then leave stdout unread (open).
+    let mut stdout = child.stdout.take().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\n") {
+        assert_eq!(stdout.read(&mut byte).unwrap(), 1);
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8(line).unwrap();
+    let addr: SocketAddr = line.trim().strip_prefix("listening on http://").unwrap().parse().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::BufReader::new(stderr).read_to_string(&mut text);
+        text
+    });
+
+    let printer = std::thread::spawn(move || timed_get(addr, "/print?mib=1024"));
+    let mut slowest = Duration::ZERO;
+    while !printer.is_finished() {
+        let (answer, took) = timed_get(addr, "/");
+        assert_eq!(answer.0, 200);
+        slowest = slowest.max(took);
+    }
+    let (answer, took) = printer.join().unwrap();
+    assert_eq!(answer, (200, "printed\n".to_string()));
+    eprintln!("1 GiB to a stalled stdout took {took:?}; the slowest healthy request beside it {slowest:?}");
+    assert!(slowest < Duration::from_secs(1), "a healthy request waited {slowest:?}");
+    assert_eq!(terminate(&mut child, Duration::from_secs(5), "warp run"), 0);
+    drop(stdout);
+    let stderr = reader.join().unwrap();
+    assert!(stderr.contains("bytes of guest stdout output: warp's stdout was not read fast enough"), "{stderr}");
+}
+
+/// Issue 27's slow bodies and memory: a client that stalls its body past
+/// `limits.body_timeout`, or trickles it below 240 bytes/s, gets 408 and
+/// frees its instance while a healthy client gets 200; a guest that would
+/// grow past `limits.total_memory` gets 503, and so does every request
+/// when the total cannot hold even one instance.
+fn trickled_bodies_get_408_and_memory_past_the_total_gets_503() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    write_edited_manifest(&manifest, &original, |value| {
+        value["limits"]["request_timeout"] = "30s".into();
+        value["limits"]["body_timeout"] = "1s".into();
+        value["limits"]["total_memory"] = "24MB".into();
+    });
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    let addr = served.addr;
+
+    let started = Instant::now();
+    let mut stalled = connect(addr);
+    stalled.write_all(b"POST /hold HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\nabc").unwrap();
+    assert!(read_head(&mut stalled).starts_with("HTTP/1.1 408"));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "a stalled body was answered after {took:?}");
+
+    let trickler = std::thread::spawn(move || {
+        let started = Instant::now();
+        let mut stream = connect(addr);
+        stream.write_all(b"POST /hold HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n").unwrap();
+        // A byte every 400 ms: inside the body timeout, far below the rate.
+        for _ in 0..40 {
+            if stream.write_all(b"x").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(400));
+            stream.set_nonblocking(true).unwrap();
+            let mut peek = [0u8; 1];
+            let answered = stream.peek(&mut peek).is_ok_and(|n| n > 0);
+            stream.set_nonblocking(false).unwrap();
+            if answered {
+                break;
+            }
+        }
+        (read_head(&mut stream), started.elapsed())
+    });
+    assert_eq!(request(addr, "GET", "/", ""), (200, "ok\n".to_string()));
+    let (head, took) = trickler.join().unwrap();
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(took < Duration::from_secs(10), "a trickled body was answered after {took:?}");
+    served.wait_for_stderr("POST /hold failed: the client sent its body too slowly");
+
+    // `/oom` grows until the total (24 MB, below its own 32 MB) stops it.
+    assert_eq!(request(addr, "GET", "/oom", "").0, 503);
+    served.wait_for_stderr("limits.total_memory");
+    assert_eq!(request(addr, "GET", "/", ""), (200, "ok\n".to_string()), "the memory was given back");
+    drop(served);
+    write_edited_manifest(&manifest, &original, |value| value["limits"]["total_memory"] = "64KiB".into());
+    let served = Served::start(&manifest, &temp.path().join("cache"));
+    assert_eq!(request(served.addr, "GET", "/", "").0, 503);
+}
+
+/// A request without `Host` is 400 and `CONNECT` 501, from warp, counted
+/// as served; an idle server stops at once on SIGTERM.
+fn client_mistakes_get_4xx_and_an_idle_server_stops_at_once() {
+    let (_temp, _manifest, served) = faults_served(|_| {});
+    for (request, status) in [
+        (&b"GET / HTTP/1.0\r\n\r\n"[..], "400"),
+        (b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", "501"),
+    ] {
+        let mut stream = connect(served.addr);
+        stream.write_all(request).unwrap();
+        let head = read_head(&mut stream);
+        assert_eq!(head.split(' ').nth(1), Some(status), "{head}");
+    }
+    assert_eq!(request(served.addr, "GET", "/", "").0, 200);
+    let started = Instant::now();
+    let (code, lines) = served.stop();
+    let took = started.elapsed();
+    assert_eq!(code, 0);
+    assert!(lines.iter().any(|line| line.contains("3 requests served, 0 failed")), "{lines:#?}");
+    assert!(took < Duration::from_millis(500), "an idle server took {took:?} to stop");
+}
+
+/// Under `ulimit -n 64` (soft and hard) the connection cap keeps a quarter
+/// of the descriptors for the rest, not all 64: it is logged, and an idle
+/// client does not keep a healthy one waiting.
+fn a_low_open_file_limit_still_leaves_room_for_clients() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let mut command = std::process::Command::new("sh");
+    command
+        .args(["-c", "ulimit -n 64 && exec \"$@\"", "sh", env!("CARGO_BIN_EXE_warp"), "run"])
+        .arg(&manifest)
+        .env("NO_COLOR", "1");
+    let served = Served::start_with(&mut command, &temp.path().join("cache"));
+    served.wait_for_stderr("up to 48 connections");
+    let _idle = connect(served.addr);
+    let (answer, took) = timed_get(served.addr, "/");
+    assert_eq!(answer.0, 200);
+    assert!(took < Duration::from_secs(1), "beside one idle client a request took {took:?}");
+}
+
+/// Every entry of the per-function compiled-code cache replaced by a FIFO:
+/// `warp run` compiles instead of waiting on them, and serves.
+fn fifos_planted_in_the_compiled_code_cache_are_never_waited_on() {
+    let (temp, dir) = fixture("faults");
+    let manifest = pack(&dir);
+    let cache = temp.path().join("cache");
+    let served = Served::start(&manifest, &cache);
+    assert_eq!(request(served.addr, "GET", "/", "").0, 200);
+    assert_eq!(served.terminate(), 0);
+    std::fs::remove_dir_all(cache.join("compiled")).unwrap();
+    let mut planted = 0;
+    for version in std::fs::read_dir(cache.join("functions")).unwrap().flatten() {
+        for entry in std::fs::read_dir(version.path()).unwrap().flatten() {
+            std::fs::remove_file(entry.path()).unwrap();
+            assert!(std::process::Command::new("mkfifo").arg(entry.path()).status().unwrap().success());
+            planted += 1;
+        }
+    }
+    assert!(planted > 0, "the function cache was empty");
+    let served = Served::start(&manifest, &cache);
+    assert_eq!(request(served.addr, "GET", "/", "").0, 200);
 }

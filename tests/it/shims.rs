@@ -19,6 +19,7 @@ tests! {
     a_cli_guest_polls_the_signals_warp_run_receives: [WasmTarget],
     components_importing_disabled_shims_are_refused_at_load: [WasmTarget],
     preopened_dirs_are_read_only_unless_marked_rw: [WasmTarget],
+    an_edited_manifest_gets_no_more_of_the_host_than_pack_gives: [WasmTarget],
 }
 
 /// `[shims.dns] ttl` in `tests/fixtures/shim-probe/warp.toml`.
@@ -266,5 +267,65 @@ fn preopened_dirs_are_read_only_unless_marked_rw() {
     assert_eq!(get(&served, "/write/state/new.txt"), (200, "written".into()));
     assert_eq!(std::fs::read_to_string(dir.join("state/new.txt")).unwrap(), "written by the guest\n");
     assert_eq!(get(&served, "/fs/state/new.txt"), (200, "written by the guest\n".into()));
+    assert_eq!(served.terminate(), 0);
+}
+
+/// The sandbox holds against the manifest: `warp pack` refuses a
+/// read-write directory that holds its output, and `warp run` applies the
+/// same rules again to a manifest edited afterwards (exit 2 before
+/// anything is served), `outside_project` being the one way out of the
+/// project and no way at all to a read-write view of what warp runs.
+fn an_edited_manifest_gets_no_more_of_the_host_than_pack_gives() {
+    let (temp, dir) = fixture("shim-probe");
+    let config = std::fs::read_to_string(dir.join("warp.toml")).unwrap();
+    let with_dirs = |extra: &str| {
+        let edited = config.replace("\"/data\" = \"data\"\n", &format!("\"/data\" = \"data\"\n{extra}\n"));
+        std::fs::write(dir.join("warp.toml"), edited).unwrap();
+    };
+    with_dirs(r#""/p" = { path = ".", mode = "rw" }"#);
+    run(warp(&dir).arg("pack"))
+        .expect_code(2)
+        .stderr_has("warp.toml field `dirs.\"/p\"`")
+        .stderr_has("the run manifest")
+        .stderr_has("outside_project` does not lift this");
+    assert!(!dir.join("target/warp/shim-probe.warp.json").exists(), "a refused pack wrote a manifest");
+    std::fs::create_dir_all(dir.join("data/sub")).unwrap();
+    with_dirs(
+        r#""/sub" = "data/sub"
+"/all" = { path = "data", mode = "rw" }"#,
+    );
+    run(warp(&dir).arg("pack")).expect_code(2).stderr_has("holds the directory preopened as `/sub`");
+
+    with_dirs("");
+    let manifest = pack(&dir);
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let warp_run = || {
+        let mut cmd = warp(Path::new("."));
+        cmd.arg("run")
+            .arg(&manifest)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("WARP_CACHE_DIR", temp.path().join("cache"));
+        cmd
+    };
+    let cases = [
+        (serde_json::json!({ "path": "/", "mode": "rw" }), "outside_project = true"),
+        (serde_json::json!({ "path": "/", "mode": "rw", "outside_project": true }), "the run manifest"),
+        (serde_json::json!("../../.."), "is outside the project"),
+        (serde_json::json!({ "path": "..", "mode": "rw" }), "the run manifest"),
+        (serde_json::json!({ "path": "../..", "mode": "rw" }), "the run manifest"),
+        (serde_json::json!({ "path": "../../data", "mode": "rw" }), "holds the directory preopened as `/data`"),
+    ];
+    for (entry, shown) in cases {
+        write_edited_manifest(&manifest, &original, |value| {
+            value["dirs"]["/h"] = entry.clone();
+            if shown.contains("`/data`") {
+                value["dirs"]["/data"] = "../../data/sub".into();
+            }
+        });
+        run(&mut warp_run()).expect_code(2).stderr_has("field `dirs.\"/h\"`").stderr_has(shown);
+    }
+    // What pack wrote still runs.
+    std::fs::write(&manifest, &original).unwrap();
+    let served = Served::start(&manifest, &temp.path().join("cache"));
     assert_eq!(served.terminate(), 0);
 }

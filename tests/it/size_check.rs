@@ -12,6 +12,7 @@ tests! {
     corrupt_wasm_is_a_failed_check: [],
     untrustworthy_manifests_are_rejected: [WasmTarget],
     only_components_inside_the_manifest_tree_pass: [],
+    devices_fifos_and_huge_files_are_refused_unread: [],
 }
 
 /// Packs the http template in a temp dir; returns (temp, project, manifest path).
@@ -168,4 +169,18 @@ fn only_components_inside_the_manifest_tree_pass() {
         manifest_naming(&manifest, path, &component);
         check("gate.warp.json").expect_code(1).stderr_has("names a component outside its directory");
     }
+}
+
+/// What is not a regular file of a component's size is refused before it
+/// is read (exit 2): a device would never end, a FIFO would wait for a
+/// writer, and a huge sparse file would be read whole.
+fn devices_fifos_and_huge_files_are_refused_unread() {
+    let temp = tempfile::tempdir().unwrap();
+    run(warp(temp.path()).args(["size-check", "/dev/zero"])).expect_code(2).stderr_has("it is a device");
+    let fifo = temp.path().join("pipe.wasm");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    run(warp(temp.path()).args(["size-check", "pipe.wasm"])).expect_code(2).stderr_has("it is a FIFO");
+    let huge = std::fs::File::create(temp.path().join("huge.wasm")).unwrap();
+    huge.set_len(3 << 30).unwrap();
+    run(warp(temp.path()).args(["size-check", "huge.wasm"])).expect_code(2).stderr_has("larger than the");
 }

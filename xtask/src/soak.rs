@@ -1,12 +1,14 @@
 //! `cargo xtask soak [--minutes N]`: a long mixed load against `warp run`
-//! serving `tests/fixtures/faults` — healthy requests with traps, endless
-//! loops, allocations past the memory limit and requests that hold their
-//! instance until their body arrives, plus a SIGHUP reload every 30 s —
+//! serving `tests/fixtures/faults` — mostly healthy requests, with traps,
+//! endless loops, allocations past the memory limit, requests that hold
+//! their instance until their body arrives, CPU-bound ones, ones that write
+//! to stdout, and bodies that stall, plus a SIGHUP reload every 30 s —
 //! then what was served, the failures by class, and the server's resident
 //! memory at start and end, written into `docs/BENCHMARKS.md`.
 //!
 //! A request "fails" when its answer is not the one its route must give
-//! (`/` → 200, `/trap` and `/oom` → 500, `/loop` → 504, `/hold` → 200):
+//! (`/`, `/hold`, `/busy`, `/print` → 200, `/trap` and `/oom` → 500,
+//! `/loop` → 504, a stalled body → 408):
 //! a fault contained to its own request is the expected answer, not a
 //! failure. The goals: no failures, and memory after the run within 10% of
 //! memory after the warm-up.
@@ -47,8 +49,10 @@ const GOOD: Route =
     Route { name: "GET /", request: "GET / HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n", expect: 200 };
 
 /// A trap, a loop past `request_timeout` (1 s), an allocation past
-/// `limits.memory` (32 MB), and a request whose instance reads its whole body.
-const FAULTS: [Route; 4] = [
+/// `limits.memory` (32 MB), a request whose instance reads its whole body,
+/// 50 ms of compute, 256 KiB written to stdout (the events file), and a
+/// body that stalls after 3 bytes (`limits.body_timeout`, 500 ms here).
+const FAULTS: [Route; 7] = [
     Route { name: "GET /trap", request: "GET /trap HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n", expect: 500 },
     Route { name: "GET /loop", request: "GET /loop HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n", expect: 504 },
     Route { name: "GET /oom", request: "GET /oom HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n", expect: 500 },
@@ -57,10 +61,26 @@ const FAULTS: [Route; 4] = [
         request: "POST /hold HTTP/1.1\r\nHost: soak\r\nConnection: close\r\nContent-Length: 11\r\n\r\nhello, hold",
         expect: 200,
     },
+    Route {
+        name: "GET /busy?ms=50",
+        request: "GET /busy?ms=50 HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n",
+        expect: 200,
+    },
+    Route {
+        name: "GET /print?kib=256",
+        request: "GET /print?kib=256 HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n",
+        expect: 200,
+    },
+    Route {
+        name: "POST /hold (stalled body)",
+        request: "POST /hold HTTP/1.1\r\nHost: soak\r\nConnection: close\r\nContent-Length: 1000\r\n\r\nabc",
+        expect: 408,
+    },
 ];
 
-/// Healthy requests per fault in each client's cycle.
-const GOOD_PER_FAULT: usize = 4;
+/// Healthy requests per fault in each client's cycle: the mix is mostly
+/// healthy traffic, so the figure is a throughput, not a count of waits.
+const GOOD_PER_FAULT: usize = 40;
 
 #[derive(Default)]
 struct Tally {
@@ -86,6 +106,9 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     let work = crate::scratch_dir(sh, "warp-xtask-soak")?;
     let project = work.join("faults");
     crate::copy_tree(&crate::root().join("tests/fixtures/faults"), &project)?;
+    // A stalled body is answered within the 1 s request deadline.
+    let config = std::fs::read_to_string(project.join("warp.toml"))?;
+    std::fs::write(project.join("warp.toml"), config.replace("[limits]\n", "[limits]\nbody_timeout = \"500ms\"\n"))?;
     {
         let _dir = sh.push_dir(&project);
         cmd!(sh, "{warp} pack --quiet").ignore_stdout().run()?;
@@ -124,8 +147,11 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
          1000 instances) to {CLIENTS} client threads, each sending one request at a time on a new \
          connection, cycling through {GOOD_PER_FAULT} × `GET /` and one fault, the faults in turn: \
          `/trap` (a panic), `/loop` (past the timeout), `/oom` (past the memory limit), `POST /hold` \
-         (the instance reads the body to its end); a SIGHUP reload every {} s. A request fails when \
-         its answer is not its route's (`/` and `/hold` 200, `/trap` and `/oom` 500, `/loop` 504). \
+         (the instance reads the body to its end), `/busy?ms=50` (CPU-bound), `/print?kib=256` \
+         (256 KiB to stdout, which `--json` turns into `guest-output` events in the events file), \
+         `POST /hold` with a body that stalls after 3 bytes (`body_timeout` 500ms); a SIGHUP reload \
+         every {} s. A request fails when its answer is not its route's (`/`, `/hold`, `/busy`, \
+         `/print` 200, `/trap` and `/oom` 500, `/loop` 504, the stalled body 408). \
          RSS is `VmRSS` of the server, sampled every {} s; the warm-up is the first {} s.",
         RELOAD_EVERY.as_secs(),
         SAMPLE_EVERY.as_secs(),

@@ -56,7 +56,7 @@ pub fn unpacked() -> Result<PathBuf> {
 
 /// Where unpacked copies live, one directory per digest.
 pub fn cache_dir() -> Result<PathBuf> {
-    Ok(crate::fs::cache_root()?.join("embedded"))
+    crate::fs::CacheArea::Embedded.dir()
 }
 
 /// Writes [`UNPACKED`] once per digest under `root`: into a temporary

@@ -81,10 +81,10 @@ pub fn componentize(module: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Validates a component (or module) with the WebAssembly features the
-/// runner's Wasmtime accepts ([`crate::runner::wasm_features`]), so that what
+/// runner's Wasmtime accepts ([`crate::engine::wasm_features`]), so that what
 /// `pack` accepts, `run` loads.
 pub fn validate(bytes: &[u8]) -> Result<()> {
-    validate_with(bytes, crate::runner::wasm_features()?)
+    validate_with(bytes, crate::engine::wasm_features()?)
 }
 
 fn validate_with(bytes: &[u8], features: WasmFeatures) -> Result<()> {

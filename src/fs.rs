@@ -30,6 +30,72 @@ pub fn cache_root() -> Result<PathBuf> {
     }
 }
 
+/// The areas of warp's cache directory, one per module that fills it: each
+/// asks for its own directory here (the ground floor), and `warp cache`
+/// measures and clears them through the same list, so no area is named in
+/// two places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheArea {
+    /// `warp run`'s compiled components (`engine::cache`).
+    Compiled,
+    /// Cranelift's per-function cache (`engine::cache::FunctionStore`).
+    Functions,
+    /// The JS toolchain installed from warp's lock (`lang::ts`).
+    Js,
+    /// Recipes and patch series unpacked from the binary (`assets`).
+    Embedded,
+    /// Outputs of `warp toolchain build` (`fork::build`).
+    ToolchainBuilds,
+    /// Toolchain work trees (`fork`).
+    Toolchains,
+}
+
+impl CacheArea {
+    pub const ALL: [CacheArea; 6] = [
+        CacheArea::Compiled,
+        CacheArea::Functions,
+        CacheArea::Js,
+        CacheArea::Embedded,
+        CacheArea::ToolchainBuilds,
+        CacheArea::Toolchains,
+    ];
+
+    /// Its directory's name under the cache root, and its name for `warp cache`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CacheArea::Compiled => "compiled",
+            CacheArea::Functions => "functions",
+            CacheArea::Js => "js",
+            CacheArea::Embedded => "embedded",
+            CacheArea::ToolchainBuilds => "toolchain-builds",
+            CacheArea::Toolchains => "toolchains",
+        }
+    }
+
+    /// What it holds, for `warp cache` and `warp doctor`.
+    pub fn what(self) -> &'static str {
+        match self {
+            CacheArea::Compiled => "compiled components of `warp run` (bounded; least recently used evicted first)",
+            CacheArea::Functions => "Cranelift's compiled functions, shared by components that share code (bounded)",
+            CacheArea::Js => "the JS toolchain (ComponentizeJS, esbuild) of `warp toolchain install js`",
+            CacheArea::Embedded => "recipes and patch series unpacked from this binary",
+            CacheArea::ToolchainBuilds => "outputs of `warp toolchain build` (e.g. the wasi-libc sysroot)",
+            CacheArea::Toolchains => "toolchain work trees: upstream + patch series as git commits",
+        }
+    }
+
+    /// Clearing it can lose work that exists nowhere else (unexported
+    /// commits in a toolchain's work tree), so only `--all` clears it.
+    pub fn holds_work(self) -> bool {
+        self == CacheArea::Toolchains
+    }
+
+    /// Its directory (not created).
+    pub fn dir(self) -> Result<PathBuf> {
+        Ok(cache_root()?.join(self.name()))
+    }
+}
+
 /// The SHA-256 of `bytes`, as 64 lowercase hex digits.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);

@@ -12,6 +12,7 @@ pub mod compat;
 pub mod component;
 pub mod dev;
 pub mod doctor;
+pub mod engine;
 pub mod error;
 pub mod fork;
 pub mod fs;

@@ -15,9 +15,6 @@ use crate::project::{Dir, DirMode, Lang, Project, World};
 use crate::report::Reporter;
 use crate::size::{self, Breach, FunctionNames, Sizes};
 
-/// How many contributors a manifest records.
-pub const MANIFEST_CONTRIBUTORS: usize = 20;
-
 pub const WARP_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The wit-component release used to componentize (recorded in manifests).
@@ -188,106 +185,29 @@ pub struct Packed {
     pub out_dir: PathBuf,
 }
 
+/// The pipeline, stage by stage: resolve the project to a language's unit,
+/// check what the manifest will say about the host, take the output
+/// directory's lock, build, optimize and componentize (or reuse), validate
+/// and measure, then write the component and its manifest.
 pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Result<Packed> {
     let project = Project::open(path)?;
     let project_config = project.root.join(crate::project::CONFIG_FILE);
-    let mut language = lang::for_project(&project, options.lang)?;
-    let mut resolved = language.resolve(&project, &options.build, reporter)?;
-    // A member whose own warp.toml names another language is that language's.
-    if options.lang.is_none()
-        && let Some(member_lang) = resolved.unit().project.config.lang
-        && member_lang != language.lang()
-    {
-        let member = resolved.unit().project.clone();
-        language = lang::get(member_lang)?;
-        resolved = language.resolve(&member, &options.build, reporter)?;
-    }
-    if let Some(toolchain) = &options.build.toolchain
-        && !language.compilers().contains(&toolchain.as_str())
-    {
-        let help = match language.compilers() {
-            [] => format!("{} has one compiler; leave `--toolchain` out", language.lang().display_name()),
-            names => format!("{} compilers: {}", language.lang().display_name(), names.join(", ")),
-        };
-        return Err(Diagnostic::env(format!(
-            "`--toolchain {toolchain}` is not a compiler for {}",
-            language.lang().display_name()
-        ))
-        .help(help)
-        .into());
-    }
-    let (component_path, manifest_path) = {
-        let unit = resolved.unit();
-        let file = format!("{}.wasm", unit.name);
-        let component = match &options.out {
-            Some(out) => out.clone(),
-            None if options.build.dev => unit.out_dir.join(DEV_DIR).join(file),
-            None => unit.out_dir.join(file),
-        };
-        let manifest = manifest::path_for(&component);
-        (component, manifest)
-    };
+    let (language, resolved) = resolve(&project, options, reporter)?;
+    let (component_path, manifest_path) = output_paths(resolved.unit(), options);
     // What the manifest will say about the host is checked before anything is built.
     let dirs = manifest_dirs(&resolved.unit().project, &manifest_path, &component_path)?;
     let shims = manifest_shims(&resolved.unit().project, &manifest_path)?;
-    // One pack at a time per output directory, from build to the last write:
-    // a component and its manifest are always from the same pack.
-    let out_dir = manifest_dir(&manifest_path)?;
-    let lock = crate::fs::lock_dir(&out_dir, |lock| {
-        reporter.blocked(&format!("the lock on `{}` (another `warp pack` is writing there)", lock.display()))
-    })?;
-    crate::fs::remove_stale_temp_files(&out_dir, lock.acquired);
-    // The reuse cache is covered by this lock only when it is beside the output (no `-o` elsewhere).
-    if resolved.unit().out_dir.canonicalize().is_ok_and(|dir| dir == out_dir) {
-        crate::fs::remove_stale_temp_files(&out_dir.join(".cache"), lock.acquired);
-    }
+    let lock = lock_output(resolved.unit(), &manifest_path, reporter)?;
 
     let built = resolved.build(reporter)?;
     let unit = resolved.unit();
     let project = &unit.project;
-
     // A dev build skips wasm-opt: the edit-to-response time matters more than size.
     let level = if options.build.dev { None } else { built.optimize };
-    let (component, names, reused) = match built.artifact {
-        Artifact::CoreModule(core) => {
-            let cache = ComponentCache::new(&unit.out_dir, &core, level);
-            match cache.load() {
-                Some((component, names)) => (component, Some(names), true),
-                None => {
-                    let optimized = match level {
-                        Some(level) => {
-                            reporter.phase("Optimizing");
-                            optimize::optimize(&core, level).context("failed to optimize the core module")?
-                        }
-                        None => core,
-                    };
-                    let names = size::function_names(&optimized)?;
-                    let stripped = optimize::strip_custom_sections(&optimized, optimize::is_needed_section)?;
-                    reporter.phase("Componentizing");
-                    let component = component::componentize(&stripped)
-                        .map_err(|e| Diagnostic::check(format!("`{}` cannot become a component: {e:#}", unit.name)))?;
-                    cache.store(&component, &names);
-                    (component, Some(names), false)
-                }
-            }
-        }
-        Artifact::Component(component) => (component, None, false),
-    };
-
+    let (component, names, reused) = componentize(built.artifact, unit, level, reporter)?;
     let digest = crate::fs::sha256_hex(&component);
-    let (sizes, interfaces, contributors) = match measured_before(&manifest_path, &digest) {
-        Some(measured) => measured,
-        None => {
-            reporter.phase("Validating");
-            component::validate(&component)
-                .map_err(|e| Diagnostic::check(format!("the component for `{}` is not valid: {e}", unit.name)))?;
-            let interfaces = component::interfaces(&component)?;
-            reporter.phase("Measuring");
-            let mut contributors = size::contributors(&component, names.as_ref())?;
-            contributors.truncate(MANIFEST_CONTRIBUTORS);
-            (Sizes::of(&component), interfaces, contributors)
-        }
-    };
+    let (sizes, interfaces, contributors) =
+        measure(&component, &digest, names.as_ref(), unit, &manifest_path, reporter)?;
     let world = resolve_world(project.config.world, &interfaces)?;
     component::check_world(world, &interfaces, &project.config.shims.enabled())?;
     let budget = project.budget(language.default_budget());
@@ -338,6 +258,126 @@ pub fn pack(path: &Path, options: &PackOptions, reporter: &dyn Reporter) -> Resu
         settings_root: project.root.clone(),
         out_dir: unit.out_dir.clone(),
     })
+}
+
+/// The language (`--lang`, `warp.toml` or the files) and its unit; a member
+/// whose own warp.toml names another language is re-resolved by that one.
+/// A `--toolchain` the language does not have is refused here.
+fn resolve(
+    project: &Project,
+    options: &PackOptions,
+    reporter: &dyn Reporter,
+) -> Result<(&'static dyn lang::Language, Box<dyn lang::Resolved>)> {
+    let mut language = lang::for_project(project, options.lang)?;
+    let mut resolved = language.resolve(project, &options.build, reporter)?;
+    if options.lang.is_none()
+        && let Some(member_lang) = resolved.unit().project.config.lang
+        && member_lang != language.lang()
+    {
+        let member = resolved.unit().project.clone();
+        language = lang::get(member_lang)?;
+        resolved = language.resolve(&member, &options.build, reporter)?;
+    }
+    if let Some(toolchain) = &options.build.toolchain
+        && !language.compilers().contains(&toolchain.as_str())
+    {
+        let help = match language.compilers() {
+            [] => format!("{} has one compiler; leave `--toolchain` out", language.lang().display_name()),
+            names => format!("{} compilers: {}", language.lang().display_name(), names.join(", ")),
+        };
+        return Err(Diagnostic::env(format!(
+            "`--toolchain {toolchain}` is not a compiler for {}",
+            language.lang().display_name()
+        ))
+        .help(help)
+        .into());
+    }
+    Ok((language, resolved))
+}
+
+/// Where the component goes (`-o`, else the unit's output directory, or
+/// its `dev/` for `warp dev`) and its manifest beside it.
+fn output_paths(unit: &lang::Unit, options: &PackOptions) -> (PathBuf, PathBuf) {
+    let file = format!("{}.wasm", unit.name);
+    let component = match &options.out {
+        Some(out) => out.clone(),
+        None if options.build.dev => unit.out_dir.join(DEV_DIR).join(file),
+        None => unit.out_dir.join(file),
+    };
+    let manifest = manifest::path_for(&component);
+    (component, manifest)
+}
+
+/// One pack at a time per output directory, from build to the last write:
+/// a component and its manifest are always from the same pack. Holding the
+/// lock, the temporary files a killed pack left are removed.
+fn lock_output(unit: &lang::Unit, manifest_path: &Path, reporter: &dyn Reporter) -> Result<crate::fs::DirLock> {
+    let out_dir = manifest_dir(manifest_path)?;
+    let lock = crate::fs::lock_dir(&out_dir, |lock| {
+        reporter.blocked(&format!("the lock on `{}` (another `warp pack` is writing there)", lock.display()))
+    })?;
+    crate::fs::remove_stale_temp_files(&out_dir, lock.acquired);
+    // The reuse cache is covered by this lock only when it is beside the output (no `-o` elsewhere).
+    if unit.out_dir.canonicalize().is_ok_and(|dir| dir == out_dir) {
+        crate::fs::remove_stale_temp_files(&out_dir.join(".cache"), lock.acquired);
+    }
+    Ok(lock)
+}
+
+/// A core module optimized at `level`, stripped and componentized (or the
+/// same from the reuse cache), with its function names from before the
+/// strip; a component the language built is taken as it is.
+fn componentize(
+    artifact: Artifact,
+    unit: &lang::Unit,
+    level: Option<optimize::Level>,
+    reporter: &dyn Reporter,
+) -> Result<(Vec<u8>, Option<size::FunctionNames>, bool)> {
+    let core = match artifact {
+        Artifact::CoreModule(core) => core,
+        Artifact::Component(component) => return Ok((component, None, false)),
+    };
+    let cache = ComponentCache::new(&unit.out_dir, &core, level);
+    if let Some((component, names)) = cache.load() {
+        return Ok((component, Some(names), true));
+    }
+    let optimized = match level {
+        Some(level) => {
+            reporter.phase("Optimizing");
+            optimize::optimize(&core, level).context("failed to optimize the core module")?
+        }
+        None => core,
+    };
+    let names = size::function_names(&optimized)?;
+    let stripped = optimize::strip_custom_sections(&optimized, optimize::is_needed_section)?;
+    reporter.phase("Componentizing");
+    let component = component::componentize(&stripped)
+        .map_err(|e| Diagnostic::check(format!("`{}` cannot become a component: {e:#}", unit.name)))?;
+    cache.store(&component, &names);
+    Ok((component, Some(names), false))
+}
+
+/// The component validated, its interfaces and sizes and its largest
+/// items, or what the manifest beside it already says of the same bytes.
+fn measure(
+    component: &[u8],
+    digest: &str,
+    names: Option<&size::FunctionNames>,
+    unit: &lang::Unit,
+    manifest_path: &Path,
+    reporter: &dyn Reporter,
+) -> Result<(Sizes, Interfaces, Vec<size::Contributor>)> {
+    if let Some(measured) = measured_before(manifest_path, digest) {
+        return Ok(measured);
+    }
+    reporter.phase("Validating");
+    component::validate(component)
+        .map_err(|e| Diagnostic::check(format!("the component for `{}` is not valid: {e}", unit.name)))?;
+    let interfaces = component::interfaces(component)?;
+    reporter.phase("Measuring");
+    let mut contributors = size::contributors(component, names)?;
+    contributors.truncate(size::MANIFEST_CONTRIBUTORS);
+    Ok((Sizes::of(component), interfaces, contributors))
 }
 
 /// Rewrites `packed`'s manifest with the run-time settings `warp.toml` now

@@ -69,7 +69,7 @@ pub fn measure(path: &Path, overrides: BudgetOverride, top: usize) -> Result<Ent
         Some(m) if !m.contributors.is_empty() => m.contributors.clone(),
         _ => size::contributors(&bytes, None)?,
     };
-    contributors.truncate(top.max(1).max(crate::pack::MANIFEST_CONTRIBUTORS));
+    contributors.truncate(top.max(1).max(size::MANIFEST_CONTRIBUTORS));
     Ok(Entry {
         name,
         path: path.to_path_buf(),

@@ -1,58 +1,15 @@
 //! `warp new`: writes a template into a new project. The templates live in
 //! `templates/` and are embedded in the binary (`crate::assets`); each
-//! language lists its own ([`crate::lang::Language::templates`]).
+//! language lists its own ([`crate::lang::Language::templates`]), with the
+//! [`Template`] type the languages define.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use crate::error::Diagnostic;
-use crate::lang;
+use crate::lang::{self, Kind, Template};
 use crate::project::Lang;
-
-/// A template: `templates/DIR`, the name it uses where the project's goes,
-/// and the guest SDK it references, if any.
-pub struct Template {
-    pub dir: &'static str,
-    pub kind: Kind,
-    /// The package name the template uses, replaced by the project's name in every file.
-    pub placeholder: &'static str,
-    pub sdk: Option<Sdk>,
-}
-
-/// A guest SDK a template depends on by a path into this repository; a new
-/// project gets its own copy, so it builds anywhere, offline, at the version
-/// this warp speaks.
-pub struct Sdk {
-    /// Where the SDK is embedded (`sdk/rust`).
-    pub source: &'static str,
-    /// Where a new project keeps its copy (`vendor/warpgrid-sdk`).
-    pub vendor_dir: &'static str,
-    /// How the template names the SDK in the repository, and how a new
-    /// project names its copy instead.
-    pub repo_reference: &'static str,
-    pub vendored_reference: &'static str,
-    /// Which of the SDK's files a project's copy takes (its sources and
-    /// manifest, not a local build's leftovers).
-    pub include: fn(&str) -> bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Kind {
-    /// A wasi:http service.
-    Http,
-    /// A wasi:cli program.
-    Cli,
-}
-
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Http => "http",
-            Kind::Cli => "cli",
-        }
-    }
-}
 
 /// The `kind` template of `lang`.
 pub fn find(lang: Lang, kind: Kind) -> Result<&'static Template> {

@@ -11,8 +11,7 @@ use anyhow::Result;
 use clap::Args;
 use tokio::sync::mpsc;
 
-use super::pack::ProjectArgs;
-use super::run::OsSignals;
+use super::{OsSignals, ProjectArgs};
 use crate::dev::{self, Command, DevEvent, DevOptions, Observer};
 use crate::error::Exit;
 use crate::runner::events::JsonLines;

@@ -6,8 +6,9 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::error::Exit;
+use crate::lang::Kind;
 use crate::project::Lang;
-use crate::templates::{self, Kind};
+use crate::templates;
 use crate::ui::Printer;
 
 const AFTER_HELP: &str = "\

@@ -7,10 +7,9 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
+use super::ProjectArgs;
 use crate::error::Exit;
-use crate::lang::BuildRequest;
-use crate::pack::{self, PackOptions};
-use crate::project::Lang;
+use crate::pack;
 use crate::size::human_bytes;
 use crate::size_report::Entry;
 use crate::ui::Printer;
@@ -38,37 +37,6 @@ pub struct Opts {
     /// Where to write the component (the manifest goes beside it).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
-}
-
-/// Which project, and which part of it, becomes the component (`pack`
-/// and `dev` take the same).
-#[derive(Debug, Args)]
-pub struct ProjectArgs {
-    /// The project directory (or its Cargo.toml / warp.toml).
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
-    /// The language; inferred from the project's files when absent.
-    #[arg(long, value_enum)]
-    pub lang: Option<Lang>,
-    /// The package, in a workspace.
-    #[arg(short, long)]
-    pub package: Option<String>,
-    /// The binary, when the package has several.
-    #[arg(long)]
-    pub bin: Option<String>,
-    /// The compiler, where a language has several: Go's `go` (the default)
-    /// or `tinygo`.
-    #[arg(long, value_name = "NAME")]
-    pub toolchain: Option<String>,
-}
-
-impl ProjectArgs {
-    /// What `pack::pack` is asked for (`dev`: a `warp dev` build).
-    pub fn pack_options(self, printer: &Printer, out: Option<PathBuf>, dev: bool) -> (PathBuf, PackOptions) {
-        let build =
-            BuildRequest { package: self.package, bin: self.bin, color: printer.color, toolchain: self.toolchain, dev };
-        (self.path, PackOptions { lang: self.lang, build, out })
-    }
 }
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
@@ -126,7 +94,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
         grew: Vec::new(),
     };
     if !printer.json {
-        eprint!("{}", super::size_check::render(&[entry], 10, printer));
+        eprint!("{}", crate::ui::size_table(&[entry], 10, printer));
     }
     Ok(Exit::CheckFailed)
 }

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 
-use crate::commands::toolchain::{UpstreamOpts, short};
+use super::{UpstreamOpts, short};
 use crate::error::Exit;
 use crate::fork::{self, Outcome};
 use crate::ui::Printer;

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use tokio::sync::mpsc;
 
+use super::OsSignals;
 use crate::error::Exit;
 use crate::manifest::Placement;
 use crate::project::World;
@@ -184,46 +185,4 @@ fn forward(signals: OsSignals) -> mpsc::Receiver<Control> {
         Signal::Hangup => Control::Reload(None),
         signal => Control::Stop(signal),
     })
-}
-
-/// The process signals `warp run` maps to the shim's lifecycle signals:
-/// SIGTERM → terminate, SIGHUP → hangup, SIGINT (Ctrl-C) → interrupt.
-pub(crate) struct OsSignals {
-    terminate: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
-    interrupt: tokio::signal::unix::Signal,
-}
-
-impl OsSignals {
-    /// Installs the handlers (which replaces the default actions).
-    pub(crate) fn install() -> Result<OsSignals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let install = |kind: SignalKind| signal(kind).context("failed to install a signal handler");
-        Ok(OsSignals {
-            terminate: install(SignalKind::terminate())?,
-            hangup: install(SignalKind::hangup())?,
-            interrupt: install(SignalKind::interrupt())?,
-        })
-    }
-
-    /// Each signal, as `map` makes it, on a channel (until its receiver is dropped).
-    pub(crate) fn forward<T: Send + 'static>(mut self, map: fn(Signal) -> T) -> mpsc::Receiver<T> {
-        let (sender, receiver) = mpsc::channel(8);
-        tokio::spawn(async move {
-            loop {
-                if sender.send(map(self.recv().await)).await.is_err() {
-                    break;
-                }
-            }
-        });
-        receiver
-    }
-
-    pub(crate) async fn recv(&mut self) -> Signal {
-        tokio::select! {
-            _ = self.terminate.recv() => Signal::Terminate,
-            _ = self.hangup.recv() => Signal::Hangup,
-            _ = self.interrupt.recv() => Signal::Interrupt,
-        }
-    }
 }

@@ -1,14 +1,13 @@
 //! `warp size-check`: the CI gate. Raw and gzip size against budgets, the
 //! change against a baseline, and the largest contributors.
 
-use std::fmt::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 
 use crate::error::Exit;
-use crate::size::{Budget, ByteSize, human_bytes};
+use crate::size::{Budget, ByteSize};
 use crate::size_report::{self, Entry};
 use crate::ui::Printer;
 
@@ -63,73 +62,6 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     }
     let ok = entries.iter().all(|e| e.breaches.is_empty());
     printer.json(&serde_json::json!({ "ok": ok, "artifacts": entries }));
-    printer.out(render(&entries, opts.top, printer));
+    printer.out(crate::ui::size_table(&entries, opts.top, printer));
     Ok(if ok { Exit::Ok } else { Exit::CheckFailed })
-}
-
-/// The table a CI log reader sees, then contributors and breaches.
-pub fn render(entries: &[Entry], top: usize, printer: &Printer) -> String {
-    let mut out = String::new();
-    let with_delta = entries.iter().any(|e| e.delta.is_some());
-    let mut rows = vec![{
-        let mut header = vec!["artifact", "raw", "raw budget", "gzip", "gzip budget"];
-        if with_delta {
-            header.extend(["raw change", "gzip change"]);
-        }
-        header.push("status");
-        header.into_iter().map(String::from).collect::<Vec<_>>()
-    }];
-    for entry in entries {
-        let limit = |l: Option<u64>| l.map_or("-".to_string(), human_bytes);
-        let mut row = vec![
-            entry.name.clone(),
-            human_bytes(entry.sizes.raw_bytes),
-            limit(entry.budget.raw_bytes),
-            human_bytes(entry.sizes.gzip_bytes),
-            limit(entry.budget.gzip_bytes),
-        ];
-        if with_delta {
-            match &entry.delta {
-                Some(d) => row.extend([d.raw.to_string(), d.gzip.to_string()]),
-                None => row.extend(["(new)".to_string(), "(new)".to_string()]),
-            }
-        }
-        row.push(if entry.breaches.is_empty() { "ok".into() } else { "OVER BUDGET".into() });
-        rows.push(row);
-    }
-    let widths: Vec<usize> =
-        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(
-                |(c, cell)| {
-                    if c == 0 { format!("{cell:<w$}", w = widths[c]) } else { format!("{cell:>w$}", w = widths[c]) }
-                },
-            )
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
-    for entry in entries {
-        if !entry.grew.is_empty() {
-            let _ = writeln!(out, "\nwhat grew in `{}`:", entry.name);
-            for g in &entry.grew {
-                let _ = writeln!(out, "  +{:>10}  {} ({})", human_bytes(g.after - g.before), g.name, g.module);
-            }
-        }
-        let shown: Vec<_> = entry.contributors.iter().take(top).collect();
-        if !shown.is_empty() {
-            let _ = writeln!(out, "\ntop {} contributors to `{}`:", shown.len(), entry.name);
-            for c in shown {
-                let share = c.bytes as f64 * 100.0 / entry.sizes.raw_bytes.max(1) as f64;
-                let _ = writeln!(out, "  {:>10}  {:>5.1}%  {}  ({})", human_bytes(c.bytes), share, c.name, c.module);
-            }
-        }
-        for breach in &entry.breaches {
-            let label = printer.paint("error", "1;31");
-            let _ = writeln!(out, "\n{label}: `{}`: {breach}", entry.name);
-        }
-    }
-    out
 }

@@ -4,6 +4,7 @@
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
+use super::{UpstreamOpts, short};
 use crate::doctor;
 use crate::error::Exit;
 use crate::fork;
@@ -51,14 +52,6 @@ pub enum Action {
     },
     /// Show a forked toolchain's base, applied patches and work-tree state.
     Status { name: String },
-}
-
-#[derive(Debug, Args)]
-pub struct UpstreamOpts {
-    /// Fetch the upstream from this URL or local git repository instead of
-    /// the recipe's (WARP_MIRROR_DIR=DIR does the same with DIR/NAME).
-    #[arg(long, value_name = "URL|PATH")]
-    pub upstream: Option<String>,
 }
 
 pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
@@ -147,9 +140,4 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
         }
     }
     Ok(Exit::Ok)
-}
-
-/// The first 12 hex digits of a commit id.
-pub fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
 }

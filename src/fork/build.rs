@@ -27,7 +27,7 @@ pub fn output_dir(name: &str) -> Result<PathBuf> {
 
 /// Where every toolchain's build outputs live.
 pub fn builds_dir() -> Result<PathBuf> {
-    Ok(crate::fs::cache_root()?.join("toolchain-builds"))
+    crate::fs::CacheArea::ToolchainBuilds.dir()
 }
 
 /// `NAME`'s output directory, if a build of it finished there.

@@ -52,7 +52,7 @@ pub fn work_dir(fork: &Fork) -> Result<PathBuf> {
 
 /// Where every fork's work tree lives.
 pub fn work_root() -> Result<PathBuf> {
-    Ok(crate::fs::cache_root()?.join("toolchains"))
+    crate::fs::CacheArea::Toolchains.dir()
 }
 
 fn open_or_init(dir: &Path) -> Result<Repository> {

@@ -11,11 +11,11 @@ use anyhow::Result;
 
 use super::ts::{self, Flavor, JsToolchain};
 use super::{BuildRequest, Language, Resolved};
-use crate::doctor::Check;
+use crate::lang::Check;
+use crate::lang::{Kind, Template};
 use crate::project::{Lang, Project};
 use crate::report::Reporter;
 use crate::size::Budget;
-use crate::templates::{Kind, Template};
 
 /// The Bun path.
 pub struct Bun;

@@ -15,13 +15,13 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use super::{Artifact, BuildOutput, BuildRequest, Language, Resolved, Unit};
-use crate::doctor::Check;
 use crate::error::{Diagnostic, ToolOutput};
+use crate::lang::Check;
+use crate::lang::{Kind, Template};
 use crate::project::{Lang, Project, World};
 use crate::report::Reporter;
 use crate::shim::Shim;
 use crate::size::{Budget, SMALL_COMPONENT_BUDGET};
-use crate::templates::{Kind, Template};
 
 pub const TARGET: &str = "wasm32-wasi";
 

@@ -20,12 +20,12 @@ use serde::Deserialize;
 use wit_component::StringEncoding;
 
 use super::{Artifact, BuildOutput, BuildRequest, Language, Resolved, Unit};
-use crate::doctor::Check;
 use crate::error::{Diagnostic, ToolOutput};
+use crate::lang::Check;
+use crate::lang::{Kind, Sdk, Template};
 use crate::project::{Lang, Project, World};
 use crate::report::Reporter;
 use crate::size::Budget;
-use crate::templates::{Kind, Sdk, Template};
 
 mod tinygo;
 

@@ -16,15 +16,15 @@ pub mod ts;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::Result;
+use serde::Serialize;
 
-use crate::doctor::Check;
 use crate::error::Diagnostic;
 use crate::project::{Lang, Project};
 use crate::report::Reporter;
 use crate::size::Budget;
-use crate::templates::Template;
 
 /// Every language, in detection order: the first that claims a directory
 /// wins (Bun before TypeScript: a Bun project has a package.json too).
@@ -227,6 +227,88 @@ pub fn normalize_sources(files: Vec<PathBuf>, base: &Path, exclude: &[PathBuf]) 
     out.sort();
     out.dedup();
     out
+}
+
+// What a language says of the tools its path needs, for `warp doctor`
+// (which gathers them: `crate::doctor`).
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    /// The languages this is needed for.
+    pub needed_for: Vec<Lang>,
+    /// The version found, or `None` when missing.
+    pub found: Option<String>,
+    /// What to run when it is missing.
+    pub fix: Option<String>,
+}
+
+impl Check {
+    /// A check for `lang`: `found` (a version, or `None`) and the `fix` for when it is missing.
+    pub fn new(lang: Lang, name: &str, found: Option<String>, fix: &str) -> Check {
+        Check { name: name.into(), needed_for: vec![lang], fix: found.is_none().then(|| fix.to_string()), found }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.found.is_some()
+    }
+}
+
+/// The first line `program ARGS` prints, when it runs and succeeds.
+pub fn version(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    Some(text.lines().next().unwrap_or("").trim().to_string())
+}
+
+// What a language says of its `warp new` templates (writing one into a
+// project is `crate::templates`'s).
+
+/// A template: `templates/DIR`, the name it uses where the project's goes,
+/// and the guest SDK it references, if any.
+pub struct Template {
+    pub dir: &'static str,
+    pub kind: Kind,
+    /// The package name the template uses, replaced by the project's name in every file.
+    pub placeholder: &'static str,
+    pub sdk: Option<Sdk>,
+}
+
+/// A guest SDK a template depends on by a path into this repository; a new
+/// project gets its own copy, so it builds anywhere, offline, at the version
+/// this warp speaks.
+pub struct Sdk {
+    /// Where the SDK is embedded (`sdk/rust`).
+    pub source: &'static str,
+    /// Where a new project keeps its copy (`vendor/warpgrid-sdk`).
+    pub vendor_dir: &'static str,
+    /// How the template names the SDK in the repository, and how a new
+    /// project names its copy instead.
+    pub repo_reference: &'static str,
+    pub vendored_reference: &'static str,
+    /// Which of the SDK's files a project's copy takes (its sources and
+    /// manifest, not a local build's leftovers).
+    pub include: fn(&str) -> bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// A wasi:http service.
+    Http,
+    /// A wasi:cli program.
+    Cli,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Http => "http",
+            Kind::Cli => "cli",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,12 +13,12 @@ use anyhow::{Context, Result};
 use cargo_metadata::{Message, MetadataCommand, Package, Target, TargetKind};
 
 use super::{Artifact, BuildOutput, BuildRequest, Language, Resolved, Unit};
-use crate::doctor::{Check, version};
 use crate::error::{Diagnostic, ToolOutput};
+use crate::lang::{Check, version};
+use crate::lang::{Kind, Sdk, Template};
 use crate::project::{Lang, Project};
 use crate::report::Reporter;
 use crate::size::{Budget, SMALL_COMPONENT_BUDGET};
-use crate::templates::{Kind, Sdk, Template};
 
 pub const TARGET: &str = "wasm32-wasip2";
 

@@ -21,12 +21,12 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::{Artifact, BuildOutput, BuildRequest, Language, Resolved, Unit};
-use crate::doctor::Check;
 use crate::error::{Diagnostic, ToolOutput};
+use crate::lang::Check;
+use crate::lang::{Kind, Sdk, Template};
 use crate::project::{DirMode, Lang, Project, World};
 use crate::report::Reporter;
 use crate::size::Budget;
-use crate::templates::{Kind, Sdk, Template};
 
 pub mod wizer;
 
@@ -510,7 +510,7 @@ pub fn toolchain_ready() -> Result<()> {
 
 /// Where `warp toolchain install js` installs (the `js` cache area).
 pub fn toolchains_dir() -> Result<PathBuf> {
-    Ok(crate::fs::cache_root()?.join("js"))
+    crate::fs::CacheArea::Js.dir()
 }
 
 /// warp's JS SDK as a bundler search path: `<dir>/@warpgrid/sdk` (a

@@ -2,8 +2,9 @@
 //! runs `wasi:cli` ones, as a run manifest describes.
 //!
 //! Load path: manifest checks (schema, digest, shims) → engine (pooling
-//! allocator, epoch interruption; the previous one when a reload keeps the
-//! limits) → compiled component from the on-disk cache or freshly compiled
+//! allocator on `engine::base_config`, epoch interruption; the previous one
+//! when a reload keeps the limits) → compiled component from the on-disk
+//! cache (`engine::cache`) or freshly compiled
 //! → pre-instantiated once → a fresh instance per request (`http`) or one
 //! run (`cli`).
 //!
@@ -11,7 +12,6 @@
 //! channel of [`Control`] messages and reporting [`Event`]s to the caller's
 //! [`EventSink`]. `warp run` is one caller; nothing here prints.
 
-pub mod cache;
 mod cli;
 pub mod conn;
 pub mod events;
@@ -23,17 +23,18 @@ pub mod shims;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimitsBuilder};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::component;
+use crate::engine;
 use crate::error::Diagnostic;
 use crate::manifest::{Manifest, Placement, Preopen};
 use crate::project::{DirMode, World};
@@ -182,7 +183,7 @@ pub fn load(manifest_path: &Path, engine: Option<&Arc<ServingEngine>>, placement
         Some(engine) => (engine.clone(), true),
         None => (Arc::new(ServingEngine::new(shape)?), false),
     };
-    let (component, from_cache) = cache::component(&engine.engine, &bytes, &manifest.component.sha256)?;
+    let (component, from_cache) = engine::cache::component(&engine.engine, &bytes, &manifest.component.sha256)?;
     let mut linker: Linker<Host> = Linker::new(&engine.engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from).context("failed to link WASI")?;
     if manifest.component.world == World::Http {
@@ -241,7 +242,7 @@ pub struct ServingEngine {
 
 impl ServingEngine {
     pub fn new(shape: EngineShape) -> Result<ServingEngine> {
-        let config = base_config();
+        let config = engine::base_config();
         let mut pool = PoolingAllocationConfig::default();
         // A component instance holds several core instances (its module plus
         // wit-component's shim and fixup modules), one memory, and a table or
@@ -264,34 +265,6 @@ impl ServingEngine {
         let ticker = Ticker::start(engine.clone());
         Ok(ServingEngine { engine, shape, pooling, _ticker: ticker })
     }
-}
-
-/// The configuration every serving engine starts from; what it enables is
-/// what `warp pack` validates against ([`wasm_features`]).
-fn base_config() -> Config {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    if let Some(store) = cache::FunctionStore::open() {
-        // Only fails when the compiler is disabled, which it is not.
-        let _ = config.enable_incremental_compilation(store);
-    }
-    config
-}
-
-/// The WebAssembly features the runner's engines accept: this build's
-/// Wasmtime defaults, narrowed by the Wasmtime crate features warp enables
-/// (no `gc`, no `threads`). `warp pack` validates with these, so what packs
-/// also loads.
-pub fn wasm_features() -> Result<wasmparser::WasmFeatures> {
-    static FEATURES: OnceLock<wasmparser::WasmFeatures> = OnceLock::new();
-    if let Some(features) = FEATURES.get() {
-        return Ok(*features);
-    }
-    // The allocator does not change the features, so a plain engine will do
-    // (the pooling one reserves gigabytes of address space).
-    let engine = Engine::new(&base_config())
-        .map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?;
-    Ok(*FEATURES.get_or_init(|| engine.get_wasm_features()))
 }
 
 /// `duration` in epoch ticks, at least one; saturating, never wrapping.

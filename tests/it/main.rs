@@ -17,6 +17,7 @@ mod errors;
 mod fork;
 mod go;
 mod install;
+mod layers;
 mod libc;
 mod pack;
 mod run;
@@ -36,6 +37,7 @@ fn main() -> std::process::ExitCode {
         fork::TESTS,
         go::TESTS,
         install::TESTS,
+        layers::TESTS,
         libc::TESTS,
         pack::TESTS,
         run::TESTS,

@@ -145,7 +145,7 @@ fn run(args: &[String]) -> Result<()> {
         unsafe { std::env::set_var("WARP_CACHE_DIR", cache) };
     }
     let engine = Engine::new(&wasmtime::Config::new()).map_err(anyhow::Error::from)?;
-    let module = crate::runner::cache::module(&engine, &instrumented, &crate::fs::sha256_hex(&instrumented))?;
+    let module = crate::engine::cache::module(&engine, &instrumented, &crate::fs::sha256_hex(&instrumented))?;
 
     let mut wasi = WasiCtxBuilder::new();
     wasi.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(guest_arguments(&stdin, &args)))

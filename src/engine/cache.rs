@@ -100,12 +100,12 @@ impl wasmtime::CacheStore for FunctionStore {
 
 /// Cranelift's per-function cache: `$cache/functions`.
 pub fn functions_dir() -> Result<PathBuf> {
-    Ok(crate::fs::cache_root()?.join("functions"))
+    crate::fs::CacheArea::Functions.dir()
 }
 
 /// The compiled-code cache: `$cache/compiled`.
 pub fn dir() -> Result<PathBuf> {
-    Ok(crate::fs::cache_root()?.join("compiled"))
+    crate::fs::CacheArea::Compiled.dir()
 }
 
 /// The cache's size bound: `WARP_CACHE_MAX_COMPILED`, else [`DEFAULT_MAX_BYTES`].

@@ -30,10 +30,12 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
     let failing: Vec<_> = checks.iter().filter(|c| !c.ok() && !opts.lang.is_empty()).collect();
     let areas = crate::cache::areas()?;
     let cache_bytes: u64 = areas.iter().map(|a| a.bytes).sum();
+    let pooling = crate::runner::pooling_allocator();
     printer.json(&serde_json::json!({
         "ok": failing.is_empty(),
         "checks": checks,
         "cache": { "root": crate::fs::cache_root()?, "bytes": cache_bytes, "areas": areas },
+        "runner": { "pooling": pooling.is_ok(), "pooling_error": pooling.as_ref().err() },
     }));
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let mut text = String::new();
@@ -57,6 +59,17 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
                     check.fix.as_deref().unwrap_or("-")
                 )
             }
+        }
+    }
+    match &pooling {
+        Ok(()) => text += "\nrunner pooling allocator available (instances reserved up front)\n",
+        Err(reason) => {
+            text += &format!(
+                "\nrunner {} the pooling allocator cannot reserve its memory: {reason}\n       \
+                 `warp run` allocates per instance instead (slower), and answers 503 when that fails; \
+                 raise `ulimit -v`, or lower `limits.instances` / `limits.memory`\n",
+                printer.paint("degraded", "33")
+            )
         }
     }
     text += &format!(

@@ -86,7 +86,7 @@ pub fn run(opts: Opts, printer: &Printer) -> Result<Exit> {
         World::Http => runtime.block_on(async {
             let listener =
                 runner::bind(opts.listen.unwrap_or_else(|| runner::default_listen(&loaded.manifest))).await?;
-            let drain = runner::conn::ConnLimits::of(&loaded.manifest).drain;
+            let drain = runner::limits::ConnLimits::of(&loaded.manifest).drain;
             let control = signals_on_their_own_thread(drain)?;
             let stopped = runner::serve(loaded, listener, control, events).await?;
             // Requests the stop cut short failed: the stop did not keep its word.

@@ -28,28 +28,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::events::Event;
 use super::http::{Server, plain};
-use crate::manifest::Manifest;
-
-/// How long a client may take to send a request head unless
-/// `limits.header_timeout` says otherwise (hyper's default).
-pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long a keep-alive connection may wait for its next request unless
-/// `limits.idle_timeout` says otherwise (nginx's `keepalive_timeout`).
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
-
-/// How long a stop waits for requests in flight unless
-/// `limits.drain_timeout` says otherwise.
-pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Open client connections unless `limits.connections` says otherwise (and
-/// fewer when the open-file limit is lower: see [`ConnLimits::of`]).
-pub const DEFAULT_CONNECTIONS: u32 = 1024;
-
-/// File descriptors left for everything but client connections (listener,
-/// cache and component files, database connections, stdio) when the
-/// default connection cap is fitted under the open-file limit.
-const RESERVED_FDS: u64 = 64;
+use super::limits::ConnLimits;
 
 /// The first pause after `accept` fails for lack of resources; it doubles
 /// on each failure in a row, up to [`ACCEPT_BACKOFF_MAX`].
@@ -58,48 +37,6 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// While `accept` keeps failing, how often the failure is logged again.
 const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(60);
-
-/// The connection-level limits a manifest sets, with their defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnLimits {
-    pub header: Duration,
-    pub idle: Duration,
-    pub drain: Duration,
-    /// The request deadline: a request in flight may move no bytes for it
-    /// plus the idle timeout.
-    pub request: Duration,
-    pub connections: u32,
-}
-
-impl ConnLimits {
-    pub fn of(manifest: &Manifest) -> ConnLimits {
-        let limits = &manifest.limits;
-        let or =
-            |value: &Option<crate::project::HumanDuration>, default| value.as_ref().map_or(default, |t| t.duration);
-        ConnLimits {
-            header: or(&limits.header_timeout, DEFAULT_HEADER_TIMEOUT),
-            idle: or(&limits.idle_timeout, DEFAULT_IDLE_TIMEOUT),
-            drain: or(&limits.drain_timeout, DEFAULT_DRAIN_TIMEOUT),
-            request: or(&limits.request_timeout, super::DEFAULT_REQUEST_TIMEOUT),
-            connections: limits.connections.unwrap_or_else(default_connections),
-        }
-    }
-}
-
-/// [`DEFAULT_CONNECTIONS`], or fewer when the process's open-file limit
-/// would run out first (each connection is a file descriptor).
-fn default_connections() -> u32 {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit writes only the struct it is given.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        limit.rlim_cur
-    } else {
-        libc::RLIM_INFINITY
-    };
-    // A small limit keeps a quarter for the rest, not all of it.
-    let fitted = soft.saturating_sub(RESERVED_FDS.min(soft / 4)).max(1);
-    DEFAULT_CONNECTIONS.min(u32::try_from(fitted).unwrap_or(u32::MAX))
-}
 
 /// Raises the process's soft open-file limit to its hard limit, as servers
 /// do at start: every connection is a file descriptor, and a soft limit
@@ -136,7 +73,7 @@ impl Server {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<()> {
-        let cap = ConnLimits::of(&self.current().loaded.manifest).connections as usize;
+        let cap = self.current().limits.connections as usize;
         let permits = Arc::new(Semaphore::new(cap));
         let in_flight = Arc::new(InFlight::default());
         let (stopping, stop_seen) = watch::channel(false);
@@ -157,7 +94,7 @@ impl Server {
                 Ok((stream, _peer)) => {
                     backoff.succeeded();
                     let _ = stream.set_nodelay(true);
-                    let limits = ConnLimits::of(&self.current().loaded.manifest);
+                    let limits = self.current().limits;
                     let connection = Connection {
                         server: self.clone(),
                         in_flight: in_flight.clone(),
@@ -182,7 +119,7 @@ impl Server {
         }
         drop(listener);
         let _ = stopping.send(true);
-        let drain = ConnLimits::of(&self.current().loaded.manifest).drain;
+        let drain = self.current().limits.drain;
         // Each connection closes once its response is out (flushed, which a
         // request's end does not yet mean); idle ones close at once.
         let deadline = Instant::now() + drain;
@@ -701,6 +638,7 @@ mod tests {
             idle: Duration::from_secs(5),
             drain: Duration::from_secs(10),
             request: Duration::from_secs(30),
+            body: Duration::from_secs(10),
             connections: 1,
         };
         let activity = Activity::new();

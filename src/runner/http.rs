@@ -24,11 +24,12 @@ use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::events::{Event, EventSink, Reloaded, Stopped};
+use super::limits::ConnLimits;
 use super::memory::{MemoryAccount, TotalMemoryExhausted};
-use super::{DEFAULT_REQUEST_TIMEOUT, Host, Loaded, ShimState};
+use super::{Host, Loaded, ShimState};
 
 /// Counters a caller (or a test) can read while serving; a request counts
-/// once its response has ended (see `conn.rs`).
+/// once its response has ended (`conn.rs`).
 #[derive(Debug, Default)]
 pub struct Stats {
     pub served: AtomicU64,
@@ -60,11 +61,10 @@ pub const MAX_IDLE: usize = 16;
 pub struct Generation {
     pre: ProxyPre<Host>,
     pub(super) loaded: Loaded,
-    /// `limits.request_timeout`: for the guest's compute and for the whole
-    /// request, waits on the client included.
-    timeout: Duration,
-    /// `limits.body_timeout`: how long the request body may stall.
-    body_timeout: Duration,
+    /// The manifest's limits with their defaults, resolved once:
+    /// `request` (the guest's compute and the whole request, waits on the
+    /// client included), `body`, and the connection layer's.
+    pub(super) limits: ConnLimits,
     /// `http.reuse`: requests per instance (1 = fresh each time, 0 = no limit).
     reuse: u32,
     /// Instances that served a request and wait for the next, most recent last.
@@ -88,11 +88,9 @@ impl Generation {
         let pre = ProxyPre::new(pre)
             .map_err(anyhow::Error::from)
             .context("the component does not export `wasi:http/incoming-handler`")?;
-        let limits = &loaded.manifest.limits;
-        let timeout = limits.request_timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT, |t| t.duration);
-        let body_timeout = limits.body_timeout.as_ref().map_or(DEFAULT_BODY_TIMEOUT, |t| t.duration);
+        let limits = ConnLimits::of(&loaded.manifest);
         let reuse = loaded.manifest.http.as_ref().and_then(|h| h.reuse).unwrap_or(1);
-        Ok(Generation { pre, loaded, timeout, body_timeout, reuse, idle: Mutex::default() })
+        Ok(Generation { pre, loaded, limits, reuse, idle: Mutex::default() })
     }
 
     /// The most recently used idle instance (its state the warmest), if any.
@@ -115,7 +113,7 @@ impl Generation {
     fn store(&self, shims: &Arc<ShimState>, memory: &Arc<MemoryAccount>) -> Result<Store<Host>> {
         let mut store = Store::new(self.pre.engine(), Host::new(&self.loaded, shims, &[], Some(memory.clone()))?);
         store.limiter(|host| &mut host.limits);
-        yield_every_tick(&mut store);
+        yield_regularly(&mut store);
         Ok(store)
     }
 }
@@ -213,9 +211,9 @@ impl Server {
             None => (generation.store(&self.shims, &self.memory).map_err(Failure::internal)?, None, 0),
         };
         // The deadline counts from now, for a warm instance as for a fresh one.
-        store.data_mut().deadline = Some(Instant::now() + generation.timeout);
+        store.data_mut().deadline = Some(Instant::now() + generation.limits.request);
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let body_timeout = generation.body_timeout;
+        let body_timeout = generation.limits.body;
         let (request, too_slow) = Paced::wrap(request, body_timeout);
         let incoming =
             store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(Failure::internal)?;
@@ -231,7 +229,7 @@ impl Server {
         // client (which no epoch tick interrupts) is dropped with its
         // instance, as a guest that computes too long is trapped. An
         // instance that returned cleanly in time may serve again.
-        let timeout = generation.timeout;
+        let timeout = generation.limits.request;
         let task = tokio::spawn(async move {
             let _turn = turn;
             let run = async {
@@ -290,19 +288,31 @@ impl Server {
     }
 }
 
-/// Makes a guest give its thread back at every epoch tick (10 ms), so
-/// that a guest computing without end holds a runtime thread for a tick
-/// at most: accepting, other requests and a stop go on beside it. Past the
-/// store's deadline (`Host::deadline`, set per request) the guest traps
-/// with [`wasmtime::Trap::Interrupt`], as the timer around the request
-/// would also end it.
-pub(super) fn yield_every_tick(store: &mut Store<Host>) {
+/// Epoch ticks a guest computes before it gives its thread back: one, 10
+/// ms. Measured with four guests looping on two cores: at 5 ticks (50 ms) a
+/// healthy request beside them waited up to 1.9 s (several scheduling hops
+/// each behind the busy guests' slices); at 1 tick, under 0.2 s.
+pub const YIELD_EVERY_TICKS: u64 = 1;
+
+/// Makes a guest give its thread back every [`YIELD_EVERY_TICKS`], so that
+/// a guest computing without end holds a runtime thread for 10 ms at most:
+/// accepting, other requests and a stop go on beside it. Past the store's
+/// deadline (`Host::deadline`, set per request) the guest traps with
+/// [`wasmtime::Trap::Interrupt`] at the next tick, as the timer around the
+/// request would also end it.
+pub(super) fn yield_regularly(store: &mut Store<Host>) {
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|context| {
-        if context.data().deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+        let now = Instant::now();
+        let Some(deadline) = context.data().deadline else {
+            return Ok(wasmtime::UpdateDeadline::Yield(YIELD_EVERY_TICKS));
+        };
+        if now >= deadline {
             return Err(wasmtime::Trap::Interrupt.into());
         }
-        Ok(wasmtime::UpdateDeadline::Yield(1))
+        // Never sleep past the deadline: come back at the tick after it.
+        let left = super::ticks(deadline - now);
+        Ok(wasmtime::UpdateDeadline::Yield(left.min(YIELD_EVERY_TICKS)))
     });
 }
 
@@ -411,10 +421,6 @@ where
         self.inner.size_hint()
     }
 }
-
-/// How long a request body may stall unless `limits.body_timeout` says
-/// otherwise (counted only while the guest waits for it).
-pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The slowest a request body may arrive on average, in bytes a second,
 /// once the guest has waited for it [`BODY_RATE_GRACE`] (Kestrel's

@@ -16,6 +16,7 @@ mod cli;
 pub mod conn;
 pub mod events;
 pub mod http;
+pub mod limits;
 pub mod memory;
 mod output;
 mod serve;
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -90,7 +91,7 @@ pub struct Host {
     limits: memory::Limiter,
     shims: ShimHost,
     /// When the guest's time is up: it traps at the next epoch tick after
-    /// (see `http::yield_every_tick`). Set per request; none for a CLI run,
+    /// (see `http::yield_regularly`). Set per request; none for a CLI run,
     /// which counts its own.
     deadline: Option<Instant>,
 }
@@ -243,18 +244,7 @@ pub struct ServingEngine {
 impl ServingEngine {
     pub fn new(shape: EngineShape) -> Result<ServingEngine> {
         let config = engine::base_config();
-        let mut pool = PoolingAllocationConfig::default();
-        // A component instance holds several core instances (its module plus
-        // wit-component's shim and fixup modules), one memory, and a table or
-        // two (the shim module has its own).
-        pool.total_component_instances(shape.instances)
-            .total_core_instances(shape.instances.saturating_mul(8))
-            .total_memories(shape.instances)
-            .total_tables(shape.instances.saturating_mul(4));
-        pool.max_memory_size(usize::try_from(shape.memory).unwrap_or(usize::MAX));
-        let mut pooled = config.clone();
-        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let (engine, pooling) = match Engine::new(&pooled) {
+        let (engine, pooling) = match Engine::new(&pooled(&config, shape)) {
             Ok(engine) => (engine, true),
             Err(_) => (
                 Engine::new(&config)
@@ -265,6 +255,32 @@ impl ServingEngine {
         let ticker = Ticker::start(engine.clone());
         Ok(ServingEngine { engine, shape, pooling, _ticker: ticker })
     }
+}
+
+/// `config` with the pooling allocator sized for `shape`.
+fn pooled(config: &Config, shape: EngineShape) -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    // A component instance holds several core instances (its module plus
+    // wit-component's shim and fixup modules), one memory, and a table or
+    // two (the shim module has its own).
+    pool.total_component_instances(shape.instances)
+        .total_core_instances(shape.instances.saturating_mul(8))
+        .total_memories(shape.instances)
+        .total_tables(shape.instances.saturating_mul(4));
+    pool.max_memory_size(usize::try_from(shape.memory).unwrap_or(usize::MAX));
+    let mut pooled = config.clone();
+    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    pooled
+}
+
+/// Whether this process can have the pooling allocator for the default
+/// limits (`warp doctor`): it reserves virtual memory for every instance
+/// slot up front, which `ulimit -v` (or an overcommit policy) can refuse.
+/// Without it `warp run` still serves, allocating per instance, and
+/// answers 503 when that allocation fails.
+pub fn pooling_allocator() -> Result<(), String> {
+    let shape = EngineShape { instances: DEFAULT_INSTANCES, memory: DEFAULT_MEMORY };
+    Engine::new(&pooled(&engine::base_config(), shape)).map(drop).map_err(|e| format!("{e:#}"))
 }
 
 /// `duration` in epoch ticks, at least one; saturating, never wrapping.
@@ -299,13 +315,15 @@ impl Drop for Ticker {
 
 /// Task polls between two looks at the I/O driver on a runtime from
 /// [`runtime`]. Tokio's default, 61, assumes short polls; a guest computing
-/// without end yields only every [`EPOCH_TICK`], so with every worker busy
-/// a new connection, a timer or a signal would wait 61 ticks (0.6 s).
+/// without end yields only every `http::YIELD_EVERY_TICKS` (10 ms), so with
+/// every worker busy a new connection, a timer or a signal would wait 61
+/// such polls (0.6 s). Measured: 8 let a healthy request beside four busy
+/// guests wait 1.7 s; 2 costs the hello bench under 4% (docs/BENCHMARKS.md).
 pub const EVENT_INTERVAL: u32 = 2;
 
 /// The runtime [`serve`] and [`run_cli`] keep their promises on: multi-
 /// threaded, and looking at sockets and timers every [`EVENT_INTERVAL`]
-/// polls, so busy guests (each yielding every tick) never starve accepting,
+/// polls, so busy guests (each yielding every 10 ms) never starve accepting,
 /// other requests, deadlines or a stop.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

@@ -56,7 +56,7 @@ pub async fn serve(
     let address = listener.local_addr().context("failed to read the bound address")?;
     let (name, from_cache, pooling, started) =
         (loaded.manifest.name.clone(), loaded.from_cache, loaded.engine.pooling, loaded.started);
-    let connections = super::conn::ConnLimits::of(&loaded.manifest).connections;
+    let connections = super::limits::ConnLimits::of(&loaded.manifest).connections;
     let shims = ShimState::new(&loaded, events.clone());
     let server = Server::new(loaded, shims, events.clone())?;
     events.emit(&Event::Listening { address, name, from_cache, pooling, connections, ready: started.elapsed() });

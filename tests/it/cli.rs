@@ -39,6 +39,17 @@ fn toolchain_install_then_doctor_is_happy() {
         checks.iter().all(|c| c["needed_for"].as_array().unwrap().contains(&"rust".into())),
         "a check another language needs: {checks:#?}"
     );
+    assert_eq!(json["runner"]["pooling"], true, "{json}");
+    // Under `ulimit -v` the pooling allocator cannot reserve its slots:
+    // doctor says so and why (warp run then answers 503, not 500, when
+    // memory for an instance runs out).
+    let limited = std::process::Command::new("sh")
+        .args(["-c", "ulimit -v 4000000 && exec \"$@\"", "sh", env!("CARGO_BIN_EXE_warp"), "doctor", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&limited.stdout).unwrap();
+    assert_eq!(json["runner"]["pooling"], false, "{json}");
+    assert!(json["runner"]["pooling_error"].as_str().is_some_and(|e| !e.is_empty()), "{json}");
 }
 
 fn a_missing_template_says_which_there_are() {

@@ -345,6 +345,22 @@ fn connect(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// `n` connections each sending `request` (raw bytes, perhaps a part of
+/// one), once the guest has said `started` for each of them.
+fn raw_requests(served: &Served, n: usize, request: &[u8], started: &str) -> Vec<TcpStream> {
+    let streams = (0..n)
+        .map(|_| {
+            let mut stream = connect(served.addr);
+            stream.write_all(request).unwrap();
+            stream
+        })
+        .collect();
+    for _ in 0..n {
+        served.wait_for_stderr(started);
+    }
+    streams
+}
+
 /// Reads until the server closes the connection; how long that took.
 #[track_caller]
 fn time_until_closed(stream: &mut TcpStream) -> Duration {
@@ -384,16 +400,12 @@ fn slow_clients_and_idle_connections_are_cut_off() {
     });
     let served = Served::start(&manifest, &temp.path().join("cache"));
     let addr = served.addr;
-    let mut slow: Vec<TcpStream> = (0..4)
-        .map(|_| {
-            let mut stream = connect(addr);
-            stream.write_all(b"POST /hold HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\nabc").unwrap();
-            stream
-        })
-        .collect();
-    for _ in 0..4 {
-        served.wait_for_stderr("faults: /hold is holding");
-    }
+    let mut slow = raw_requests(
+        &served,
+        4,
+        b"POST /hold HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\nabc",
+        "faults: /hold is holding",
+    );
     let started = Instant::now();
     let mut refused = 0;
     loop {
@@ -673,16 +685,7 @@ fn busy_guests_never_hold_up_other_requests_or_a_stop() {
     });
     let addr = served.addr;
     // Raw requests: these are cut short by the stop, with no answer to read.
-    let loops: Vec<TcpStream> = (0..4)
-        .map(|_| {
-            let mut stream = connect(addr);
-            stream.write_all(b"GET /loop HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
-            stream
-        })
-        .collect();
-    for _ in 0..4 {
-        served.wait_for_stderr("faults: /loop is looping");
-    }
+    let loops = raw_requests(&served, 4, b"GET /loop HTTP/1.1\r\nHost: test\r\n\r\n", "faults: /loop is looping");
     for _ in 0..5 {
         let (answer, took) = timed_get(addr, "/");
         assert_eq!(answer, (200, "ok\n".to_string()));

@@ -25,7 +25,7 @@ use crate::manifest::Placement;
 use crate::pack::{self, PackOptions, Packed};
 use crate::project::World;
 use crate::report::Silent;
-use crate::runner::{self, Control, Event, EventSink, Reloaded, Stopped};
+use crate::runner::{self, Control, Event, EventSink, Stopped};
 use crate::size::{Breach, Sizes};
 
 /// How long the files must be quiet before a rebuild starts.
@@ -208,9 +208,8 @@ pub async fn run(
             }
         }
     };
-    let (reloads_tx, reloads) = mpsc::unbounded_channel();
-    let events: Arc<dyn EventSink> = Arc::new(DevSink { inner: events, reloads: reloads_tx });
-    let mut target = Target::start(&packed, &options, listener, events, reloads, observer.clone())?;
+    let events: Arc<dyn EventSink> = Arc::new(DevSink { inner: events });
+    let mut target = Target::start(&packed, &options, listener, events, observer.clone())?;
     let mut version = 1;
     observer.dev(&DevEvent::Built(built(&packed, version, Vec::new(), started.elapsed(), false)));
     target.launch(version);
@@ -304,7 +303,6 @@ pub async fn run(
 enum Target {
     Server {
         control: mpsc::Sender<Control>,
-        reloads: mpsc::UnboundedReceiver<Result<Reloaded, String>>,
         task: JoinHandle<Result<Stopped>>,
     },
     Command {
@@ -324,7 +322,6 @@ impl Target {
         options: &DevOptions,
         listener: tokio::net::TcpListener,
         events: Arc<dyn EventSink>,
-        reloads: mpsc::UnboundedReceiver<Result<Reloaded, String>>,
         observer: Arc<dyn Observer>,
     ) -> Result<Target> {
         let manifest = packed.manifest_path.clone();
@@ -333,7 +330,7 @@ impl Target {
                 let loaded = runner::load(&manifest, None, Placement::InsideTree)?;
                 let (control, control_rx) = mpsc::channel(8);
                 let task = tokio::spawn(runner::serve(loaded, listener, control_rx, events));
-                Ok(Target::Server { control, reloads, task })
+                Ok(Target::Server { control, task })
             }
             World::Cli => Ok(Target::Command { args: options.args.clone(), events, observer, manifest, running: None }),
         }
@@ -343,13 +340,15 @@ impl Target {
     /// outcome is awaited), or, for a command, the end of the run under way.
     async fn swap(&mut self, packed: &Packed) -> Result<(), String> {
         match self {
-            Target::Server { control, reloads, .. } => {
-                if control.send(Control::Reload(Some(packed.manifest_path.clone()))).await.is_err() {
+            Target::Server { control, .. } => {
+                let (reply, outcome) = tokio::sync::oneshot::channel();
+                let reload = Control::Reload { manifest: Some(packed.manifest_path.clone()), reply: Some(reply) };
+                if control.send(reload).await.is_err() {
                     return Err("the server has stopped".into());
                 }
-                match reloads.recv().await {
-                    Some(outcome) => outcome.map(drop),
-                    None => Err("the server has stopped".into()),
+                match outcome.await {
+                    Ok(outcome) => outcome.map(drop),
+                    Err(_) => Err("the server has stopped".into()),
                 }
             }
             Target::Command { manifest, running, .. } => {
@@ -645,22 +644,17 @@ impl Watch {
     }
 }
 
-/// Forwards the server's events, and tells the loop how each reload went.
+/// Forwards the server's events but its reloads' (the loop hears each
+/// reload's outcome from `Control::Reload`'s reply, and reports it as its
+/// own `DevEvent`s), with the request log and guests' output turned on.
 struct DevSink {
     inner: Arc<dyn EventSink>,
-    reloads: mpsc::UnboundedSender<Result<Reloaded, String>>,
 }
 
 impl EventSink for DevSink {
     fn emit(&self, event: &Event) {
-        match event {
-            Event::Reloaded(reloaded) => {
-                let _ = self.reloads.send(Ok(reloaded.clone()));
-            }
-            Event::ReloadFailed { error } => {
-                let _ = self.reloads.send(Err(error.clone()));
-            }
-            event => self.inner.emit(event),
+        if !matches!(event, Event::Reloaded(_) | Event::ReloadFailed { .. }) {
+            self.inner.emit(event);
         }
     }
 

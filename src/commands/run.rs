@@ -148,7 +148,7 @@ fn signals_on_their_own_thread(drain: Duration) -> Result<mpsc::Receiver<Control
                 loop {
                     let signal = signals.recv().await;
                     if signal == Signal::Hangup {
-                        let _ = sender.send(Control::Reload(None)).await;
+                        let _ = sender.send(Control::reload()).await;
                         continue;
                     }
                     // A second Ctrl-C is a person who means it (another
@@ -182,7 +182,7 @@ fn signals_on_their_own_thread(drain: Duration) -> Result<mpsc::Receiver<Control
 /// that asked for it, by the runner).
 fn forward(signals: OsSignals) -> mpsc::Receiver<Control> {
     signals.forward(|signal| match signal {
-        Signal::Hangup => Control::Reload(None),
+        Signal::Hangup => Control::reload(),
         signal => Control::Stop(signal),
     })
 }

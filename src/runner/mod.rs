@@ -44,7 +44,7 @@ pub use cli::{CliExit, run_cli};
 pub use events::{Event, EventSink, Reloaded, Stopped};
 pub use http::{Server, bind};
 pub use memory::MemoryAccount;
-pub use serve::{Control, serve};
+pub use serve::{Control, Reply, serve};
 pub use shims::{ShimHost, ShimState, Signal};
 
 /// How often the epoch advances; request deadlines are counted in ticks.

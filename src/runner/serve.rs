@@ -20,12 +20,14 @@ use super::{Event, EventSink, Loaded, Reloaded, Server, ShimState, Signal, Stopp
 pub const RELOAD_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What the caller of [`serve`] or [`super::run_cli`] asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Control {
     /// Re-read the manifest at this path (or the one being served) and
     /// swap in what it names while serving; a refused manifest leaves the
     /// running version in place. Then guests that asked for `hangup` get it.
-    Reload(Option<PathBuf>),
+    /// The outcome goes to `reply` when there is one (as well as to the
+    /// event sink), so a caller such as `warp dev` waits on its own reload.
+    Reload { manifest: Option<PathBuf>, reply: Option<Reply> },
     /// Guests that asked for this signal get it; then stop accepting,
     /// drain in-flight requests, and return.
     Stop(Signal),
@@ -35,9 +37,20 @@ impl Control {
     /// The lifecycle signal guests see for this message.
     pub fn signal(&self) -> Signal {
         match self {
-            Control::Reload(_) => Signal::Hangup,
+            Control::Reload { .. } => Signal::Hangup,
             Control::Stop(signal) => *signal,
         }
+    }
+}
+
+/// Where a [`Control::Reload`]'s outcome goes: what was swapped in, or why
+/// the running version stays.
+pub type Reply = tokio::sync::oneshot::Sender<Result<Reloaded, String>>;
+
+impl Control {
+    /// A reload of the manifest being served, answered to nobody (SIGHUP).
+    pub fn reload() -> Control {
+        Control::Reload { manifest: None, reply: None }
     }
 }
 
@@ -62,9 +75,10 @@ pub async fn serve(
     events.emit(&Event::Listening { address, name, from_cache, pooling, connections, ready: started.elapsed() });
     let stop = async {
         // One reload at a time; one more asked for meanwhile waits its turn
-        // (several collapse into the latest).
-        let mut reloading: Option<JoinHandle<Result<Reloaded>>> = None;
-        let mut queued: Option<Option<PathBuf>> = None;
+        // (several collapse into the latest, and all their askers get its
+        // outcome).
+        let mut reloading: Option<(JoinHandle<Result<Reloaded>>, Vec<Reply>)> = None;
+        let mut queued: Option<(Option<PathBuf>, Vec<Reply>)> = None;
         let mut open = true;
         let start = |manifest: Option<PathBuf>| {
             let server = server.clone();
@@ -81,22 +95,35 @@ pub async fn serve(
             tokio::select! {
                 message = control.recv(), if open => match message {
                     None => open = false,
-                    Some(Control::Reload(manifest)) if reloading.is_some() => queued = Some(manifest),
-                    Some(Control::Reload(manifest)) => reloading = Some(start(manifest)),
+                    Some(Control::Reload { manifest, reply }) if reloading.is_some() => {
+                        let mut replies = queued.take().map(|(_, replies)| replies).unwrap_or_default();
+                        replies.extend(reply);
+                        queued = Some((manifest, replies));
+                    }
+                    Some(Control::Reload { manifest, reply }) => {
+                        reloading = Some((start(manifest), reply.into_iter().collect()));
+                    }
                     Some(Control::Stop(signal)) => {
                         server.shims().deliver(signal);
                         events.emit(&Event::Stopping { signal });
                         break;
                     }
                 },
-                result = async { reloading.as_mut().expect("guarded").await }, if reloading.is_some() => {
-                    reloading = queued.take().map(start);
-                    let event = match result {
-                        Ok(Ok(reloaded)) => Event::Reloaded(reloaded),
-                        Ok(Err(e)) => Event::ReloadFailed { error: format!("{e:#}") },
-                        Err(e) => Event::ReloadFailed { error: format!("the reload task failed: {e}") },
+                result = async { (&mut reloading.as_mut().expect("guarded").0).await }, if reloading.is_some() => {
+                    let (_, replies) = reloading.take().expect("guarded");
+                    reloading = queued.take().map(|(manifest, replies)| (start(manifest), replies));
+                    let outcome = match result {
+                        Ok(Ok(reloaded)) => Ok(reloaded),
+                        Ok(Err(e)) => Err(format!("{e:#}")),
+                        Err(e) => Err(format!("the reload task failed: {e}")),
                     };
-                    events.emit(&event);
+                    events.emit(&match &outcome {
+                        Ok(reloaded) => Event::Reloaded(reloaded.clone()),
+                        Err(error) => Event::ReloadFailed { error: error.clone() },
+                    });
+                    for reply in replies {
+                        let _ = reply.send(outcome.clone());
+                    }
                     server.shims().deliver(Signal::Hangup);
                 }
                 else => std::future::pending::<()>().await,

@@ -13,6 +13,11 @@ use wasmtime::{Config, Engine};
 
 use crate::error::Diagnostic;
 
+/// The Wasmtime release warp embeds (the `wasmtime` crate in Cargo.lock;
+/// a unit test keeps them equal): the cache names its areas after it, and
+/// the benches and compatibility tests install its CLI as their anchor.
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
 /// The configuration every serving engine starts from; what it enables is
 /// what `warp pack` validates against ([`wasm_features`]); the runner adds
 /// the pooling allocator, and `lang::ts`'s Wizer compiles with it too.
@@ -40,4 +45,19 @@ pub fn wasm_features() -> Result<wasmparser::WasmFeatures> {
     let engine = Engine::new(&base_config())
         .map_err(|e| Diagnostic::env(format!("failed to create the Wasmtime engine: {e}")))?;
     Ok(*FEATURES.get_or_init(|| engine.get_wasm_features()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_wasmtime_version_is_the_one_in_the_lock_file() {
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock")).unwrap();
+        let version = lock
+            .split("[[package]]")
+            .find(|package| package.contains("\nname = \"wasmtime\"\n"))
+            .and_then(|package| package.lines().find_map(|line| line.strip_prefix("version = \"")))
+            .map(|version| version.trim_end_matches('"'))
+            .unwrap();
+        assert_eq!(version, super::WASMTIME_VERSION);
+    }
 }

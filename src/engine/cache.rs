@@ -60,7 +60,7 @@ impl FunctionStore {
     /// The store, or `None` when warp has no cache directory.
     pub fn open() -> Option<std::sync::Arc<dyn wasmtime::CacheStore>> {
         // Wasmtime's version names the directory: values are Cranelift's own format.
-        let dir = functions_dir().ok()?.join("wasmtime-48.0.8");
+        let dir = functions_dir().ok()?.join(format!("wasmtime-{}", crate::engine::WASMTIME_VERSION));
         std::fs::create_dir_all(&dir).ok()?;
         Some(std::sync::Arc::new(FunctionStore { dir }))
     }

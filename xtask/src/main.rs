@@ -166,7 +166,7 @@ fn install_prerequisites(sh: &Shell) -> Result<()> {
 
 /// The Wasmtime version `warp run` embeds: its CLI is the reference that
 /// `tests/it/serve_compat.rs` and the bench compare against.
-const WASMTIME_VERSION: &str = "48.0.8";
+const WASMTIME_VERSION: &str = warp::engine::WASMTIME_VERSION;
 
 /// Installs `wasmtime` (serve only) into a cache outside the checkout, so
 /// a warm machine reuses it; a cold one builds it (about 8 minutes on 2

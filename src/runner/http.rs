@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,17 @@ pub struct Server {
     pub stats: Arc<Stats>,
 }
 
+/// How long a request waits for an instance that has answered and is
+/// about to return, rather than starting a new one (a Go instance's start
+/// costs 4–8 ms and megabytes).
+pub const WARM_WAIT: Duration = Duration::from_millis(50);
+
+/// A request's guest: running, answered (counted in
+/// `Generation::finishing`), or returned.
+const RUNNING: u8 = 0;
+const ANSWERED: u8 = 1;
+const RETURNED: u8 = 2;
+
 /// Idle warm instances kept per generation; one returned past this is
 /// dropped (a burst's extra instances do not stay resident).
 pub const MAX_IDLE: usize = 16;
@@ -69,6 +80,12 @@ pub struct Generation {
     reuse: u32,
     /// Instances that served a request and wait for the next, most recent last.
     idle: Mutex<Vec<Warm>>,
+    /// Instances whose guest has answered but not yet returned (a Go
+    /// program finishing up after its response): the next request waits
+    /// a moment for one of them rather than starting another instance.
+    finishing: AtomicUsize,
+    /// Told whenever a request's guest returns (its instance checked in or dropped).
+    returned: tokio::sync::Notify,
 }
 
 /// An instantiated component between requests.
@@ -90,7 +107,35 @@ impl Generation {
             .context("the component does not export `wasi:http/incoming-handler`")?;
         let limits = ConnLimits::of(&loaded.manifest);
         let reuse = loaded.manifest.http.as_ref().and_then(|h| h.reuse).unwrap_or(1);
-        Ok(Generation { pre, loaded, limits, reuse, idle: Mutex::default() })
+        Ok(Generation {
+            pre,
+            loaded,
+            limits,
+            reuse,
+            idle: Mutex::default(),
+            finishing: AtomicUsize::new(0),
+            returned: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// An idle instance, or, when none is idle but one has answered and is
+    /// about to return, that one after a wait of at most [`WARM_WAIT`]:
+    /// a program with state between requests (`http.reuse`) keeps meeting
+    /// the same instance, and a burst of sequential requests does not
+    /// start instances that are not needed.
+    async fn checkout_or_wait(&self) -> Option<Warm> {
+        if self.reuse == 1 {
+            return None;
+        }
+        let returned = self.returned.notified();
+        if let Some(warm) = self.checkout() {
+            return Some(warm);
+        }
+        if self.finishing.load(Ordering::SeqCst) == 0 {
+            return None;
+        }
+        let _ = tokio::time::timeout(WARM_WAIT, returned).await;
+        self.checkout()
     }
 
     /// The most recently used idle instance (its state the warmest), if any.
@@ -206,10 +251,12 @@ impl Server {
         if !self.memory.has_room() {
             return Err(Failure::total_memory(self.memory.cap()));
         }
-        let (mut store, warm, served) = match generation.checkout() {
+        let (mut store, warm, served) = match generation.checkout_or_wait().await {
             Some(Warm { store, proxy, served }) => (store, Some(proxy), served),
             None => (generation.store(&self.shims, &self.memory).map_err(Failure::internal)?, None, 0),
         };
+        let progress = Arc::new(AtomicU8::new(RUNNING));
+        let task_progress = progress.clone();
         // The deadline counts from now, for a warm instance as for a fresh one.
         store.data_mut().deadline = Some(Instant::now() + generation.limits.request);
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -230,6 +277,7 @@ impl Server {
         // instance, as a guest that computes too long is trapped. An
         // instance that returned cleanly in time may serve again.
         let timeout = generation.limits.request;
+        let counted = generation.clone();
         let task = tokio::spawn(async move {
             let _turn = turn;
             let run = async {
@@ -240,16 +288,28 @@ impl Server {
                 proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await?;
                 Ok::<_, wasmtime::Error>(proxy)
             };
-            match tokio::time::timeout(timeout, run).await {
+            let result = match tokio::time::timeout(timeout, run).await {
                 Ok(Ok(proxy)) => {
                     generation.checkin(Warm { store, proxy, served: served + 1 });
                     Ok(())
                 }
                 Ok(Err(e)) => Err(e),
                 Err(_) => Err(wasmtime::Trap::Interrupt.into()),
+            };
+            if task_progress.swap(RETURNED, Ordering::SeqCst) == ANSWERED {
+                generation.finishing.fetch_sub(1, Ordering::SeqCst);
             }
+            generation.returned.notify_waiters();
+            result
         });
         let answered = receiver.await;
+        if matches!(answered, Ok(Ok(_))) {
+            // Counted first, so the task's count-down never goes below zero.
+            counted.finishing.fetch_add(1, Ordering::SeqCst);
+            if progress.compare_exchange(RUNNING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+                counted.finishing.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
         // A client that sent its body too slowly gets 408 whatever the guest
         // made of the cut-off body, when no response has gone out yet.
         if too_slow.load(Ordering::Relaxed) {

@@ -257,8 +257,11 @@ impl Server {
         };
         let progress = Arc::new(AtomicU8::new(RUNNING));
         let task_progress = progress.clone();
-        // The deadline counts from now, for a warm instance as for a fresh one.
+        // The deadline counts from now, for a warm instance as for a fresh
+        // one; so does the first slice (a warm instance's epoch deadline
+        // has long passed, and would yield at the request's first check).
         store.data_mut().deadline = Some(Instant::now() + generation.limits.request);
+        store.set_epoch_deadline(YIELD_EVERY_TICKS);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let body_timeout = generation.limits.body;
         let (request, too_slow) = Paced::wrap(request, body_timeout);

@@ -55,12 +55,7 @@ impl Pipe {
             Stream::Stderr => &STDERR,
         };
         cell.get_or_init(|| {
-            let pipe: &'static Pipe = Box::leak(Box::new(Pipe {
-                queue: Mutex::default(),
-                ready: Condvar::new(),
-                dropped: AtomicU64::new(0),
-                last_report: Mutex::new(None),
-            }));
+            let pipe: &'static Pipe = Box::leak(Box::new(Pipe::new()));
             let spawned = std::thread::Builder::new().name(format!("warp-guest-{}", stream.name())).spawn(move || {
                 pipe.write_out(|bytes| match stream {
                     Stream::Stdout => std::io::stdout().write_all(bytes).and_then(|()| std::io::stdout().flush()),
@@ -73,6 +68,16 @@ impl Pipe {
             }
             pipe
         })
+    }
+
+    /// An empty pipe with no writer yet.
+    fn new() -> Pipe {
+        Pipe {
+            queue: Mutex::default(),
+            ready: Condvar::new(),
+            dropped: AtomicU64::new(0),
+            last_report: Mutex::new(None),
+        }
     }
 
     /// Queues `bytes` unless that would pass [`PIPE_BYTES`]; never waits.
@@ -300,12 +305,7 @@ mod tests {
 
     #[test]
     fn a_full_pipe_drops_and_counts_instead_of_waiting() {
-        let pipe = Pipe {
-            queue: Mutex::default(),
-            ready: Condvar::new(),
-            dropped: AtomicU64::new(0),
-            last_report: Mutex::new(None),
-        };
+        let pipe = Pipe::new();
         assert!(pipe.push(&vec![b'x'; PIPE_BYTES - 1]));
         assert!(!pipe.push(b"yz"), "past the bound");
         assert!(pipe.push(b"y"), "what still fits is taken");

@@ -345,6 +345,16 @@ fn connect(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// `warp run MANIFEST` under `ulimit -n 64` (soft and hard).
+fn under_ulimit_n_64(manifest: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new("sh");
+    command
+        .args(["-c", "ulimit -n 64 && exec \"$@\"", "sh", env!("CARGO_BIN_EXE_warp"), "run"])
+        .arg(manifest)
+        .env("NO_COLOR", "1");
+    command
+}
+
 /// `n` connections each sending `request` (raw bytes, perhaps a part of
 /// one), once the guest has said `started` for each of them.
 fn raw_requests(served: &Served, n: usize, request: &[u8], started: &str) -> Vec<TcpStream> {
@@ -462,12 +472,7 @@ fn accept_failures_back_off_at_the_open_file_limit() {
     let original = std::fs::read_to_string(&manifest).unwrap();
     // More connections allowed than descriptors: the limit is what stops accept.
     write_edited_manifest(&manifest, &original, |value| value["limits"]["connections"] = 10_000.into());
-    let mut command = std::process::Command::new("sh");
-    command
-        .args(["-c", "ulimit -n 64 && exec \"$@\"", "sh", env!("CARGO_BIN_EXE_warp"), "run"])
-        .arg(&manifest)
-        .env("NO_COLOR", "1");
-    let served = Served::start_with(&mut command, &temp.path().join("cache"));
+    let served = Served::start_with(&mut under_ulimit_n_64(&manifest), &temp.path().join("cache"));
     let held: Vec<TcpStream> = (0..100).map(|_| connect(served.addr)).collect();
     served.wait_for_stderr("accept failed: Too many open files");
 
@@ -844,12 +849,7 @@ fn client_mistakes_get_4xx_and_an_idle_server_stops_at_once() {
 fn a_low_open_file_limit_still_leaves_room_for_clients() {
     let (temp, dir) = fixture("faults");
     let manifest = pack(&dir);
-    let mut command = std::process::Command::new("sh");
-    command
-        .args(["-c", "ulimit -n 64 && exec \"$@\"", "sh", env!("CARGO_BIN_EXE_warp"), "run"])
-        .arg(&manifest)
-        .env("NO_COLOR", "1");
-    let served = Served::start_with(&mut command, &temp.path().join("cache"));
+    let served = Served::start_with(&mut under_ulimit_n_64(&manifest), &temp.path().join("cache"));
     served.wait_for_stderr("up to 48 connections");
     let _idle = connect(served.addr);
     let (answer, took) = timed_get(served.addr, "/");
